@@ -1,0 +1,151 @@
+"""Read ``driftscope.yaml``: YAML -> environment interpolation -> pydantic -> cross-references.
+
+Relative paths (references, file sources, SQLite URLs) are resolved against the file's folder.
+"""
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from driftscope.config.env import interpolate
+from driftscope.config.references import reference_errors
+from driftscope.config.schema import Config
+from driftscope.errors import ConfigError
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_SQLITE_RELATIVE = re.compile(r"^(sqlite(?:\+\w+)?:///)(?!/)(?!:memory:)(.+)$")
+_UNION_TAGS = {"email", "webhook"}
+_SECRET_KEYS = {"channels": ("secret", "smtp_password"), "sources": ("token",)}
+_ENV_ONLY = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$")
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate the configuration file at ``path``.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not YAML, or a key is invalid; the message lists every problem as
+        ``key.path: what was expected``.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the configuration file ({exc.strerror})") from exc
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ConfigError(f"{file}: expected a mapping of sections at the top, got {type(document).__name__}")
+    return parse_config(document, base_dir=file.resolve().parent, env=env, origin=str(file))
+
+
+def parse_config(
+    document: dict[str, Any],
+    *,
+    base_dir: Path,
+    env: Mapping[str, str] | None = None,
+    origin: str = "<config>",
+) -> Config:
+    """Validate an already parsed document; see :func:`load_config`."""
+    literal_secrets = _literal_secrets(document)
+    if literal_secrets:
+        raise ConfigError(
+            f"{origin}: secrets must come from the environment, not the file; write ${{VAR}} at "
+            + ", ".join(literal_secrets)
+        )
+    values = _resolve_paths(interpolate(document, env), base_dir)
+    try:
+        config = Config.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(f"{origin}: invalid configuration\n" + _format(exc)) from exc
+    problems = reference_errors(config)
+    if problems:
+        raise ConfigError(f"{origin}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems))
+    return config
+
+
+def resolve_path(value: str, base_dir: Path) -> str:
+    """Make a local path or SQLite URL absolute against ``base_dir``; leave other URLs alone."""
+    sqlite = _SQLITE_RELATIVE.match(value)
+    if sqlite:
+        return sqlite.group(1) + str((base_dir / sqlite.group(2)).resolve())
+    if _SCHEME.match(value):
+        return value
+    return str(base_dir / value) if not Path(value).is_absolute() else value
+
+
+def _resolve_paths(values: Any, base_dir: Path) -> Any:
+    if not isinstance(values, dict):
+        return values
+    out = dict(values)
+    if isinstance(out.get("database_url"), str):
+        out["database_url"] = resolve_path(out["database_url"], base_dir)
+    for model in _dicts(out.get("models")):
+        for version in _dicts(model.get("versions")):
+            if isinstance(version.get("reference"), str):
+                version["reference"] = resolve_path(version["reference"], base_dir)
+    for source in _dicts(out.get("sources")):
+        if isinstance(source.get("url"), str) and source.get("kind") in ("files", "sql"):
+            source["url"] = resolve_path(source["url"], base_dir)
+    dashboard = out.get("dashboard")
+    if isinstance(dashboard, dict) and isinstance(dashboard.get("reports_dir"), str):
+        out["dashboard"] = {**dashboard, "reports_dir": resolve_path(dashboard["reports_dir"], base_dir)}
+    elif dashboard is None:
+        out["dashboard"] = {"reports_dir": str(base_dir / "reports")}
+    return out
+
+
+def _literal_secrets(document: dict[str, Any]) -> list[str]:
+    """Key paths of secret fields given as literal text instead of ``${VAR}``."""
+    found = []
+    for section, keys in _SECRET_KEYS.items():
+        for i, item in enumerate(_dicts(document.get(section))):
+            for key in keys:
+                value = item.get(key)
+                if value not in (None, "") and not (isinstance(value, str) and _ENV_ONLY.match(value)):
+                    found.append(f"{section}[{i}].{key}")
+    return found
+
+
+def _dicts(items: Any) -> list[dict[str, Any]]:
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def _format(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_url=False):
+        path = _key_path(error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see docs/configuration.md)"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        given = error.get("input")
+        suffix = f" (got {given!r})" if error["type"] not in ("missing", "extra_forbidden") and _small(given) else ""
+        lines.append(f"  {path}: {message}{suffix}")
+    return "\n".join(lines)
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in _UNION_TAGS or str(part).startswith("function-"):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "<root>"
+
+
+def _small(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) and len(str(value)) <= 80

@@ -1,0 +1,1 @@
+"""Drift monitors: the pure statistics core (``monitors.stattests``) and the monitors built on it."""

@@ -1,0 +1,95 @@
+"""Engine and session factories; SQLite pragmas so a collector and a monitor can write at once.
+
+SQLite: WAL journal, foreign keys on, a 30 s busy timeout, ``synchronous=NORMAL`` and transactions
+opened with ``BEGIN IMMEDIATE`` so a writer waits for the lock instead of failing on upgrade.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from driftscope.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///driftscope.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def database_url(explicit: str | None = None) -> str:
+    """Return ``explicit``, else ``$DRIFTSCOPE_DATABASE_URL``, else ``sqlite:///driftscope.db``."""
+    return explicit or os.environ.get("DRIFTSCOPE_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (see :func:`database_url`) with driftscope's settings.
+
+    PostgreSQL URLs without a driver use psycopg 3. Extra keyword arguments go to
+    :func:`sqlalchemy.create_engine`.
+
+    Examples
+    --------
+    >>> engine = make_engine("sqlite://")
+    >>> with engine.connect() as conn:
+    ...     conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    1
+    """
+    try:
+        parsed = make_url(database_url(url))
+    except ArgumentError as exc:
+        raise ConfigError(f"database_url: not a SQLAlchemy URL: {url!r}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(parsed, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return a session factory bound to ``engine`` that keeps objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """Open a session and a transaction; commit on success, roll back on error.
+
+    Examples
+    --------
+    >>> engine = make_engine("sqlite://")
+    >>> with transaction(engine) as session:
+    ...     session.connection().exec_driver_sql("SELECT 1").scalar()
+    1
+    """
+    with session_factory(engine)() as session, session.begin():
+        yield session
+
+
+def is_postgres(engine_or_session: Engine | Session) -> bool:
+    """True when the bind is PostgreSQL (COPY and other server-side paths apply)."""
+    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    return bind.dialect.name == "postgresql"

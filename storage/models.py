@@ -1,0 +1,448 @@
+"""SQLAlchemy 2.x declarative models of the store.
+
+Conventions: every timestamp is timezone-aware UTC (:class:`UTCDateTime`) with a server default
+where the database stamps it; constraint names follow :data:`NAMING_CONVENTION`; relationships are
+``lazy="raise"`` so no query hides in attribute access.
+
+Feature values are stored columnar: each ingested batch becomes one Arrow IPC blob per model version
+and UTC day (:class:`PredictionChunk`), and :class:`Prediction` keeps one narrow row per prediction
+(id, timestamp, chunk) for uniqueness, label joins and counts. Reading a 1M-row window decodes a few
+blobs instead of parsing a million rows (``bench/store_read_bench.py`` measures both).
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+Blob = LargeBinary().with_variant(BYTEA(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always returned timezone-aware (UTC).
+
+    Naive datetimes are refused on the way in: a naive timestamp is ambiguous.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware (UTC) timestamp")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _now() -> Any:
+    return func.current_timestamp()
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: Json, list[Any]: Json}
+
+
+class Model(Base):
+    """A model, e.g. ``credit-default``."""
+
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    task: Mapped[str] = mapped_column(String(40))
+    retrain_webhook: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+    versions: Mapped[list["ModelVersion"]] = relationship(back_populates="model", lazy="raise")
+
+
+class ModelVersion(Base):
+    """A deployed version of a model with its column schema and status."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), server_default="active")
+    column_schema: Mapped[dict[str, Any]]
+    schema_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+    model: Mapped[Model] = relationship(back_populates="versions", lazy="raise")
+
+
+class ReferenceDataset(Base):
+    """The reference rows of a model version, as one Arrow IPC blob."""
+
+    __tablename__ = "reference_datasets"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), unique=True
+    )
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    n_rows: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(Blob)
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class PredictionChunk(Base):
+    """Columnar feature values of one batch, one model version and one UTC day (Arrow IPC)."""
+
+    __tablename__ = "prediction_chunks"
+    __table_args__ = (Index(None, "model_version_id", "min_ts", "max_ts"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    min_ts: Mapped[datetime]
+    max_ts: Mapped[datetime]
+    n_rows: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(Blob)
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class Prediction(Base):
+    """One logged prediction: unique per (model version, prediction id)."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        UniqueConstraint("model_version_id", "prediction_id"),
+        Index(None, "model_version_id", "ts"),
+        Index(None, "chunk_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    prediction_id: Mapped[str] = mapped_column(String(200))
+    ts: Mapped[datetime]
+    chunk_id: Mapped[int] = mapped_column(ForeignKey("prediction_chunks.id", ondelete="CASCADE"))
+
+
+class PredictionVolume(Base):
+    """Predictions stored per model version and UTC hour, kept up to date at ingest."""
+
+    __tablename__ = "prediction_volume"
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    n_new_categories: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class GroundTruth(Base):
+    """The label of a prediction; arrives late, may be corrected (see :class:`LabelRevision`)."""
+
+    __tablename__ = "ground_truth"
+    __table_args__ = (UniqueConstraint("model_id", "prediction_id"), Index(None, "model_id", "ts"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    prediction_id: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(200))
+    ts: Mapped[datetime]
+    revision: Mapped[int] = mapped_column(Integer, server_default="1")
+    received_at: Mapped[datetime] = mapped_column(server_default=_now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class LabelRevision(Base):
+    """A correction of a label: the old and the new value."""
+
+    __tablename__ = "label_revisions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ground_truth_id: Mapped[int] = mapped_column(ForeignKey("ground_truth.id", ondelete="CASCADE"), index=True)
+    old_label: Mapped[str] = mapped_column(String(200))
+    new_label: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class QuarantinedRow(Base):
+    """A row that failed validation, kept with its reason and where it came from."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index(None, "source", "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    records: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class CollectorState(Base):
+    """A source's watermark or cursor, committed with the rows it covers."""
+
+    __tablename__ = "collector_state"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    watermark: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class CollectedFile(Base):
+    """What a files source has taken from one file: identity and how far it has read."""
+
+    __tablename__ = "collected_files"
+    __table_args__ = (UniqueConstraint("source", "path"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(200))
+    offset: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    rows_read: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class CollectorRun(Base):
+    """One run of one source, with the row-count identity read = stored + duplicates + quarantined."""
+
+    __tablename__ = "collector_runs"
+    __table_args__ = (Index(None, "source", "started_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(server_default=_now())
+    finished_at: Mapped[datetime | None]
+    rows_read: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    rows_stored: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    rows_duplicate: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    rows_quarantined: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class MonitorDefinition(Base):
+    """A configured monitor, registered by ``driftscope apply``."""
+
+    __tablename__ = "monitors"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    schedule: Mapped[str | None] = mapped_column(String(100))
+    window_seconds: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class MonitorRun(Base):
+    """One computation of one monitor for one model version and window."""
+
+    __tablename__ = "monitor_runs"
+    __table_args__ = (
+        UniqueConstraint("monitor_id", "model_version_id", "window_start", "window_end"),
+        Index(None, "model_version_id", "window_end"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20))
+    n_rows: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    n_reference: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    n_labels: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    summary: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    started_at: Mapped[datetime] = mapped_column(server_default=_now())
+    finished_at: Mapped[datetime | None]
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DriftResult(Base):
+    """One (run, feature, test) result: statistic, p-value, threshold, verdict, quality figures."""
+
+    __tablename__ = "drift_results"
+    __table_args__ = (UniqueConstraint("run_id", "feature"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("monitor_runs.id", ondelete="CASCADE"))
+    feature: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), server_default="feature")
+    feature_type: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    statistic: Mapped[float | None] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    drifted: Mapped[bool] = mapped_column(Boolean)
+    missing_share_reference: Mapped[float] = mapped_column(Float, server_default="0")
+    missing_share_current: Mapped[float] = mapped_column(Float, server_default="0")
+    out_of_range_share: Mapped[float | None] = mapped_column(Float)
+    new_categories: Mapped[list[Any]] = mapped_column(server_default="[]")
+    histogram: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+
+
+class MetricValue(Base):
+    """A performance or concept-drift figure of one run: value, bootstrap bounds, reference, verdict."""
+
+    __tablename__ = "metric_values"
+    __table_args__ = (UniqueConstraint("run_id", "metric"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("monitor_runs.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20))
+    value: Mapped[float | None] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    reference_value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    n: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    details: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+
+
+class DetectorEvent(Base):
+    """A change point found by a concept-drift detector on the error stream."""
+
+    __tablename__ = "detector_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("monitor_runs.id", ondelete="CASCADE"), index=True)
+    detector: Mapped[str] = mapped_column(String(40))
+    detected_at: Mapped[datetime]
+    details: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+
+
+class Alert(Base):
+    """One alert per (rule, model version) while it is open; later firings update it."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index(None, "rule", "model_version_id", "status"), Index(None, "status", "severity"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    fire_count: Mapped[int] = mapped_column(Integer, server_default="1")
+    clean_runs: Mapped[int] = mapped_column(Integer, server_default="0")
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    first_seen: Mapped[datetime] = mapped_column(server_default=_now())
+    last_seen: Mapped[datetime] = mapped_column(server_default=_now())
+    last_notified_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+
+
+class AlertEvent(Base):
+    """History of an alert: opened, fired again, notified, acknowledged, resolved (with actor, note)."""
+
+    __tablename__ = "alert_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200), server_default="driftscope")
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class RetrainingRequest(Base):
+    """A request to retrain a model version; status pending -> sent -> acknowledged -> completed/failed."""
+
+    __tablename__ = "retraining_requests"
+    __table_args__ = (Index(None, "model_version_id", "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class Notification(Base):
+    """A message owed to a channel (alert or retraining request), retried until delivered."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(200))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    retraining_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("retraining_requests.id", ondelete="CASCADE"), index=True
+    )
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(server_default=_now())
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+    delivered_at: Mapped[datetime | None]
+
+
+class DeliveryAttempt(Base):
+    """One attempt to deliver a notification: status code, error, duration."""
+
+    __tablename__ = "delivery_attempts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class SchedulerHeartbeat(Base):
+    """The scheduler's last beat and its next planned runs, for the dashboard."""
+
+    __tablename__ = "scheduler_heartbeat"
+    instance: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(server_default=_now())
+    beat_at: Mapped[datetime] = mapped_column(server_default=_now())
+    next_runs: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+
+
+class JobLease(Base):
+    """A lease on a job: at most one holder across processes until ``expires_at``."""
+
+    __tablename__ = "job_leases"
+    job: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

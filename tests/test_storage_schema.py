@@ -1,0 +1,103 @@
+"""Models and migrations agree, migrations round-trip, and the SQLite settings hold."""
+
+import os
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from storage import migrations
+from storage.db import make_engine, transaction
+from storage.models import Base
+
+
+def test_migrations_match_models(engine) -> None:
+    assert migrations.schema_differences(engine) == []
+    assert migrations.current_revision(engine=engine) == migrations.head_revision()
+
+
+def test_every_model_table_is_created(engine) -> None:
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def scratch_url(request, tmp_path):
+    """An empty, unmigrated database: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    base = request.getfixturevalue("pg_url")
+    admin = create_engine(make_url(base), isolation_level="AUTOCOMMIT")
+    name = f"driftscope_scratch_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_upgrade_downgrade_upgrade(scratch_url) -> None:
+    assert migrations.upgrade(scratch_url) == migrations.head_revision()
+    migrations.downgrade(scratch_url, "base")
+    engine = make_engine(scratch_url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrations.upgrade(scratch_url)
+    assert migrations.schema_differences(engine) == []
+    engine.dispose()
+
+
+def test_require_current_names_the_fix(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with pytest.raises(Exception, match="driftscope db upgrade"):
+        migrations.require_current(engine)
+
+
+def test_sqlite_pragmas(sqlite_engine) -> None:
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_sqlite_two_writers_at_once(sqlite_url) -> None:
+    """Two engines (as a collector and a monitor would) write concurrently without 'database is locked'."""
+    errors: list[BaseException] = []
+
+    def write(prefix: str) -> None:
+        engine = make_engine(sqlite_url)
+        try:
+            for i in range(30):
+                with transaction(engine) as session:
+                    session.execute(
+                        text("INSERT INTO collector_state (source, watermark) VALUES (:s, :w)"),
+                        {"s": f"{prefix}{i}", "w": str(i)},
+                    )
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM collector_state").scalar() == 60
+    engine.dispose()
+
+
+def test_database_url_from_environment(monkeypatch) -> None:
+    from storage.db import database_url
+
+    monkeypatch.setenv("DRIFTSCOPE_DATABASE_URL", "sqlite:///elsewhere.db")
+    assert database_url() == "sqlite:///elsewhere.db"
+    monkeypatch.delenv("DRIFTSCOPE_DATABASE_URL")
+    assert database_url() == "sqlite:///driftscope.db"
+    assert database_url("postgresql://x/y") == "postgresql://x/y"
+    assert os.environ.get("DRIFTSCOPE_DATABASE_URL") is None
