@@ -42,7 +42,9 @@ def write_labels(session: Session, *, model_id: int, frame: pd.DataFrame, source
         return LabelCounts(0, 0, 0)
     batch = frame.drop_duplicates("prediction_id", keep="last")
     repeats_in_batch = len(frame) - len(batch)
-    known_ids = existing_values(session, "ground_truth", "prediction_id", batch["prediction_id"], {"model_id": model_id})
+    known_ids = existing_values(
+        session, "ground_truth", "prediction_id", batch["prediction_id"], {"model_id": model_id}
+    )
     is_known = batch["prediction_id"].isin(known_ids)
     new = batch[~is_known]
     insert_frame(session, "ground_truth", pd.DataFrame({

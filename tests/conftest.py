@@ -49,7 +49,7 @@ def pg_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "unreachable"
+    except Exception as exc:
         admin.dispose()
         _pg_unavailable(f"the server at {make_url(base).render_as_string(hide_password=True)} is unreachable: {exc}")
     url = make_url(base).set(database=name).render_as_string(hide_password=False)

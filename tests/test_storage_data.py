@@ -1,5 +1,6 @@
 """Predictions, labels and the registry on SQLite and PostgreSQL."""
 
+import itertools
 import uuid
 from datetime import timedelta
 
@@ -148,7 +149,7 @@ def test_any_split_into_batches_stores_each_row_once(sqlite_url, split) -> None:
     frame = canonical_predictions(200)
     cuts = sorted({0, 200, *split})
     total_stored = 0
-    for lo, hi in zip(cuts, cuts[1:], strict=False):
+    for _lo, hi in itertools.pairwise(cuts):
         with transaction(engine) as session:
             total_stored += write_predictions(session, model_version_id=version.id, frame=frame.iloc[:hi],
                                               source="t").stored

@@ -75,7 +75,7 @@ def test_sqlite_two_writers_at_once(sqlite_url) -> None:
                         text("INSERT INTO collector_state (source, watermark) VALUES (:s, :w)"),
                         {"s": f"{prefix}{i}", "w": str(i)},
                     )
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+        except BaseException as exc:
             errors.append(exc)
         finally:
             engine.dispose()

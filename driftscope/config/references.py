@@ -54,9 +54,9 @@ def reference_errors(config: Config) -> list[str]:
             if channel not in channels:
                 errors.append(f"{where}.channels: no channel named {channel!r}")
         monitor = monitors.get(rule.monitor or "")
-        if monitor is not None and rule.metric is not None and monitor.kind == "performance":
-            if rule.metric not in (monitor.metrics or []):
-                errors.append(f"{where}.metric: monitor {monitor.name!r} does not compute {rule.metric!r}")
+        performance = monitor is not None and monitor.kind == "performance"
+        if performance and rule.metric is not None and rule.metric not in (monitor.metrics or []):
+            errors.append(f"{where}.metric: monitor {monitor.name!r} does not compute {rule.metric!r}")
     return errors
 
 

@@ -7,7 +7,15 @@ Cross-references (a source's model, a rule's channels...) are checked in
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from driftscope.config.durations import parse_duration, validate_schedule
 from driftscope.errors import NotFoundError

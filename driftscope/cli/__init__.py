@@ -1,0 +1,62 @@
+"""The ``driftscope`` command line: one module per command group, each with ``register(subparsers)``."""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from driftscope import __version__
+from driftscope.cli import (
+    alerts,
+    apply_cmd,
+    collect,
+    config_cmd,
+    dashboard,
+    db,
+    demo,
+    monitor,
+    scheduler,
+)
+from driftscope.errors import ConfigError, DriftscopeError
+
+COMMAND_MODULES = (db, config_cmd, apply_cmd, collect, monitor, alerts, scheduler, dashboard, demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: ``driftscope --help`` lists every command."""
+    parser = argparse.ArgumentParser(
+        prog="driftscope",
+        description="Model monitoring and drift detection: collect, monitor, alert, explore.",
+    )
+    parser.add_argument("--version", action="version", version=f"driftscope {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 failure, 2 usage or config error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DriftscopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

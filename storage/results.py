@@ -1,0 +1,198 @@
+"""Monitor runs and their results as long rows: drift per (run, feature), metrics per (run, metric).
+
+A window computed twice leaves one set of results: :func:`start_run` replaces an earlier run of
+the same (monitor, version, window) together with its results (ON DELETE CASCADE).
+
+``MonitorRun.summary`` keys by monitor kind (the alert rules and the dashboard read them):
+
+* data_drift: ``dataset_drift`` (bool), ``drifted_share`` (float), ``n_drifted``, ``n_features``,
+  ``drift_share`` (the configured threshold), ``prediction_drift`` (bool or None)
+* performance: ``label_coverage`` (float in [0, 1]), ``verdict`` (``ok`` | ``degraded`` |
+  ``insufficient_labels``)
+* concept_drift: ``concept_drift`` (bool), ``detectors_fired`` (list of names),
+  ``label_coverage`` (float)
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from storage.models import DetectorEvent, DriftResult, MetricValue, MonitorDefinition, MonitorRun
+
+RUN_STATUSES = ("running", "succeeded", "failed")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A monitor run as stored."""
+
+    id: int
+    monitor_id: int
+    monitor: str
+    kind: str
+    model_version_id: int
+    window_start: datetime
+    window_end: datetime
+    status: str
+    n_rows: int
+    n_reference: int
+    n_labels: int
+    summary: dict[str, Any] = field(default_factory=dict)
+    duration_s: float | None = None
+    error: str | None = None
+
+
+def start_run(
+    session: Session, *, monitor_id: int, model_version_id: int, window_start: datetime, window_end: datetime
+) -> int:
+    """Create a ``running`` run for the window, replacing an earlier run of the same window."""
+    session.execute(
+        delete(MonitorRun).where(
+            MonitorRun.monitor_id == monitor_id,
+            MonitorRun.model_version_id == model_version_id,
+            MonitorRun.window_start == window_start,
+            MonitorRun.window_end == window_end,
+        )
+    )
+    run = MonitorRun(
+        monitor_id=monitor_id, model_version_id=model_version_id, window_start=window_start,
+        window_end=window_end, status="running",
+    )
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(
+    session: Session,
+    *,
+    run_id: int,
+    status: str,
+    n_rows: int = 0,
+    n_reference: int = 0,
+    n_labels: int = 0,
+    summary: dict[str, Any] | None = None,
+    duration_s: float | None = None,
+    error: str | None = None,
+) -> None:
+    """Record a run's outcome (``succeeded`` or ``failed``) and its counts."""
+    if status not in RUN_STATUSES:
+        raise ValueError(f"run status must be one of {RUN_STATUSES}, got {status!r}")
+    run = session.get(MonitorRun, run_id)
+    if run is None:
+        raise LookupError(f"no monitor run {run_id}")
+    run.status, run.n_rows, run.n_reference, run.n_labels = status, n_rows, n_reference, n_labels
+    run.summary = summary or {}
+    run.duration_s, run.error = duration_s, error
+    run.finished_at = datetime.now(UTC)
+    session.flush()
+
+
+def add_drift_results(session: Session, *, run_id: int, rows: list[dict[str, Any]]) -> None:
+    """Store per-feature drift rows (keys: the :class:`~storage.models.DriftResult` columns but id/run_id)."""
+    if rows:
+        session.execute(DriftResult.__table__.insert(), [{**r, "run_id": run_id} for r in rows])
+
+
+def add_metric_values(session: Session, *, run_id: int, rows: list[dict[str, Any]]) -> None:
+    """Store metric rows (keys: the :class:`~storage.models.MetricValue` columns but id/run_id)."""
+    if rows:
+        session.execute(MetricValue.__table__.insert(), [{**r, "run_id": run_id} for r in rows])
+
+
+def add_detector_events(session: Session, *, run_id: int, rows: list[dict[str, Any]]) -> None:
+    """Store change points (keys: ``detector``, ``detected_at``, ``details``)."""
+    if rows:
+        session.execute(DetectorEvent.__table__.insert(), [{**r, "run_id": run_id} for r in rows])
+
+
+def get_run(session: Session, run_id: int) -> RunInfo:
+    """One run by id."""
+    rows = _runs(session, select_filter=[MonitorRun.id == run_id], limit=1)
+    if not rows:
+        raise LookupError(f"no monitor run {run_id}")
+    return rows[0]
+
+
+def list_runs(
+    session: Session,
+    *,
+    model_version_id: int | None = None,
+    monitor_id: int | None = None,
+    since: datetime | None = None,
+    limit: int = 500,
+) -> list[RunInfo]:
+    """Runs, newest window first."""
+    filters = []
+    if model_version_id is not None:
+        filters.append(MonitorRun.model_version_id == model_version_id)
+    if monitor_id is not None:
+        filters.append(MonitorRun.monitor_id == monitor_id)
+    if since is not None:
+        filters.append(MonitorRun.window_end >= since)
+    return _runs(session, select_filter=filters, limit=limit)
+
+
+def latest_runs(session: Session, *, monitor_id: int, model_version_id: int, n: int) -> list[RunInfo]:
+    """The ``n`` most recent finished runs of a monitor for a version, newest first."""
+    return _runs(
+        session,
+        select_filter=[
+            MonitorRun.monitor_id == monitor_id,
+            MonitorRun.model_version_id == model_version_id,
+            MonitorRun.status != "running",
+        ],
+        limit=n,
+    )
+
+
+def _runs(session: Session, *, select_filter: list[Any], limit: int) -> list[RunInfo]:
+    query = (
+        select(MonitorRun, MonitorDefinition.name, MonitorDefinition.kind)
+        .join(MonitorDefinition, MonitorDefinition.id == MonitorRun.monitor_id)
+        .where(*select_filter)
+        .order_by(MonitorRun.window_end.desc(), MonitorRun.id.desc())
+        .limit(limit)
+    )
+    return [
+        RunInfo(
+            id=r.id, monitor_id=r.monitor_id, monitor=name, kind=kind, model_version_id=r.model_version_id,
+            window_start=r.window_start, window_end=r.window_end, status=r.status, n_rows=r.n_rows,
+            n_reference=r.n_reference, n_labels=r.n_labels, summary=r.summary or {},
+            duration_s=r.duration_s, error=r.error,
+        )
+        for r, name, kind in session.execute(query).all()
+    ]
+
+
+def drift_results(session: Session, *, run_id: int) -> pd.DataFrame:
+    """Per-feature drift rows of one run (all :class:`~storage.models.DriftResult` columns)."""
+    return _frame(session, select(DriftResult).where(DriftResult.run_id == run_id), DriftResult)
+
+
+def metric_values(session: Session, *, run_id: int) -> pd.DataFrame:
+    """Metric rows of one run (all :class:`~storage.models.MetricValue` columns)."""
+    return _frame(session, select(MetricValue).where(MetricValue.run_id == run_id), MetricValue)
+
+
+def detector_events(session: Session, *, run_id: int) -> pd.DataFrame:
+    """Change points of one run."""
+    return _frame(session, select(DetectorEvent).where(DetectorEvent.run_id == run_id), DetectorEvent)
+
+
+def count_runs(session: Session, *, monitor_id: int | None = None) -> int:
+    """Number of stored runs (of one monitor, or all)."""
+    query = select(func.count()).select_from(MonitorRun)
+    if monitor_id is not None:
+        query = query.where(MonitorRun.monitor_id == monitor_id)
+    return session.execute(query).scalar_one()
+
+
+def _frame(session: Session, query: Any, model: type) -> pd.DataFrame:
+    columns = [c.key for c in model.__table__.columns]
+    rows = session.execute(query.with_only_columns(*model.__table__.columns)).all()
+    return pd.DataFrame(rows, columns=columns)
