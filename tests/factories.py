@@ -1,6 +1,7 @@
 """Test data built through storage functions (never raw SQL)."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -48,3 +49,35 @@ def canonical_predictions(n: int, *, start: datetime = T0, step: timedelta = tim
         "region": rng.choice(["north", "south", "east"], n),
         "has_card": rng.integers(0, 2, n),
     })
+
+
+def write_project(directory: Path, database_url: str, *, n_reference: int = 500) -> Path:
+    """Write a small ``driftscope.yaml`` with a credit model (two versions) and its reference files."""
+
+    import yaml
+
+    root = Path(directory)
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    reference = canonical_predictions(n_reference, seed=1).rename(columns={
+        "prediction_id": "request_id", "prediction": "predicted_label", "probability": "score"})
+    reference["defaulted"] = (reference["score"] > 0.6).astype(int)
+    reference.to_parquet(root / "data" / "credit_reference.parquet")
+    reference.to_csv(root / "data" / "credit_reference_v2.csv", index=False)
+    config = {
+        "database_url": database_url,
+        "models": [{
+            "name": "credit-default", "task": "binary_classification",
+            "versions": [{"version": "1.0", "reference": "data/credit_reference.parquet"},
+                         {"version": "2.0", "reference": "data/credit_reference_v2.csv", "status": "shadow"}],
+            "schema": CREDIT_SCHEMA,
+        }],
+        "monitors": [
+            {"name": "credit-drift", "model": "credit-default", "kind": "data_drift", "window": "1d",
+             "schedule": "15 * * * *", "tests": {"income": {"method": "psi", "threshold": 0.2}}},
+            {"name": "credit-performance", "model": "credit-default", "kind": "performance", "window": "7d",
+             "metrics": ["roc_auc", "accuracy"], "min_labels": 50},
+        ],
+    }
+    path = root / "driftscope.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path

@@ -1,0 +1,7 @@
+"""``python -m driftscope.cli``: the same as the ``driftscope`` console script."""
+
+import sys
+
+from driftscope.cli import main
+
+sys.exit(main())
