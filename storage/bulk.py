@@ -59,7 +59,7 @@ def _arrow_table(frame: pd.DataFrame, ts_as_text: bool) -> pa.Table:
     columns = []
     for col in table.columns:
         if pa.types.is_timestamp(col.type):
-            col = col.cast(pa.timestamp("us", tz="UTC"))
+            col = col.cast(pa.timestamp("us", tz="UTC"), safe=False)
             if ts_as_text:
                 col = pc.strftime(col, format=SQLITE_TS_FORMAT)
         columns.append(col)

@@ -41,6 +41,8 @@ def write_predictions(
     if frame.empty:
         return WriteCounts(0, 0)
     unique = frame.drop_duplicates("prediction_id", keep="first")
+    if unique["ts"].dtype != "datetime64[us, UTC]":
+        unique = unique.assign(ts=unique["ts"].dt.floor("us").astype("datetime64[us, UTC]"))
     known = existing_values(
         session, "predictions", "prediction_id", unique["prediction_id"],
         {"model_version_id": model_version_id},
