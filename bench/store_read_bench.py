@@ -147,8 +147,8 @@ def main() -> None:
     parser.add_argument("--pg-url", default=None, help="PostgreSQL server URL (a scratch database is used)")
     args = parser.parse_args()
     frame = make_frame(args.rows)
-    print(f"| store | rows | driftscope write (s) | driftscope read (s) | json-per-row read (s) | "
-          f"wide-table read (s) | json / driftscope | wide / driftscope |")
+    print("| store | rows | driftscope write (s) | driftscope read (s) | json-per-row read (s) | "
+          "wide-table read (s) | json / driftscope | wide / driftscope |")
     print("|---|---|---|---|---|---|---|---|")
     targets: list[tuple[str, str, Callable[[], None]]] = []
     with tempfile.TemporaryDirectory() as tmp:
