@@ -318,6 +318,8 @@ def upgrade() -> None:
     sa.Column('alert_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_by', sa.String(length=200), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_retraining_requests_alert_id_alerts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_retraining_requests_model_version_id_model_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_retraining_requests')),

@@ -279,6 +279,7 @@ class EmailChannel(Strict):
     starttls: bool = False
     ssl: bool = False
     timeout: Duration = timedelta(seconds=10)
+    max_attempts: int = Field(default=8, ge=1, le=50)
 
     @model_validator(mode="after")
     def _tls_mode(self) -> "EmailChannel":
@@ -335,7 +336,7 @@ class DashboardConfig(Strict):
 class SchedulerConfig(Strict):
     """Scheduler settings."""
 
-    misfire_grace_time: Duration = timedelta(minutes=10)
+    misfire_grace_time: Duration = timedelta(days=1)
     lease_ttl: Duration = timedelta(minutes=10)
     tick: Duration = timedelta(seconds=30)
 

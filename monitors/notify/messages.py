@@ -1,0 +1,175 @@
+"""Render stored events (see ``docs/webhooks.md``) as what channels send: JSON bodies, e-mail parts.
+
+Events are rendered at send time: :func:`outgoing` adds ``sent_at`` and the dashboard link to the
+stored document; :func:`subject`, :func:`text_body` and :func:`html_body` make the e-mail; the key
+numbers (:func:`key_numbers`, :func:`drift_table`) are shared with the Slack format.
+"""
+
+import html
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+DASHBOARD_PAGE = "model_version"
+MAX_TABLE_ROWS = 20
+MAX_SUBJECT = 200
+
+
+def dashboard_link(dashboard_url: str, event: dict[str, Any]) -> str | None:
+    """Link to the dashboard page of the event's model version and window (query: model, version, start, end).
+
+    Examples
+    --------
+    >>> event = {"type": "alert.fired", "alert": {"model": "m", "version": "1.0",
+    ...          "window": {"start": "2026-01-01T00:00:00+00:00", "end": "2026-01-02T00:00:00+00:00"}}}
+    >>> dashboard_link("http://dash:8501/", event)
+    'http://dash:8501/model_version?model=m&version=1.0&start=2026-01-01T00%3A00%3A00Z&end=2026-01-02T00%3A00%3A00Z'
+    """
+    subject = _subject_of(event)
+    if not subject.get("model"):
+        return None
+    params = {"model": subject["model"], "version": subject["version"]}
+    window = subject.get("window") or event.get("evidence", {}).get("window") or {}
+    for key in ("start", "end"):
+        if window.get(key):
+            params[key] = _url_time(window[key])
+    return f"{dashboard_url.rstrip('/')}/{DASHBOARD_PAGE}?{urlencode(params)}"
+
+
+def outgoing(event: dict[str, Any], *, sent_at: datetime, dashboard_url: str) -> dict[str, Any]:
+    """The document as sent: the stored event plus ``sent_at`` and ``links.dashboard``."""
+    link = dashboard_link(dashboard_url, event)
+    return {**event, "sent_at": sent_at.astimezone(UTC).isoformat(), "links": {"dashboard": link}}
+
+
+def json_body(document: dict[str, Any]) -> bytes:
+    """The exact bytes POSTed (UTF-8 JSON, compact); signatures are computed over these bytes."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def subject(event: dict[str, Any]) -> str:
+    """E-mail subject with severity, model, version and rule.
+
+    Examples
+    --------
+    >>> subject({"type": "alert.fired", "alert": {"severity": "critical", "model": "m", "version": "1.0",
+    ...          "rule": "auc-floor", "title": "roc_auc 0.61 below the floor 0.7"}})
+    '[CRITICAL] m 1.0: auc-floor - roc_auc 0.61 below the floor 0.7'
+    """
+    if event["type"] == "retraining.requested":
+        r = event["request"]
+        text = f"[RETRAIN] {r['model']} {r['version']}: retraining requested - {r['reason']}"
+    else:
+        a = event["alert"]
+        tag = "RESOLVED" if event["type"] == "alert.resolved" else str(a["severity"]).upper()
+        text = f"[{tag}] {a['model']} {a['version']}: {a['rule']} - {a['title']}"
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_SUBJECT else text[: MAX_SUBJECT - 3] + "..."
+
+
+def key_numbers(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """The figures a reader needs first, as (label, value) pairs."""
+    if event["type"] == "retraining.requested":
+        r, alerts = event["request"], event.get("evidence", {}).get("alerts", [])
+        rules = ", ".join(f"{a['rule']} ({a['severity']})" for a in alerts) or "none"
+        return [
+            ("Model version", f"{r['model']} {r['version']}"), ("Trigger", str(r["trigger"])),
+            ("Requested by", str(r["requested_by"])), ("Reason", str(r["reason"])), ("Active alerts", rules),
+            ("Idempotency key", str(event["idempotency_key"])),
+        ]
+    a, ev = event["alert"], event["alert"].get("evidence") or {}
+    rows = [
+        ("Model version", f"{a['model']} {a['version']}"), ("Rule", f"{a['rule']} ({a['kind']})"),
+        ("Severity", str(a["severity"])), ("Status", str(a["status"])),
+        ("Window", f"{_time(a['window'].get('start'))} to {_time(a['window'].get('end'))} (UTC)"),
+        ("Fired", f"{a['fire_count']} time(s), first {_time(a['first_seen'])}, last {_time(a['last_seen'])}"),
+    ]
+    return rows + _evidence_numbers(ev)
+
+
+def _evidence_numbers(ev: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    if ev.get("n_features") is not None:
+        rows.append(("Drifted features", f"{ev.get('n_drifted')} of {ev['n_features']} "
+                     f"(share {_num(ev.get('drifted_share'))}, threshold {_num(ev.get('drift_share'))})"))
+    metric = ev.get("metric")
+    if metric:
+        ci = "" if metric.get("ci_low") is None else f" (CI {_num(metric['ci_low'])} to {_num(metric.get('ci_high'))})"
+        limit = f", floor {_num(metric['floor'])}" if metric.get("floor") is not None else ""
+        rows.append((str(metric["metric"]), f"{_num(metric['value'])}{ci}, reference "
+                     f"{_num(metric.get('reference_value'))}{limit}, n={metric.get('n')}"))
+    if ev.get("silent_hours") is not None:
+        rows.append(("No data for", f"{_num(ev['silent_hours'])} h (limit {_num(ev['hours'])} h), last prediction "
+                     f"{_time(ev.get('last_prediction_at'))}, last ingest {_time(ev.get('last_ingested_at'))}"))
+    if ev.get("detectors"):
+        rows.append(("Detectors fired", ", ".join(ev["detectors"])))
+    if ev.get("error"):
+        rows.append(("Error", str(ev["error"]).strip().splitlines()[0][:300]))
+    if ev.get("n_rows") is not None:
+        rows.append(("Rows", f"{ev['n_rows']} in the window, {ev.get('n_reference')} reference, "
+                     f"{ev.get('n_labels')} labelled"))
+    return rows
+
+
+def drift_table(event: dict[str, Any]) -> list[dict[str, str]]:
+    """Drifted features (feature, method, statistic, threshold, p_value), at most :data:`MAX_TABLE_ROWS`."""
+    features = (event.get("alert", {}).get("evidence") or {}).get("drifted_features") or []
+    return [
+        {"feature": str(f["feature"]), "method": str(f["method"]), "statistic": _num(f.get("statistic")),
+         "threshold": _num(f.get("threshold")), "p_value": _num(f.get("p_value"))}
+        for f in features[:MAX_TABLE_ROWS]
+    ]
+
+
+def text_body(document: dict[str, Any]) -> str:
+    """Plain-text e-mail body of an outgoing document."""
+    lines = [subject(document), ""]
+    width = max(len(label) for label, _ in key_numbers(document))
+    lines += [f"{label.ljust(width)}  {value}" for label, value in key_numbers(document)]
+    table = drift_table(document)
+    if table:
+        lines += ["", "Drifted features:"]
+        lines += [f"  {r['feature']}: {r['method']} {r['statistic']} (threshold {r['threshold']}, p {r['p_value']})"
+                  for r in table]
+    link = document.get("links", {}).get("dashboard")
+    if link:
+        lines += ["", f"Open in the dashboard: {link}"]
+    lines += ["", f"Event {document['id']} ({document['type']}, schema {document['schema_version']})."]
+    return "\n".join(lines) + "\n"
+
+
+def html_body(document: dict[str, Any]) -> str:
+    """HTML e-mail body of an outgoing document (every value escaped)."""
+    e = html.escape
+    cell = 'style="padding:2px 8px;text-align:left;border-bottom:1px solid #ddd"'
+    rows = "".join(f"<tr><th {cell}>{e(k)}</th><td {cell}>{e(v)}</td></tr>" for k, v in key_numbers(document))
+    parts = [f"<h2>{e(subject(document))}</h2>", f"<table>{rows}</table>"]
+    table = drift_table(document)
+    if table:
+        head = "".join(f"<th {cell}>{e(c)}</th>" for c in table[0])
+        body = "".join("<tr>" + "".join(f"<td {cell}>{e(v)}</td>" for v in r.values()) + "</tr>" for r in table)
+        parts.append(f"<h3>Drifted features</h3><table><tr>{head}</tr>{body}</table>")
+    link = document.get("links", {}).get("dashboard")
+    if link:
+        parts.append(f'<p><a href="{e(link, quote=True)}">Open in the dashboard</a></p>')
+    parts.append(f"<p style=\"color:#888\">Event {e(document['id'])} ({e(document['type'])}).</p>")
+    return "<html><body>" + "".join(parts) + "</body></html>"
+
+
+def _subject_of(event: dict[str, Any]) -> dict[str, Any]:
+    return event.get("alert") or event.get("request") or {}
+
+
+def _num(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.4g}" if isinstance(value, int | float) else str(value)
+
+
+def _time(value: Any) -> str:
+    if not value:
+        return "n/a"
+    return datetime.fromisoformat(str(value)).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _url_time(value: Any) -> str:
+    return datetime.fromisoformat(str(value)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
