@@ -62,6 +62,7 @@ BROKEN = [
     (lambda d: d["sources"][0].update(model="nope"), "sources[0].model: no model named 'nope'"),
     (lambda d: d["alerts"]["rules"][0].update(channels=["pager"]), "alerts.rules[0].channels: no channel named"),
     (lambda d: d["alerts"]["rules"][1].update(metric="mae"), "alerts.rules[1].metric"),
+    (lambda d: d["alerts"]["rules"][1].update(monitor="credit-data-drift"), "needs a performance monitor"),
     (lambda d: d["channels"][1].update(secret="literal"), "channels[1].secret"),
     (lambda d: d["channels"][0].update(smtp_port="${SMTP_PORT:-x}"), "channels[0].smtp_port"),
     (lambda d: d["models"][0]["versions"][0].update(version=1.0), "quote the version"),

@@ -54,10 +54,24 @@ def reference_errors(config: Config) -> list[str]:
             if channel not in channels:
                 errors.append(f"{where}.channels: no channel named {channel!r}")
         monitor = monitors.get(rule.monitor or "")
+        kinds = _RULE_MONITOR_KINDS.get(rule.when)
+        if monitor is not None and kinds is not None and monitor.kind not in kinds:
+            errors.append(f"{where}.when: a {rule.when} rule needs a {' or '.join(kinds)} "
+                          f"monitor; {monitor.name!r} is {monitor.kind}")
         performance = monitor is not None and monitor.kind == "performance"
         if performance and rule.metric is not None and rule.metric not in (monitor.metrics or []):
             errors.append(f"{where}.metric: monitor {monitor.name!r} does not compute {rule.metric!r}")
     return errors
+
+
+_RULE_MONITOR_KINDS = {
+    "dataset_drift": ("data_drift",),
+    "feature_drift": ("data_drift",),
+    "missing_values": ("data_drift",),
+    "metric_below": ("performance",),
+    "metric_drop": ("performance",),
+    "detector_fired": ("concept_drift",),
+}
 
 
 def _duplicates(where: str, names: list[str]) -> list[str]:

@@ -25,7 +25,8 @@ FeatureType = Literal["numeric", "categorical", "binary"]
 VersionStatus = Literal["active", "shadow", "retired"]
 Severity = Literal["info", "warning", "critical"]
 RuleKind = Literal[
-    "dataset_drift", "feature_drift", "metric_below", "metric_drop", "detector_fired", "no_data", "run_failed"
+    "dataset_drift", "feature_drift", "metric_below", "metric_drop", "detector_fired", "missing_values", "no_data",
+    "run_failed",
 ]
 
 STAT_METHODS: tuple[str, ...] = (

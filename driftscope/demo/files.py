@@ -168,6 +168,8 @@ def demo_config(smtp_port: int, webhook_url: str, dashboard_url: str) -> dict:
                  "severity": "critical", "channels": ["oncall-email"]},
                 {"name": "house-feature-drift", "monitor": "house-data-drift", "when": "feature_drift",
                  "severity": "warning", "channels": ["ops-webhook"]},
+                {"name": "house-missing-values", "monitor": "house-data-drift", "when": "missing_values",
+                 "value": 0.1, "severity": "warning", "channels": ["oncall-email", "ops-webhook"]},
                 {"name": "house-mae-drop", "monitor": "house-performance", "when": "metric_drop", "metric": "mae",
                  "severity": "warning", "channels": ["ops-webhook"]},
             ],

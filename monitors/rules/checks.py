@@ -20,6 +20,7 @@ from storage.results import RunInfo
 
 LOWER_IS_BETTER = frozenset({"log_loss", "brier", "mae", "rmse", "mape"})
 DRIFT_COLUMNS = ["feature", "method", "statistic", "p_value", "threshold"]
+DEFAULT_MISSING_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,37 @@ def metric_drop(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding 
     return Finding(bool(fired), title, {"metric": {**metric, "drop": drop, "min_drop": rule.value}})
 
 
+def missing_values(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
+    """Fires when a feature's missing share in the window exceeds its reference share by ``rule.value``.
+
+    The margin is absolute (a share in [0, 1]; default :data:`DEFAULT_MISSING_MARGIN`): a feature
+    missing in 2 % of the reference rows fires at 12 % missing in the window with the default 0.1.
+    With ``rule.feature`` only that feature is judged.
+    """
+    drift = results.drift
+    if not _succeeded(run) or drift.empty:
+        return None
+    drift = drift[drift["role"] == "feature"] if "role" in drift.columns else drift
+    if rule.feature is not None:
+        drift = drift[drift["feature"] == rule.feature]
+        if drift.empty:
+            return None
+    margin = DEFAULT_MISSING_MARGIN if rule.value is None else rule.value
+    rise = drift["missing_share_current"].astype(float) - drift["missing_share_reference"].astype(float)
+    hit = drift.loc[rise >= margin, ["feature", "missing_share_reference", "missing_share_current"]]
+    hit = hit.assign(rise=rise[rise >= margin]).sort_values("rise", ascending=False, kind="stable")
+    rows = hit.to_dict("records")
+    if rows:
+        top = rows[0]
+        title = (f"missing values: {top['feature']} missing in {top['missing_share_current']:.0%} of rows "
+                 f"(reference {top['missing_share_reference']:.0%})")
+        if len(rows) > 1:
+            title += f" and {len(rows) - 1} more features"
+    else:
+        title = "missing values: no feature above its reference share"
+    return Finding(bool(rows), title, {"features": rows, "margin": margin})
+
+
 def detector_fired(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
     """Fires when a concept-drift detector (``rule.detector``, or any) found a change point."""
     if not _succeeded(run) or "concept_drift" not in run.summary:
@@ -202,5 +234,6 @@ CHECKS: dict[str, Check] = {
     "metric_below": metric_below,
     "metric_drop": metric_drop,
     "detector_fired": detector_fired,
+    "missing_values": missing_values,
     "run_failed": run_failed,
 }
