@@ -195,23 +195,28 @@ def alert_event(session: Session, *, alert_id: int, event_type: str, now: dateti
     return new_event(event_type, body, now=now)
 
 
-def version_activity(session: Session, *, model_version_id: int) -> dict[str, datetime | None]:
+def version_activity(
+    session: Session, *, model_version_id: int, as_of: datetime | None = None
+) -> dict[str, datetime | None]:
     """Signs of life of a version, for ``no_data`` rules (UTC; None when never seen).
 
     ``registered_at`` (the version's registration), ``last_ingested_at`` (newest stored batch) and
-    ``last_prediction_at`` (newest prediction timestamp).
+    ``last_prediction_at`` (newest prediction timestamp). With ``as_of`` (replaying the past), only
+    ``last_prediction_at`` among predictions stamped at or before ``as_of`` counts: registration and
+    ingestion happened in the present and say nothing about then.
     """
     registered = session.execute(
         select(ModelVersion.created_at).where(ModelVersion.id == model_version_id)
     ).scalar_one_or_none()
     if registered is None:
         raise NotFoundError(f"no model version with id {model_version_id}; run `driftscope apply`")
+    last_prediction = select(func.max(Prediction.ts)).where(Prediction.model_version_id == model_version_id)
+    if as_of is not None:
+        return {"last_prediction_at": session.execute(last_prediction.where(Prediction.ts <= as_of)).scalar_one()}
     ingested = session.execute(
         select(func.max(PredictionChunk.created_at)).where(PredictionChunk.model_version_id == model_version_id)
     ).scalar_one()
-    predicted = session.execute(
-        select(func.max(Prediction.ts)).where(Prediction.model_version_id == model_version_id)
-    ).scalar_one()
+    predicted = session.execute(last_prediction).scalar_one()
     return {"registered_at": registered, "last_ingested_at": ingested, "last_prediction_at": predicted}
 
 

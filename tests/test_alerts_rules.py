@@ -234,3 +234,24 @@ def test_no_data_fires_on_silence_and_resolves_when_rows_arrive(engine, tmp_path
     assert resolved.action == "resolved" and alert["status"] == "resolved"
     assert alert["evidence"]["silent_hours"] == pytest.approx(7, abs=0.1)
     assert alert["evidence"]["last_ingested_at"] is None
+
+
+def test_no_data_replay_finds_a_past_outage(engine, tmp_path) -> None:
+    """Replaying past hours, a gap in the prediction timestamps fires and the rows after it resolve it."""
+    rules = [{"name": "silent", "model": "credit-default", "when": "no_data", "hours": 5, "channels": ["hook"]}]
+    config = alert_config(tmp_path, rules=rules, channels=[HOOK])
+    version_id = register(engine, config)
+    hourly = canonical_predictions(48, step=timedelta(hours=1))
+    gap = hourly["ts"].between(pd.Timestamp(T0 + timedelta(hours=10)), pd.Timestamp(T0 + timedelta(hours=17)))
+    with transaction(engine) as session:
+        write_predictions(session, model_version_id=version_id, frame=hourly[~gap], source="t")
+    actions = []
+    for hour in range(1, 48):
+        with transaction(engine) as session:
+            changes = evaluate_no_data(session, config, now=T0 + timedelta(hours=hour), replay=True)
+        actions += [(hour, c.action) for c in changes]
+    resolve_after = config.alerts.resolve_after
+    assert actions == [(14, "opened"), (15, "fired"), (16, "fired"), (17, "fired"), (17 + resolve_after, "resolved")]
+    with transaction(engine) as session:
+        alert = list_alerts(session).iloc[0]
+    assert alert["first_seen"] == T0 + timedelta(hours=14)

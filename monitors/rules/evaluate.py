@@ -76,8 +76,14 @@ def evaluate_run(session: Session, config: Config, run: RunInfo, *, now: datetim
     return changes
 
 
-def evaluate_no_data(session: Session, config: Config, *, now: datetime | None = None) -> list[AlertChange]:
-    """Evaluate every ``no_data`` rule for each active version of its model."""
+def evaluate_no_data(
+    session: Session, config: Config, *, now: datetime | None = None, replay: bool = False
+) -> list[AlertChange]:
+    """Evaluate every ``no_data`` rule for each active version of its model.
+
+    With ``replay`` (a backfill walking through past hours), only predictions stamped at or before
+    ``now`` count as signs of life, so past outages are found; a version with none yet is skipped.
+    """
     now = now or datetime.now(UTC)
     changes = []
     for rule in (r for r in config.alerts.rules if r.when == "no_data"):
@@ -85,8 +91,11 @@ def evaluate_no_data(session: Session, config: Config, *, now: datetime | None =
         for version in list_versions(session, model=model):
             if version.status != "active":
                 continue
-            activity = version_activity(session, model_version_id=version.id)
-            last_seen = max(t for t in activity.values() if t is not None)
+            activity = version_activity(session, model_version_id=version.id, as_of=now if replay else None)
+            seen = [t for t in activity.values() if t is not None]
+            if not seen:
+                continue
+            last_seen = max(seen)
             finding = no_data_finding(rule, last_seen=last_seen, activity=activity, now=now)
             change = apply_finding(session, config, rule, version, finding, window=Window(last_seen, now), now=now)
             if change is not None:
