@@ -255,3 +255,10 @@ def test_no_data_replay_finds_a_past_outage(engine, tmp_path) -> None:
     with transaction(engine) as session:
         alert = list_alerts(session).iloc[0]
     assert alert["first_seen"] == T0 + timedelta(hours=14)
+
+
+def test_feature_drift_ignores_the_prediction_rows() -> None:
+    rows = [drift_row("age", False, 0.01), {**drift_row("probability", True, 0.5), "role": "prediction"}]
+    rows[0]["role"] = "feature"
+    finding = CHECKS["feature_drift"](_rule("feature_drift"), _run(), _results(rows))
+    assert finding is not None and not finding.fired

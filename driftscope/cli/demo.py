@@ -1,13 +1,20 @@
 """``driftscope demo``: build a demo store with real drift and open the dashboard."""
 
 import argparse
-
-from driftscope.cli.common import add_config_argument
-from driftscope.cli.pending import not_available
+from pathlib import Path
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the ``demo`` command."""
     parser = commands.add_parser("demo", help="build a demo store with real drift and open the dashboard")
-    add_config_argument(parser)
-    parser.set_defaults(handler=not_available("demo", "the demo"))
+    parser.add_argument("--dir", type=Path, default=Path("demo"), help="working folder (default ./demo; replaced)")
+    parser.add_argument("--no-dashboard", action="store_true", help="stop after building, before the UI")
+    parser.add_argument("--port", type=int, default=None, help="dashboard port (default 8501)")
+    parser.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from driftscope.demo.run import run_demo
+
+    result = run_demo(args.dir, dashboard=not args.no_dashboard, port=args.port)
+    return 1 if result.failed_runs else 0

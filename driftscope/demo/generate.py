@@ -109,8 +109,8 @@ def generate_credit(rng: np.random.Generator, start: datetime) -> tuple[pd.DataF
     lost = (day == outage.start_day) & np.isin(ts.dt.hour.to_numpy(), list(OUTAGE_HOURS))
     ts, day = ts[~lost].reset_index(drop=True), day[~lost]
     shift_start = event("covariate_shift").start_day
-    shift = np.clip(day - shift_start + 1, 0, None) * 0.25
-    x = _credit_inputs(rng, len(ts), shift=np.minimum(shift, 2.5))
+    shift = np.clip(day - shift_start + 1, 0, None) * 0.6
+    x = _credit_inputs(rng, len(ts), shift=np.minimum(shift, 3.0))
     concept = day >= event("concept_drift").start_day
     y = rng.binomial(1, _default_probability(x, concept))
     canary = (day >= N_DAYS - CANARY_DAYS) & (rng.uniform(size=len(ts)) < CANARY_SHARE)

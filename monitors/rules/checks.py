@@ -61,6 +61,11 @@ def drifted_features(drift: pd.DataFrame) -> list[dict[str, Any]]:
     return rows.drop(columns="_ratio").to_dict("records")
 
 
+def _features_only(drift: pd.DataFrame) -> pd.DataFrame:
+    """The feature rows of a run's drift results (not the prediction or probability rows)."""
+    return drift[drift["role"] == "feature"] if "role" in drift.columns else drift
+
+
 def _succeeded(run: RunInfo) -> bool:
     return run.status == "succeeded"
 
@@ -83,7 +88,7 @@ def dataset_drift(rule: RuleConfig, run: RunInfo, results: RunResults) -> Findin
 
 def feature_drift(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
     """Fires when ``rule.feature`` drifted, or any feature when the rule names none."""
-    drift = results.drift
+    drift = _features_only(results.drift)
     if not _succeeded(run) or drift.empty:
         return None
     if rule.feature is not None:
@@ -157,10 +162,9 @@ def missing_values(rule: RuleConfig, run: RunInfo, results: RunResults) -> Findi
     missing in 2 % of the reference rows fires at 12 % missing in the window with the default 0.1.
     With ``rule.feature`` only that feature is judged.
     """
-    drift = results.drift
+    drift = _features_only(results.drift)
     if not _succeeded(run) or drift.empty:
         return None
-    drift = drift[drift["role"] == "feature"] if "role" in drift.columns else drift
     if rule.feature is not None:
         drift = drift[drift["feature"] == rule.feature]
         if drift.empty:
