@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine
 
+from collectors.coerce import as_binary, as_float, as_text
 from driftscope.config import Config, ModelConfig, MonitorConfig, SchemaConfig
 from driftscope.errors import SchemaError
 from driftscope.tabular import read_table
@@ -81,8 +82,10 @@ def monitor_settings(monitor: MonitorConfig, model: ModelConfig) -> dict:
 def canonical_reference(path: str, schema: SchemaConfig) -> pd.DataFrame:
     """Read a reference file and rename its columns to canonical names.
 
-    Features are required; ``prediction``, ``probability`` and ``label`` (the target) are kept
-    when present. Raises :class:`SchemaError` naming the missing columns and the file.
+    Features are required and converted exactly as the collectors convert logged rows (numeric:
+    float64; binary: 0.0 / 1.0; categorical: text), so the reference and every window compare like
+    with like. ``prediction``, ``probability`` and ``label`` (the target) are kept when present.
+    Raises :class:`SchemaError` naming the file, the columns and the offending values.
     """
     frame = read_table(path)
     missing = [c for c in schema.features if c not in frame.columns]
@@ -91,6 +94,17 @@ def canonical_reference(path: str, schema: SchemaConfig) -> pd.DataFrame:
     roles = {schema.prediction: "prediction", schema.probability: "probability", schema.target: "label"}
     out = pd.DataFrame({canonical: frame[source] for source, canonical in roles.items()
                         if source is not None and source in frame.columns})
-    for feature in schema.features:
-        out[feature] = frame[feature]
+    problems = []
+    for feature, kind in schema.features.items():
+        coerced = _FEATURE_COERCION[kind](frame[feature])
+        if coerced.invalid.any():
+            bad = frame[feature][coerced.invalid]
+            problems.append(f"{feature} ({kind}): {int(coerced.invalid.sum())} invalid values, e.g. "
+                            f"{bad.head(3).tolist()} at rows {bad.head(3).index.tolist()}")
+        out[feature] = coerced.values.to_numpy()
+    if problems:
+        raise SchemaError(f"{path}: reference values do not fit the schema: " + "; ".join(problems))
     return out.reset_index(drop=True)
+
+
+_FEATURE_COERCION = {"numeric": as_float, "binary": as_binary, "categorical": as_text}

@@ -1,7 +1,8 @@
 """Engine and session factories; SQLite pragmas so a collector and a monitor can write at once.
 
 SQLite: WAL journal, foreign keys on, a 30 s busy timeout, ``synchronous=NORMAL`` and transactions
-opened with ``BEGIN IMMEDIATE`` so a writer waits for the lock instead of failing on upgrade.
+opened with ``BEGIN IMMEDIATE`` so a writer waits for the lock instead of failing on upgrade;
+:func:`read_transaction` opens plain ``BEGIN`` for readers, which never wait for writers in WAL mode.
 """
 
 import os
@@ -18,6 +19,7 @@ from driftscope.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///driftscope.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_READ_ONLY = "driftscope_read_only"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -66,7 +68,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -87,6 +89,28 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """
     with session_factory(engine)() as session, session.begin():
         yield session
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Session]:
+    """Open a session for reading only; on SQLite it never takes the writer lock.
+
+    SQLite transactions otherwise start with ``BEGIN IMMEDIATE`` (see :func:`transaction`), which
+    would make a long read wait for, and block, the collectors' writes. The transaction is rolled
+    back at the end: nothing written in it is kept.
+
+    Examples
+    --------
+    >>> engine = make_engine("sqlite://")
+    >>> with read_transaction(engine) as session:
+    ...     session.connection().exec_driver_sql("SELECT 2").scalar()
+    2
+    """
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{_READ_ONLY: True})
+        with connection.begin() as outer, Session(bind=connection, expire_on_commit=False) as session:
+            yield session
+            outer.rollback()
 
 
 def is_postgres(engine_or_session: Engine | Session) -> bool:

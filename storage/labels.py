@@ -6,14 +6,14 @@ before its prediction is kept and joins when the prediction is stored. Labels ar
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.bulk import existing_values, insert_frame
-from storage.models import GroundTruth, LabelRevision, Prediction
+from storage.models import GroundTruth, LabelRevision, Model, Prediction
 
 _IN_SLICE = 5_000
 
@@ -37,9 +37,12 @@ def write_labels(session: Session, *, model_id: int, frame: pd.DataFrame, source
 
     ``frame`` has columns ``prediction_id`` (str), ``label`` (str) and ``ts`` (datetime64, UTC).
     Within the batch the last row per prediction id wins (it is the newest statement of the label).
+    Writers of one model's labels are serialised by a row lock on the model (``FOR NO KEY UPDATE``
+    on PostgreSQL), so two of them never race to insert the same prediction id.
     """
     if frame.empty:
         return LabelCounts(0, 0, 0)
+    session.execute(select(Model.id).where(Model.id == model_id).with_for_update(key_share=True))
     batch = frame.drop_duplicates("prediction_id", keep="last")
     repeats_in_batch = len(frame) - len(batch)
     known_ids = existing_values(
@@ -51,7 +54,7 @@ def write_labels(session: Session, *, model_id: int, frame: pd.DataFrame, source
         "model_id": model_id,
         "prediction_id": new["prediction_id"].to_numpy(),
         "label": new["label"].to_numpy(),
-        "ts": new["ts"].to_numpy(),
+        "ts": new["ts"].array,
         "revision": 1,
     }))
     corrected = _apply_corrections(session, model_id, batch[is_known], source)
@@ -67,10 +70,12 @@ def _apply_corrections(session: Session, model_id: int, known: pd.DataFrame, sou
     changed = merged[merged["label"] != merged["old_label"]]
     if changed.empty:
         return 0
+    now = datetime.now(UTC)
     session.execute(
         update(GroundTruth),
         [
-            {"id": int(r.gt_id), "label": r.label, "ts": r.ts.to_pydatetime(), "revision": int(r.revision) + 1}
+            {"id": int(r.gt_id), "label": r.label, "ts": r.ts.to_pydatetime(), "revision": int(r.revision) + 1,
+             "updated_at": now}
             for r in changed.itertuples(index=False)
         ],
     )

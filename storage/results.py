@@ -18,10 +18,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import DetectorEvent, DriftResult, MetricValue, MonitorDefinition, MonitorRun
+from storage.models import (
+    DetectorEvent,
+    DriftResult,
+    GroundTruth,
+    MetricValue,
+    MonitorDefinition,
+    MonitorRun,
+    Prediction,
+)
 
 RUN_STATUSES = ("running", "succeeded", "failed")
 
@@ -196,3 +204,48 @@ def _frame(session: Session, query: Any, model: type) -> pd.DataFrame:
     columns = [c.key for c in model.__table__.columns]
     rows = session.execute(query.with_only_columns(*model.__table__.columns)).all()
     return pd.DataFrame(rows, columns=columns)
+
+
+def runs_with_new_labels(
+    session: Session, *, monitor_id: int, model_id: int, model_version_id: int, since: datetime, before: datetime
+) -> list[RunInfo]:
+    """Finished runs with ``since <= window_end < before`` whose window's labels changed after the run.
+
+    A window's labels changed when the number of labels joined to its predictions differs from the
+    run's ``n_labels`` (labels arrived late) or a label was written after the run started
+    (``ground_truth.updated_at > monitor_runs.started_at``). Oldest window first.
+    """
+    n_labels_now = _labels_in_run_window(model_id, func.count(GroundTruth.id)).scalar_subquery()
+    labels = _labels_in_run_window(model_id, GroundTruth.id)
+    updated_after = labels.where(GroundTruth.updated_at > MonitorRun.started_at).exists()
+    stale = _runs(
+        session,
+        select_filter=[
+            MonitorRun.monitor_id == monitor_id,
+            MonitorRun.model_version_id == model_version_id,
+            MonitorRun.status != "running",
+            MonitorRun.window_end >= since,
+            MonitorRun.window_end < before,
+            or_(n_labels_now != MonitorRun.n_labels, updated_after),
+        ],
+        limit=10_000,
+    )
+    return stale[::-1]
+
+
+def _labels_in_run_window(model_id: int, *columns: Any) -> Any:
+    """SELECT ``columns`` over the labels of the predictions in the enclosing run's window (correlated)."""
+    return (
+        select(*columns)
+        .select_from(GroundTruth)
+        .join(
+            Prediction,
+            (Prediction.prediction_id == GroundTruth.prediction_id)
+            & (Prediction.model_version_id == MonitorRun.model_version_id),
+        )
+        .where(
+            GroundTruth.model_id == model_id,
+            Prediction.ts >= MonitorRun.window_start,
+            Prediction.ts < MonitorRun.window_end,
+        )
+    )

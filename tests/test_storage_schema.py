@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 import uuid
 
 import pytest
@@ -101,3 +102,20 @@ def test_database_url_from_environment(monkeypatch) -> None:
     assert database_url() == "sqlite:///driftscope.db"
     assert database_url("postgresql://x/y") == "postgresql://x/y"
     assert os.environ.get("DRIFTSCOPE_DATABASE_URL") is None
+
+
+def test_a_reader_does_not_wait_for_a_writer(sqlite_url) -> None:
+    """A read transaction proceeds while another connection holds SQLite's writer lock."""
+    from storage.db import read_transaction
+
+    writer_engine, reader_engine = make_engine(sqlite_url), make_engine(sqlite_url)
+    try:
+        with transaction(writer_engine) as writer:
+            writer.execute(text("INSERT INTO collector_state (source, watermark) VALUES ('s', '1')"))
+            started = time.perf_counter()
+            with read_transaction(reader_engine) as reader:
+                count = reader.execute(text("SELECT count(*) FROM collector_state")).scalar()
+            assert count == 0 and time.perf_counter() - started < 2
+    finally:
+        writer_engine.dispose()
+        reader_engine.dispose()

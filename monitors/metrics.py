@@ -1,0 +1,352 @@
+"""Performance metrics as weighted statistics, a registry of them, and the stored metric result.
+
+Every metric takes prepared labelled rows and a ``(B, n)`` array of row weights and returns ``B``
+values: with all-ones weights that is the ordinary metric (checked against scikit-learn), with
+bootstrap count weights (:mod:`monitors.bootstrap`) it is ``B`` resampled values at once.
+
+Conventions (scikit-learn's unless stated):
+
+* Binary tasks: the positive class is the schema's ``positive_label``; ``probability`` is the
+  probability of that class. Multiclass tasks: precision, recall and F1 are macro averages.
+* A ratio with a zero denominator (no predicted positives for precision...) is 0.0, like
+  scikit-learn's ``zero_division=0``. ROC AUC with one class only and R² with a constant target are
+  undefined (NaN; stored as status ``"undefined"``).
+* ``EPS`` = float64 machine epsilon (2.22e-16): log loss clips probabilities to ``[EPS, 1 - EPS]``
+  and uses the natural log; MAPE divides by ``max(|y|, EPS)`` and is a fraction (0.1 = 10 %).
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+EPS = float(np.finfo(np.float64).eps)
+Task = Literal["binary_classification", "multiclass_classification", "regression"]
+CLASSIFICATION = frozenset({"binary_classification", "multiclass_classification"})
+REGRESSION = frozenset({"regression"})
+
+
+@dataclass(frozen=True, eq=False)
+class ClassificationData:
+    """Labelled classification rows: one-hot true and predicted classes, positives, probability."""
+
+    true_onehot: np.ndarray
+    pred_onehot: np.ndarray
+    true_positive: np.ndarray
+    pred_positive: np.ndarray
+    probability: np.ndarray
+    binary: bool
+
+    @property
+    def n(self) -> int:
+        """Number of labelled rows."""
+        return self.true_onehot.shape[0]
+
+
+@dataclass(frozen=True, eq=False)
+class RegressionData:
+    """Labelled regression rows: target and prediction as float64."""
+
+    y: np.ndarray
+    y_hat: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of labelled rows."""
+        return self.y.size
+
+
+MetricData = ClassificationData | RegressionData
+
+
+def classification_data(
+    y_true: pd.Series, y_pred: pd.Series, *, binary: bool, positive_label: Any = 1,
+    probability: pd.Series | None = None,
+) -> ClassificationData:
+    """Prepare rows for the classification metrics (missing labels must be dropped before).
+
+    Examples
+    --------
+    >>> data = classification_data(pd.Series([1, 0, 1]), pd.Series([1, 1, 1]), binary=True)
+    >>> data.n, data.true_positive.tolist(), data.pred_onehot.sum(axis=0).tolist()
+    (3, [1.0, 0.0, 1.0], [0.0, 3.0])
+    """
+    both = pd.concat([pd.Series(y_true, dtype=object), pd.Series(y_pred, dtype=object)], ignore_index=True)
+    codes, classes = pd.factorize(both, sort=True)
+    eye = np.eye(max(len(classes), 1))
+    n = len(y_true)
+    proba = np.full(n, np.nan) if probability is None else pd.to_numeric(probability).to_numpy(np.float64)
+    return ClassificationData(
+        true_onehot=eye[codes[:n]],
+        pred_onehot=eye[codes[n:]],
+        true_positive=(np.asarray(y_true, dtype=object) == positive_label).astype(np.float64),
+        pred_positive=(np.asarray(y_pred, dtype=object) == positive_label).astype(np.float64),
+        probability=proba,
+        binary=binary,
+    )
+
+
+def regression_data(y_true: pd.Series, y_pred: pd.Series) -> RegressionData:
+    """Prepare rows for the regression metrics."""
+    return RegressionData(np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64))
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    safe = np.where(denominator > 0, denominator, 1.0)
+    return np.where(denominator > 0, numerator / safe, 0.0)
+
+
+def _mean(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Weighted mean per row of ``weights`` over the finite ``values`` (NaN where none)."""
+    valid = np.isfinite(values)
+    total = weights @ valid.astype(np.float64)
+    summed = weights @ np.where(valid, values, 0.0)
+    return np.where(total > 0, summed / np.where(total > 0, total, 1.0), np.nan)
+
+
+def _class_counts(data: ClassificationData, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted true positives, false positives and false negatives per class, shape ``(B, K)``."""
+    tp = weights @ (data.true_onehot * data.pred_onehot)
+    return tp, weights @ data.pred_onehot - tp, weights @ data.true_onehot - tp
+
+
+def _macro(scores: np.ndarray, present: np.ndarray) -> np.ndarray:
+    counted = present.sum(axis=1)
+    return np.where(counted > 0, (scores * present).sum(axis=1) / np.maximum(counted, 1), 0.0)
+
+
+def accuracy(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """Share of rows whose predicted class equals the label."""
+    return _mean(weights, (data.true_onehot * data.pred_onehot).sum(axis=1))
+
+
+def precision(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """TP / (TP + FP) of the positive class (binary) or its macro average over present classes."""
+    if data.binary:
+        return _ratio(weights @ (data.true_positive * data.pred_positive), weights @ data.pred_positive)
+    tp, fp, fn = _class_counts(data, weights)
+    return _macro(_ratio(tp, tp + fp), (tp + fp + fn) > 0)
+
+
+def recall(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """TP / (TP + FN) of the positive class (binary) or its macro average over present classes."""
+    if data.binary:
+        return _ratio(weights @ (data.true_positive * data.pred_positive), weights @ data.true_positive)
+    tp, fp, fn = _class_counts(data, weights)
+    return _macro(_ratio(tp, tp + fn), (tp + fp + fn) > 0)
+
+
+def f1(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """2 TP / (2 TP + FP + FN) of the positive class (binary); macro F1 for multiclass tasks."""
+    if not data.binary:
+        return f1_macro(data, weights)
+    tp = weights @ (data.true_positive * data.pred_positive)
+    fp = weights @ data.pred_positive - tp
+    fn = weights @ data.true_positive - tp
+    return _ratio(2 * tp, 2 * tp + fp + fn)
+
+
+def f1_macro(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """Unweighted mean of per-class F1 over the classes present in labels or predictions."""
+    tp, fp, fn = _class_counts(data, weights)
+    return _macro(_ratio(2 * tp, 2 * tp + fp + fn), (tp + fp + fn) > 0)
+
+
+def roc_auc(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """Area under the ROC curve of ``probability`` for the positive class (ties count 1/2)."""
+    return weighted_roc_auc(data.probability, data.true_positive, weights)
+
+
+def log_loss(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """Mean of -[y ln p + (1 - y) ln(1 - p)], p clipped to [EPS, 1 - EPS], natural log."""
+    p = np.clip(data.probability, EPS, 1.0 - EPS)
+    y = data.true_positive
+    return _mean(weights, -(y * np.log(p) + (1.0 - y) * np.log1p(-p)))
+
+
+def brier(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """Mean of (p - y)², y = 1 for the positive class, p its probability."""
+    return _mean(weights, (data.probability - data.true_positive) ** 2)
+
+
+def mae(data: RegressionData, weights: np.ndarray) -> np.ndarray:
+    """Mean of |y - ŷ|, in the target's unit."""
+    return _mean(weights, np.abs(data.y - data.y_hat))
+
+
+def rmse(data: RegressionData, weights: np.ndarray) -> np.ndarray:
+    """Square root of the mean of (y - ŷ)², in the target's unit."""
+    return np.sqrt(_mean(weights, (data.y - data.y_hat) ** 2))
+
+
+def mape(data: RegressionData, weights: np.ndarray) -> np.ndarray:
+    """Mean of |y - ŷ| / max(|y|, EPS), as a fraction; zero targets are kept (divided by EPS)."""
+    return _mean(weights, np.abs(data.y - data.y_hat) / np.maximum(np.abs(data.y), EPS))
+
+
+def r2(data: RegressionData, weights: np.ndarray) -> np.ndarray:
+    """1 - Σw(y - ŷ)² / Σw(y - ȳ)² with ȳ the weighted mean; NaN (not sklearn's 0 or 1) for a constant target."""
+    centred = data.y - data.y.mean() if data.n else data.y
+    total = weights.sum(axis=1)
+    mean_c = (weights @ centred) / np.where(total > 0, total, 1.0)
+    ss_res = weights @ (data.y - data.y_hat) ** 2
+    ss_tot = np.maximum(weights @ centred**2 - total * mean_c**2, 0.0)
+    return np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
+
+
+def weighted_roc_auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC AUC per row of ``weights``: P(score of a positive > score of a negative), ties 1/2.
+
+    Rows with a non-finite score are ignored. One sort of the scores serves all weight rows; tied
+    scores are grouped so each group's negatives count half (the Mann-Whitney convention,
+    identical to ``sklearn.metrics.roc_auc_score``). NaN where a row has no positive or negative.
+
+    Examples
+    --------
+    >>> weighted_roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]), np.ones((1, 4)))
+    array([0.75])
+    """
+    valid = np.flatnonzero(np.isfinite(scores))
+    order = valid[np.argsort(scores[valid], kind="stable")]
+    if order.size == 0:
+        return np.full(weights.shape[0], np.nan)
+    ordered = scores[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    w = weights.take(order, axis=1)
+    is_pos = positive[order].astype(np.float64)
+    if starts.size == order.size:  # no ties: a positive's wins are the negatives' weight before it
+        below = np.cumsum(w * (1.0 - is_pos), axis=1)
+        wins = np.einsum("ij,ij,j->i", w, below, is_pos)
+        pairs = (w @ is_pos) * below[:, -1]
+    else:
+        pos = np.add.reduceat(w * is_pos, starts, axis=1)
+        neg = np.add.reduceat(w, starts, axis=1) - pos
+        below = np.cumsum(neg, axis=1) - neg
+        wins = (pos * (below + 0.5 * neg)).sum(axis=1)
+        pairs = pos.sum(axis=1) * neg.sum(axis=1)
+    return np.where(pairs > 0, wins / np.where(pairs > 0, pairs, 1.0), np.nan)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """Registry record of one metric: the tasks it applies to and which direction is better."""
+
+    name: str
+    tasks: frozenset[str]
+    higher_is_better: bool
+    needs_probability: bool
+    func: Callable[[Any, np.ndarray], np.ndarray]
+
+    @property
+    def doc(self) -> str:
+        """The metric's convention (its function's docstring)."""
+        return (self.func.__doc__ or "").strip()
+
+
+_BINARY = frozenset({"binary_classification"})
+METRICS: Mapping[str, Metric] = MappingProxyType({
+    m.name: m for m in (
+        Metric("accuracy", CLASSIFICATION, True, False, accuracy),
+        Metric("precision", CLASSIFICATION, True, False, precision),
+        Metric("recall", CLASSIFICATION, True, False, recall),
+        Metric("f1", CLASSIFICATION, True, False, f1),
+        Metric("f1_macro", CLASSIFICATION, True, False, f1_macro),
+        Metric("roc_auc", _BINARY, True, True, roc_auc),
+        Metric("log_loss", _BINARY, False, True, log_loss),
+        Metric("brier", _BINARY, False, True, brier),
+        Metric("mae", REGRESSION, False, False, mae),
+        Metric("rmse", REGRESSION, False, False, rmse),
+        Metric("mape", REGRESSION, False, False, mape),
+        Metric("r2", REGRESSION, True, False, r2),
+    )
+})
+
+
+def default_metrics(task: str, has_probability: bool) -> tuple[str, ...]:
+    """Every metric that applies to ``task`` given whether a probability column is logged.
+
+    Examples
+    --------
+    >>> default_metrics("regression", False)
+    ('mae', 'rmse', 'mape', 'r2')
+    >>> default_metrics("binary_classification", False)
+    ('accuracy', 'precision', 'recall', 'f1', 'f1_macro')
+    """
+    return tuple(
+        m.name for m in METRICS.values() if task in m.tasks and (has_probability or not m.needs_probability)
+    )
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One stored figure of a run (a ``metric_values`` row).
+
+    ``status`` is ``"ok"``, ``"insufficient_labels"`` (fewer labelled rows than ``min_labels``:
+    value shown, no verdict) or ``"undefined"`` (the metric has no value on this data, e.g. ROC
+    AUC with one class). ``flagged`` is the verdict (a significant drop, a detected change);
+    ``threshold`` is the level it was judged at (a significance level unless ``details`` says
+    otherwise).
+    """
+
+    metric: str
+    status: str
+    value: float | None
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    reference_value: float | None = None
+    threshold: float | None = None
+    p_value: float | None = None
+    flagged: bool = False
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        """The ``metric_values`` columns of this result (JSON-safe details)."""
+        return {
+            "metric": self.metric, "status": self.status, "value": finite_or_none(self.value),
+            "ci_low": finite_or_none(self.ci_low), "ci_high": finite_or_none(self.ci_high),
+            "reference_value": finite_or_none(self.reference_value), "threshold": self.threshold,
+            "p_value": finite_or_none(self.p_value), "flagged": bool(self.flagged), "n": int(self.n),
+            "details": json_safe(dict(self.details)),
+        }
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """``float(value)`` when finite, else None (NaN and infinities are not stored).
+
+    Examples
+    --------
+    >>> finite_or_none(np.float64(0.5)), finite_or_none(float("nan")), finite_or_none(None)
+    (0.5, None, None)
+    """
+    if value is None:
+        return None
+    number = float(value)
+    return number if np.isfinite(number) else None
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and non-finite floats as None, recursively.
+
+    PostgreSQL's JSONB refuses NaN, so everything stored as JSON goes through here.
+
+    Examples
+    --------
+    >>> json_safe({"a": np.float64("nan"), "b": [np.int64(2), 0.5], "c": "x"})
+    {'a': None, 'b': [2, 0.5], 'c': 'x'}
+    """
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return finite_or_none(value)
+    return value
+

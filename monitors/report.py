@@ -1,0 +1,165 @@
+"""Evidently's own data-drift report of one window against the reference, as HTML for deep dives.
+
+The report is a view, never the storage format: driftscope's results live in the store; this
+file is written on request (``driftscope report``) and linked from the dashboard. It uses the
+same columns (features, plus ``prediction`` and ``probability`` when both sides have them), the
+same column types, the same per-column methods and thresholds and the same ``drift_share`` as the
+window's data-drift monitor, so both verdicts can be compared. Evidently is imported lazily: it
+takes seconds to import and only this command needs it.
+"""
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from driftscope.config import Config, MonitorConfig
+from driftscope.errors import ConfigError, NotFoundError
+from monitors.data_drift import DEFAULT_DRIFT_SHARE
+from monitors.windows import Window, tile_ending
+from storage.db import read_transaction
+from storage.predictions import read_window
+from storage.registry import get_version, load_reference
+
+DEFAULT_WINDOW = timedelta(days=1)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+EVIDENTLY_METHODS = {"ztest": "z", "tvd": "TVD", "energy": "ed"}
+OUTPUT_COLUMNS = ("prediction", "probability")
+
+
+def report_monitor(config: Config, model: str, monitor: str | None) -> MonitorConfig | None:
+    """The data-drift monitor whose settings the report follows: ``monitor``, else the model's first."""
+    if monitor is not None:
+        chosen = config.monitor(monitor)
+        if chosen.model != model or chosen.kind != "data_drift":
+            raise ConfigError(f"monitor {monitor!r} is not a data_drift monitor of model {model!r}")
+        return chosen
+    config.model(model)
+    return next((m for m in config.monitors if m.model == model and m.kind == "data_drift"), None)
+
+
+def build_report(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    column_types: Mapping[str, str],
+    *,
+    methods: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    drift_share: float = DEFAULT_DRIFT_SHARE,
+) -> Any:
+    """Run Evidently's ``DataDriftPreset`` on the columns of ``column_types`` present on both sides.
+
+    ``column_types`` maps columns to ``numeric``, ``categorical`` or ``binary`` (binary is
+    categorical for Evidently); ``methods`` uses driftscope's method names. Returns Evidently's
+    snapshot (``save_html``, ``dict``).
+    """
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    columns = [c for c in column_types if c in reference.columns and c in current.columns]
+    numeric = [c for c in columns if column_types[c] == "numeric"]
+    categorical = [c for c in columns if column_types[c] != "numeric"]
+    definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
+    preset = DataDriftPreset(
+        columns=columns, drift_share=drift_share,
+        per_column_method={c: EVIDENTLY_METHODS.get(m, m) for c, m in (methods or {}).items() if c in columns}
+        or None,
+        per_column_threshold={c: t for c, t in (thresholds or {}).items() if c in columns} or None,
+    )
+    datasets = [
+        Dataset.from_pandas(_plain(frame[columns], categorical), data_definition=definition)
+        for frame in (current, reference)
+    ]
+    return Report([preset]).run(*datasets)
+
+
+def _plain(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+    """Categorical columns as text (missing stays missing), so both sides compare label to label."""
+    out = frame.reset_index(drop=True).copy()
+    for column in categorical:
+        values = out[column].astype(object)
+        out[column] = values.where(values.isna(), values.astype(str))
+    return out
+
+
+def write_report(
+    engine: Engine,
+    config: Config,
+    *,
+    model: str,
+    version: str,
+    window_end: datetime,
+    window_start: datetime | None = None,
+    path: str | Path | None = None,
+    monitor: str | None = None,
+    window: timedelta | None = None,
+    base_dir: Path | None = None,
+) -> Path:
+    """Write Evidently's drift report of one window.
+
+    The window is ``[window_start, window_end)`` when a start is given (e.g. a stored run's
+    window), else the tile ending at ``window_end`` (tiled like the monitors) whose width is
+    ``window``, else the data-drift monitor's, else one day. The file goes to ``path``, else to
+    :func:`default_report_path` (a relative ``dashboard.reports_dir`` is taken from ``base_dir``,
+    the config file's folder, as the dashboard does).
+
+    Raises
+    ------
+    NotFoundError
+        No such model or version in the store, or no prediction in the window.
+    """
+    drift = report_monitor(config, model, monitor)
+    if window_start is not None:
+        if window_start >= window_end:
+            raise ConfigError(f"the window start {window_start} must be before its end {window_end}")
+        tile = Window(window_start.astimezone(UTC), window_end.astimezone(UTC))
+    else:
+        tile = tile_ending(window_end, window or (drift.window if drift else DEFAULT_WINDOW))
+    with read_transaction(engine) as session:
+        info = get_version(session, model, version)
+        reference = load_reference(session, model_version_id=info.id)
+        current = read_window(session, model_version_id=info.id, start=tile.start, end=tile.end)
+    if current.empty:
+        raise NotFoundError(
+            f"model {model!r} version {version!r} has no prediction in window {tile}; pick another --window-end"
+        )
+    outputs = {"prediction": "numeric" if info.task == "regression" else "categorical", "probability": "numeric"}
+    tests = (drift.tests or {}) if drift else {}
+    snapshot = build_report(
+        reference, current, {**info.features, **outputs},
+        methods={c: t.method for c, t in tests.items()},
+        thresholds={c: t.threshold for c, t in tests.items() if t.threshold is not None},
+        drift_share=drift.effective_drift_share if drift else DEFAULT_DRIFT_SHARE,
+    )
+    target = Path(path) if path is not None else default_report_path(config, model, version, tile, base_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.save_html(str(target))
+    return target
+
+
+def default_report_path(
+    config: Config, model: str, version: str, window: Window, base_dir: Path | None = None
+) -> Path:
+    """``<dashboard.reports_dir>/<model>_<version>_<start>_<end>.html``, times ``YYYYmmddTHHMMZ`` (UTC).
+
+    The name is the one the dashboard's Runs page looks for (``dashboard.reports.report_filename``);
+    characters other than letters, digits, ``.``, ``_`` and ``-`` become ``-``.
+
+    Examples
+    --------
+    >>> from driftscope.config import Config
+    >>> window = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
+    >>> default_report_path(Config(), "credit default", "1.0", window).as_posix()
+    'reports/credit-default_1.0_20260101T0000Z_20260102T0000Z.html'
+    """
+    stamp = "%Y%m%dT%H%MZ"
+    name = "_".join([_UNSAFE.sub("-", model), _UNSAFE.sub("-", version), window.start.strftime(stamp),
+                     window.end.strftime(stamp)])
+    folder = Path(config.dashboard.reports_dir)
+    if base_dir is not None and not folder.is_absolute():
+        folder = base_dir / folder
+    return folder / f"{name}.html"

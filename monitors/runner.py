@@ -1,0 +1,305 @@
+"""Compute configured monitors over windows: query -> compute -> store (orchestration only).
+
+For each selected monitor and model version the reference is loaded and the monitor fitted once,
+then every planned window is read, evaluated and stored. A window is read in one short
+transaction and computed outside any transaction, so collectors are not held up by computation
+(SQLite takes its writer lock for every transaction); each (monitor, version, window) is written
+in one transaction, replacing an earlier run of the same window. A failure (reference, data or
+computation) records a ``failed`` run with the error and the loop continues with the next window
+and monitor.
+
+Windows (:mod:`monitors.windows`): ``window_end`` computes the tile ending there,
+``backfill_from`` every tile from the one containing it up to ``now``, and by default the latest
+complete tile before ``now``. Performance and concept-drift monitors also recompute earlier runs
+whose window ended in the last :data:`LABEL_LOOKBACK` (14 days, at least one window) and whose
+labels changed since they ran (``storage.results.runs_with_new_labels``): labels arrive days
+late. A failed run in that span whose window has labels counts as changed (it stored none), so
+it is retried.
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from driftscope.config import Config, MonitorConfig
+from driftscope.errors import ConfigError, NotFoundError
+from monitors.bootstrap import DEFAULT_RESAMPLES
+from monitors.concept_drift import ConceptDriftMonitor, ConceptDriftResult
+from monitors.data_drift import DataDriftMonitor, DataDriftResult
+from monitors.performance import PerformanceMonitor, PerformanceResult
+from monitors.windows import LABEL_COLUMN, Window, attach_labels, latest_tile, tile_ending, tiles_between
+from storage.db import read_transaction, transaction
+from storage.labels import labels_for_window
+from storage.predictions import read_window
+from storage.registry import VersionInfo, get_monitor, list_versions, load_reference
+from storage.results import (
+    RunInfo,
+    add_detector_events,
+    add_drift_results,
+    add_metric_values,
+    finish_run,
+    get_run,
+    runs_with_new_labels,
+    start_run,
+)
+
+log = logging.getLogger(__name__)
+
+LABEL_LOOKBACK = timedelta(days=14)
+LABELLED_KINDS = frozenset({"performance", "concept_drift"})
+LIVE_STATUSES = frozenset({"active", "shadow"})
+Fitted = DataDriftMonitor | PerformanceMonitor | ConceptDriftMonitor
+Result = DataDriftResult | PerformanceResult | ConceptDriftResult
+
+
+@dataclass(frozen=True)
+class Target:
+    """One monitor on one model version and the windows to compute."""
+
+    monitor: MonitorConfig
+    monitor_id: int
+    version: VersionInfo
+    windows: tuple[Window, ...]
+
+    def where(self, window: Window | None = None) -> str:
+        """Where a message is about: monitor, model, version (and window)."""
+        text = f"monitor {self.monitor.name!r}, model {self.version.model!r} version {self.version.version!r}"
+        return text if window is None else f"{text}, window {window}"
+
+
+def run_monitors(
+    engine: Engine,
+    config: Config,
+    *,
+    monitor: str | None = None,
+    model: str | None = None,
+    version: str | None = None,
+    window_end: datetime | None = None,
+    backfill_from: datetime | None = None,
+    now: datetime | None = None,
+) -> list[RunInfo]:
+    """Compute the configured monitors for their windows and store the results; return the runs.
+
+    Parameters
+    ----------
+    engine : Engine
+        The store (migrated, with ``driftscope apply`` done).
+    config : Config
+        The configuration; monitors are selected by ``monitor`` and ``model`` (default all).
+    version : str, optional
+        One version of ``model`` (or of the monitor's model), computed whatever its status.
+        Default: the monitor's ``versions`` setting, else every version with status active or shadow.
+    window_end, backfill_from : datetime, optional
+        The tile ending at ``window_end``, or every tile since ``backfill_from``; not both.
+    now : datetime, optional
+        The current time (UTC); default the clock.
+
+    Raises
+    ------
+    ConfigError
+        Contradictory arguments.
+    NotFoundError
+        An unknown monitor, model or version, or a monitor not registered in the store.
+    """
+    if window_end is not None and backfill_from is not None:
+        raise ConfigError("a window end and a backfill start exclude each other: pass one of them")
+    if version is not None and monitor is None and model is None:
+        raise ConfigError("a version needs a model or a monitor: versions are named per model")
+    now = now or datetime.now(UTC)
+    for moment in (now, window_end, backfill_from):
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError(f"naive datetime {moment!r}: pass a timezone-aware (UTC) timestamp")
+    selected = select_monitors(config, monitor=monitor, model=model)
+    with transaction(engine) as session:
+        targets = [
+            target for m in selected
+            for target in plan(session, m, version=version, window_end=window_end, backfill_from=backfill_from, now=now)
+        ]
+    runs: list[RunInfo] = []
+    for target in targets:
+        runs.extend(run_target(engine, target))
+    return runs
+
+
+def select_monitors(config: Config, *, monitor: str | None, model: str | None) -> list[MonitorConfig]:
+    """The configured monitors named ``monitor`` and/or of ``model`` (all when both are None)."""
+    if monitor is not None:
+        chosen = [config.monitor(monitor)]
+        if model is not None and chosen[0].model != model:
+            raise NotFoundError(f"monitor {monitor!r} watches model {chosen[0].model!r}, not {model!r}")
+        return chosen
+    if model is not None:
+        config.model(model)
+        chosen = [m for m in config.monitors if m.model == model]
+        if not chosen:
+            raise NotFoundError(f"no monitor is configured for model {model!r}; add one under 'monitors'")
+        return chosen
+    return list(config.monitors)
+
+
+def plan(
+    session: Session, monitor: MonitorConfig, *, version: str | None, window_end: datetime | None,
+    backfill_from: datetime | None, now: datetime,
+) -> list[Target]:
+    """The (version, windows) targets of one monitor."""
+    monitor_id = get_monitor(session, monitor.name).id
+    versions = list_versions(session, model=monitor.model)
+    if version is not None:
+        chosen = [v for v in versions if v.version == version]
+        if not chosen:
+            known = ", ".join(v.version for v in versions) or "none"
+            raise NotFoundError(f"model {monitor.model!r} has no version {version!r} in the store (has: {known})")
+    elif monitor.versions:
+        chosen = [v for v in versions if v.version in monitor.versions]
+    else:
+        chosen = [v for v in versions if v.status in LIVE_STATUSES]
+    width = monitor.window
+    targets = []
+    for info in chosen:
+        if window_end is not None:
+            windows = [tile_ending(window_end, width)]
+        elif backfill_from is not None:
+            windows = tiles_between(backfill_from, now, width)
+        else:
+            windows = _latest_and_relabelled(session, monitor, monitor_id, info, now)
+        targets.append(Target(monitor, monitor_id, info, tuple(windows)))
+    return targets
+
+
+def _latest_and_relabelled(
+    session: Session, monitor: MonitorConfig, monitor_id: int, info: VersionInfo, now: datetime
+) -> list[Window]:
+    latest = latest_tile(now, monitor.window)
+    if monitor.kind not in LABELLED_KINDS:
+        return [latest]
+    stale = runs_with_new_labels(
+        session, monitor_id=monitor_id, model_id=info.model_id, model_version_id=info.id,
+        since=latest.end - max(LABEL_LOOKBACK, monitor.window), before=latest.end,
+    )
+    return [Window(run.window_start, run.window_end) for run in stale] + [latest]
+
+
+def build_monitor(monitor: MonitorConfig, version: VersionInfo) -> Fitted:
+    """The unfitted monitor of ``monitor.kind`` for a version's schema and task."""
+    schema, task = version.column_schema, version.task
+    has_probability = schema.get("probability") is not None
+    if monitor.kind == "data_drift":
+        outputs = {"prediction": _output_type(task)} | ({"probability": "numeric"} if has_probability else {})
+        tests = monitor.tests or {}
+        return DataDriftMonitor(
+            version.features, prediction_types=outputs, methods={c: t.method for c, t in tests.items()},
+            thresholds={c: t.threshold for c, t in tests.items() if t.threshold is not None},
+            drift_share=monitor.effective_drift_share,
+        )
+    if monitor.kind == "performance":
+        return PerformanceMonitor(
+            task, metrics=monitor.metrics, has_probability=has_probability,
+            positive_label=schema.get("positive_label", 1), min_labels=monitor.effective_min_labels,
+            n_bootstrap=monitor.n_bootstrap or DEFAULT_RESAMPLES,
+        )
+    return ConceptDriftMonitor(
+        task, version.features, detectors=monitor.detectors, has_probability=has_probability,
+        min_labels=monitor.effective_min_labels,
+    )
+
+
+def _output_type(task: str) -> str:
+    return {"regression": "numeric", "binary_classification": "binary"}.get(task, "categorical")
+
+
+def run_target(engine: Engine, target: Target) -> list[RunInfo]:
+    """Fit once on the version's reference, then compute and store every window of ``target``."""
+    fitted: Fitted | None = None
+    reference: pd.DataFrame | None = None
+    fit_error = None
+    try:
+        with read_transaction(engine) as session:
+            reference = load_reference(session, model_version_id=target.version.id)
+        fitted = build_monitor(target.monitor, target.version).fit(reference)
+    except Exception as exc:
+        log.exception("fitting %s failed", target.where())
+        fit_error = f"fit on the reference failed: {type(exc).__name__}: {exc}"
+    n_reference = 0 if reference is None else len(reference)
+    like = None if reference is None or LABEL_COLUMN not in reference else reference[LABEL_COLUMN]
+    return [_run_window(engine, target, window, fitted, fit_error, n_reference, like) for window in target.windows]
+
+
+def _run_window(
+    engine: Engine, target: Target, window: Window, fitted: Fitted | None, fit_error: str | None,
+    n_reference: int, like: pd.Series | None,
+) -> RunInfo:
+    started = time.perf_counter()
+    if fitted is None:
+        return _store_failure(engine, target, window, fit_error or "fit failed", n_reference, 0.0)
+    try:
+        with read_transaction(engine) as session:
+            frame = _read(session, target, window, like)
+        result = fitted.evaluate(frame)
+        run = _store(engine, target, window, result, n_reference, time.perf_counter() - started)
+    except Exception as exc:
+        log.exception("%s failed", target.where(window))
+        error = f"{type(exc).__name__}: {exc}"
+        return _store_failure(engine, target, window, error, n_reference, time.perf_counter() - started)
+    log.info("%s: %s in %.2f s", target.where(window), run.status, run.duration_s or 0.0)
+    return run
+
+
+def _read(session: Session, target: Target, window: Window, like: pd.Series | None) -> pd.DataFrame:
+    info = target.version
+    frame = read_window(session, model_version_id=info.id, start=window.start, end=window.end)
+    if frame.empty:
+        frame = pd.DataFrame({c: pd.Series(dtype=float) for c in _canonical_columns(info)})
+        frame["ts"] = pd.Series(dtype="datetime64[us, UTC]")
+    if target.monitor.kind in LABELLED_KINDS:
+        labels = labels_for_window(
+            session, model_id=info.model_id, model_version_id=info.id, start=window.start, end=window.end
+        )
+        frame = attach_labels(frame, labels, like)
+    return frame
+
+
+def _canonical_columns(info: VersionInfo) -> list[str]:
+    return ["prediction_id", "ts", "prediction", "probability", *info.features]
+
+
+def _store(engine: Engine, target: Target, window: Window, result: Result, n_reference: int,
+           duration_s: float) -> RunInfo:
+    with transaction(engine) as session:
+        run_id = start_run(
+            session, monitor_id=target.monitor_id, model_version_id=target.version.id,
+            window_start=window.start, window_end=window.end,
+        )
+        if isinstance(result, DataDriftResult):
+            add_drift_results(session, run_id=run_id, rows=result.drift_rows())
+        else:
+            add_metric_values(session, run_id=run_id, rows=result.metric_rows())
+        if isinstance(result, ConceptDriftResult):
+            add_detector_events(session, run_id=run_id, rows=result.event_rows())
+        finish_run(
+            session, run_id=run_id, status="succeeded", n_rows=result.n_rows, n_reference=n_reference,
+            n_labels=getattr(result, "n_labels", 0), summary=result.summary(), duration_s=duration_s,
+        )
+        return get_run(session, run_id)
+
+
+def _store_failure(engine: Engine, target: Target, window: Window, error: str, n_reference: int,
+                   duration_s: float) -> RunInfo:
+    with transaction(engine) as session:
+        run_id = start_run(
+            session, monitor_id=target.monitor_id, model_version_id=target.version.id,
+            window_start=window.start, window_end=window.end,
+        )
+        finish_run(session, run_id=run_id, status="failed", n_reference=n_reference, duration_s=duration_s,
+                   error=error)
+        return get_run(session, run_id)
+
+
+def failed(runs: Sequence[RunInfo]) -> list[RunInfo]:
+    """The failed runs among ``runs``."""
+    return [r for r in runs if r.status == "failed"]
