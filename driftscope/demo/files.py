@@ -173,7 +173,7 @@ def demo_config(smtp_port: int, webhook_url: str, dashboard_url: str) -> dict:
                 {"name": "house-mae-drop", "monitor": "house-performance", "when": "metric_drop", "metric": "mae",
                  "severity": "warning", "channels": ["ops-webhook"]},
             ],
-            "cooldown": "1d",
+            "cooldown": "3d",
             "resolve_after": 2,
         },
         "channels": [

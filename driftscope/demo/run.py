@@ -165,7 +165,7 @@ def run_demo(directory: Path, *, dashboard: bool = True, port: int | None = None
     port = port or DEFAULT_PORT
     started = time.perf_counter()
     print(f"driftscope demo in {directory}")
-    for noisy in ("mail.log", "monitors", "collectors", "storage", "driftscope.pipeline"):
+    for noisy in ("mail.log", "alembic", "monitors", "collectors", "storage", "driftscope.pipeline"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     prepare_directory(directory)
     with Catcher(directory / "inbox", WEBHOOK_SECRET) as catcher:

@@ -1,0 +1,135 @@
+"""``driftscope demo`` end to end: every scripted incident is caught by the right monitor on time.
+
+Runs the real demo (files, label table, collectors, 60 days of monitors, rule replay, delivery to
+the local catcher) once per test session without the dashboard.
+"""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from driftscope.demo.run import DemoResult, run_demo
+from driftscope.demo.scenario import QUIET_DAYS, event
+from storage.alerts import list_alerts
+from storage.db import make_engine, read_transaction
+from storage.quarantine import list_quarantined
+from storage.registry import get_version
+from storage.results import drift_results, list_runs
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    return run_demo(tmp_path_factory.mktemp("demo") / "demo", dashboard=False)
+
+
+def _engine(demo: DemoResult):
+    return make_engine(f"sqlite:///{demo.directory / 'driftscope.db'}")
+
+
+def _day(demo: DemoResult, day: int) -> pd.Timestamp:
+    return pd.Timestamp(demo.start + timedelta(days=day))
+
+
+def _drift_by_day(demo: DemoResult, model: str, version: str, monitor: str) -> dict[int, pd.DataFrame]:
+    engine = _engine(demo)
+    with read_transaction(engine) as session:
+        info = get_version(session, model, version)
+        runs = [r for r in list_runs(session, model_version_id=info.id, limit=10_000) if r.monitor == monitor]
+        out = {(r.window_start - demo.start).days: drift_results(session, run_id=r.id).set_index("feature")
+               for r in runs}
+    engine.dispose()
+    return out
+
+
+def _alerts(demo: DemoResult) -> pd.DataFrame:
+    engine = _engine(demo)
+    with read_transaction(engine) as session:
+        alerts = list_alerts(session)
+    engine.dispose()
+    return alerts
+
+
+def _first_seen(alerts: pd.DataFrame, rule: str, version: str) -> pd.Timestamp:
+    rows = alerts[(alerts["rule"] == rule) & (alerts["version"] == version)]
+    assert not rows.empty, f"rule {rule} never fired for version {version}"
+    return pd.Timestamp(rows["first_seen"].min())
+
+
+def test_every_window_was_computed(demo) -> None:
+    assert demo.failed_runs == 0
+    assert demo.runs >= 60 * 5
+
+
+def test_covariate_shift_is_caught_by_data_drift_on_its_first_day(demo) -> None:
+    start = event("covariate_shift").start_day
+    drift = _drift_by_day(demo, "credit-default", "1.0", "credit-data-drift")
+    assert drift[start].loc[["income", "debt_ratio"], "drifted"].all()
+    assert not any(drift[d].loc[["income", "debt_ratio"], "drifted"].any() for d in QUIET_DAYS)
+    assert _first_seen(_alerts(demo), "credit-feature-drift", "1.0") <= _day(demo, start + 1)
+
+
+def test_category_mix_is_caught_on_its_day(demo) -> None:
+    start = event("category_mix").start_day
+    drift = _drift_by_day(demo, "house-price", "3.1", "house-data-drift")
+    assert drift[start].loc["city", "drifted"]
+    assert not any(drift[d].loc["city", "drifted"] for d in range(start))
+
+
+def test_missing_values_are_caught_by_the_data_quality_rule(demo) -> None:
+    start = event("missing_values").start_day
+    drift = _drift_by_day(demo, "house-price", "3.1", "house-data-drift")
+    assert drift[start].loc["sqft", "missing_share_current"] == pytest.approx(0.3, abs=0.05)
+    assert drift[start + 1].loc["sqft", "missing_share_current"] == 0
+    assert _first_seen(_alerts(demo), "house-missing-values", "3.1") == _day(demo, start + 1)
+
+
+def test_concept_drift_is_caught_by_the_concept_monitor(demo) -> None:
+    start = event("concept_drift").start_day
+    alerts = _alerts(demo)
+    assert _first_seen(alerts, "credit-concept-drift", "1.0") == _day(demo, start + 1)
+    assert _first_seen(alerts, "credit-auc-drop", "1.0") <= _day(demo, start + 1)
+    engine = _engine(demo)
+    with read_transaction(engine) as session:
+        info = get_version(session, "credit-default", "1.0")
+        runs = {(r.window_start - demo.start).days: r for r in list_runs(session, model_version_id=info.id,
+                                                                         limit=10_000)
+                if r.monitor == "credit-concept"}
+    engine.dispose()
+    assert runs[start].summary["concept_drift"] is True
+    assert not any(runs[d].summary["concept_drift"] for d in range(start))
+
+
+def test_collector_outage_raises_no_data_within_the_day(demo) -> None:
+    outage = _day(demo, event("collector_outage").start_day)
+    first = _first_seen(_alerts(demo), "credit-silent", "1.0")
+    assert outage < first < outage + timedelta(days=1)
+
+
+def test_quiet_stretch_raises_no_critical_alert(demo) -> None:
+    alerts = _alerts(demo)
+    quiet_end = _day(demo, max(QUIET_DAYS) + 1)
+    early = alerts[(alerts["severity"] == "critical") & (pd.to_datetime(alerts["first_seen"]) <= quiet_end)]
+    assert early.empty, early[["rule", "title", "first_seen"]].to_string()
+
+
+def test_malformed_rows_are_quarantined_with_reasons(demo) -> None:
+    engine = _engine(demo)
+    with read_transaction(engine) as session:
+        rows = list_quarantined(session)
+    engine.dispose()
+    assert len(rows) == 12
+    assert set(rows["source"]) == {"credit-predictions", "house-predictions"}
+    assert rows["reason"].str.len().gt(0).all() and rows["location"].str.len().gt(0).all()
+
+
+def test_notifications_reached_the_catcher_signed(demo) -> None:
+    inbox = Path(demo.directory) / "inbox"
+    hooks = [json.loads(p.read_text()) for p in sorted(inbox.glob("webhook-*.json"))]
+    assert demo.mails > 0 and len(list(inbox.glob("mail-*.eml"))) == demo.mails
+    assert hooks and all(h["verified"] for h in hooks)
+    assert {h["body"]["type"] for h in hooks} >= {"alert.fired", "retraining.requested"}
