@@ -1,0 +1,29 @@
+"""Pure statistics core of driftscope: two-sample drift tests on arrays, frozen dataclasses out.
+
+One module per method, a registry (:mod:`monitors.stattests.registry`), Evidently's automatic
+choice (:mod:`monitors.stattests.select`) and a batch path for whole frames
+(:mod:`monitors.stattests.batch`). Conventions follow Evidently's legacy stat tests exactly.
+
+Examples
+--------
+>>> from monitors.stattests import drift_test
+>>> result = drift_test("ks", [0.1, 0.4, 0.5, 0.9], [2.1, 2.5, 2.6, 2.7])
+>>> result.statistic, result.drifted
+(1.0, True)
+"""
+
+from monitors.stattests.base import DriftTestResult, StatTest, UnknownMethodError
+from monitors.stattests.batch import ReferenceProfile, evaluate_columns, fit_reference
+from monitors.stattests.evaluate import drift_test
+from monitors.stattests.select import select_method
+
+__all__ = [
+    "DriftTestResult",
+    "ReferenceProfile",
+    "StatTest",
+    "UnknownMethodError",
+    "drift_test",
+    "evaluate_columns",
+    "fit_reference",
+    "select_method",
+]
