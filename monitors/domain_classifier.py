@@ -84,7 +84,7 @@ class _Column:
             numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float64)
             codes = np.searchsorted(self.edges, numbers, side="right")
             return np.where(np.isfinite(numbers), codes, self.width - 1)
-        found = self.categories.get_indexer(pd.Index(pd.Series(values, dtype=object).astype(str)))
+        found = self.categories.get_indexer(pd.Index(category_text(values)))
         missing = pd.isna(pd.Series(values, dtype=object)).to_numpy()
         return np.where(missing, self.width - 1, np.where(found < 0, self.width - 2, found))
 
@@ -96,6 +96,22 @@ class _Column:
         )
 
 
+def category_text(values: pd.Series) -> pd.Series:
+    """Category values as text; numbers holding integers print as integers, so 1, 1.0 and "1" agree.
+
+    Examples
+    --------
+    >>> category_text(pd.Series([1, 0.0, 2.5, "a", None], dtype=object)).tolist()
+    ['1', '0', '2.5', 'a', 'None']
+    """
+    series = pd.Series(values, dtype=object)
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
+    integral = np.isfinite(numbers) & (numbers == np.round(numbers)) & (np.abs(numbers) < 2**53)
+    text = series.astype(str).to_numpy(dtype=object)
+    text[integral] = numbers[integral].astype(np.int64).astype(str)
+    return pd.Series(text, index=series.index, dtype=object)
+
+
 def _fit_column(values: pd.Series, numeric: bool, bins: int) -> _Column:
     if numeric:
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
@@ -103,7 +119,7 @@ def _fit_column(values: pd.Series, numeric: bool, bins: int) -> _Column:
         quantiles = np.linspace(0, 1, bins + 1)[1:-1]
         edges = np.unique(np.quantile(numbers, quantiles)) if numbers.size else np.empty(0)
         return _Column(edges, None)
-    counts = pd.Series(values, dtype=object).dropna().astype(str).value_counts()
+    counts = category_text(pd.Series(values, dtype=object).dropna()).value_counts()
     return _Column(None, pd.Index(counts.index[:TOP_CATEGORIES], dtype=object))
 
 

@@ -65,3 +65,13 @@ def test_reference_with_values_that_do_not_fit_is_refused(tmp_path) -> None:
     message = str(info.value)
     assert "ref.csv" in message and "has_card (binary): 1 invalid values" in message and "'perhaps'" in message
     assert "income (numeric)" in message and "rows [7]" in message
+
+
+@pytest.mark.parametrize("spelling", [float, str, lambda v: f"{v}.0"], ids=["float", "text", "text-float"])
+def test_domain_classifier_ignores_how_a_category_number_is_spelled(spelling) -> None:
+    frame = canonical_predictions(3000, seed=5).rename(columns={"probability": "score"})
+    frame[LABEL_COLUMN] = (frame["score"] > 0.6).astype(int)
+    reference, current = frame.iloc[:1500], frame.iloc[1500:].copy()
+    current["has_card"] = current["has_card"].map(spelling)
+    result = DomainClassifier(CREDIT_SCHEMA["features"], regression=False).fit(reference).evaluate(current)
+    assert result.auc_features < 0.6
