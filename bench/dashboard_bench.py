@@ -1,0 +1,348 @@
+"""Does every dashboard page render in under 2 s over a store of 10M predictions?
+
+Fills a store through the storage functions (4 model versions over 60 days, 12 features, labels for
+30% of the classifier's predictions, daily data-drift / performance / concept-drift results,
+alerts, a scheduler heartbeat), then times, per page, the storage queries the page makes (uncached,
+as on a first visit) and a full render of the page under Streamlit's AppTest, first with empty
+caches and again with warm ones. The range is the dashboard's default: the 30 days up to the newest
+data.
+
+Run: ``python bench/dashboard_bench.py [--rows N] [--quick] [--pg-url URL] [--reuse]``. The SQLite
+store is kept in ``bench/out/``; with ``--pg-url`` the database ``driftscope_dashboard_bench_<rows>``
+is filled and measured too, then dropped. ``--reuse`` skips filling stores an earlier run left (and
+keeps the PostgreSQL database for the next one).
+"""
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from storage import (
+    alerts,
+    dashboard,
+    dashboard_feature,
+    dashboard_ops,
+    dashboard_version,
+    migrations,
+    notifications,
+    registry,
+    retraining,
+    scheduler_state,
+)
+from storage.db import make_engine, transaction
+from storage.labels import write_labels
+from storage.predictions import write_predictions
+from storage.results import add_detector_events, add_drift_results, add_metric_values, finish_run, start_run
+
+HERE = Path(__file__).resolve().parent
+APP = HERE.parent / "dashboard" / "app.py"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+DAYS = 60
+DAY = timedelta(days=1)
+BATCH = 400_000
+NUMERIC = [f"num_{i}" for i in range(8)]
+CATEGORICAL = [f"cat_{i}" for i in range(4)]
+FEATURES = {**dict.fromkeys(NUMERIC, "numeric"), **dict.fromkeys(CATEGORICAL, "categorical")}
+VERSIONS = (  # model, task, version, status, share of the rows
+    ("credit-default", "binary_classification", "1.0", "active", 0.45),
+    ("credit-default", "binary_classification", "2.0", "shadow", 0.15),
+    ("house-price", "regression", "3.1", "active", 0.25),
+    ("churn", "binary_classification", "1.0", "active", 0.15),
+)
+
+
+def frame(n: int, start: datetime, span: timedelta, prefix: str, offset: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``n`` canonical predictions spread evenly over ``[start, start + span)``."""
+    seconds = np.linspace(0, span.total_seconds(), n, endpoint=False)
+    out = pd.DataFrame({
+        "prediction_id": np.char.add(prefix, np.arange(offset, offset + n).astype(str)).astype(object),
+        "ts": pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s"),
+        "prediction": rng.integers(0, 2, n),
+        "probability": rng.uniform(size=n),
+    })
+    for name in NUMERIC:
+        out[name] = rng.normal(size=n)
+    for name in CATEGORICAL:
+        out[name] = rng.choice(["a", "b", "c", "d", "e", "f"], n)
+    return out
+
+
+def register(engine: Engine) -> dict[str, int]:
+    """Models, versions and monitors; returns version ids by ``model/version``."""
+    ids = {}
+    with transaction(engine) as session:
+        for model, task, version, status, _ in VERSIONS:
+            model_id, _ = registry.ensure_model(session, name=model, task=task, retrain_webhook=None)
+            schema = {"id": "id", "timestamp": "ts", "prediction": "y_hat", "probability": None, "target": "y",
+                      "positive_label": 1, "features": FEATURES}
+            ids[f"{model}/{version}"], _ = registry.ensure_version(
+                session, model_id=model_id, version=version, column_schema=schema, status=status)
+            for kind in ("data_drift", "performance", "concept_drift"):
+                registry.ensure_monitor(session, name=f"{model}-{kind}", model_id=model_id, kind=kind,
+                                        schedule="0 * * * *", window_seconds=86_400, settings={})
+    return ids
+
+
+def fill_predictions(engine: Engine, ids: dict[str, int], rows: int) -> None:
+    """``rows`` predictions over :data:`DAYS` days, in batches of :data:`BATCH`; labels for 30% of credit 1.0."""
+    rng = np.random.default_rng(0)
+    for (model, _, version, _, share), prefix in zip(VERSIONS, "abcd", strict=True):
+        n_version = int(rows * share)
+        per_batch_span = DAYS * DAY * (BATCH / n_version)
+        for i, offset in enumerate(range(0, n_version, BATCH)):
+            n = min(BATCH, n_version - offset)
+            batch = frame(n, T0 + i * per_batch_span, per_batch_span * n / BATCH, prefix, offset, rng)
+            with transaction(engine) as session:
+                write_predictions(session, model_version_id=ids[f"{model}/{version}"], frame=batch, source="bench")
+                if prefix == "a":
+                    labelled = batch.iloc[::3]
+                    model_id = registry.get_model_id(session, model)
+                    write_labels(session, model_id=model_id, source="bench", frame=pd.DataFrame(
+                        {"prediction_id": labelled["prediction_id"], "label": "1", "ts": labelled["ts"]}))
+        print(f"  stored {n_version:,} predictions of {model} {version}", file=sys.stderr, flush=True)
+
+
+def drift_rows(day: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """One data-drift run's per-feature rows, with histograms as the monitor stores them."""
+    rows = []
+    for name, kind in FEATURES.items():
+        drifted = bool(day > 45 and name in ("num_0", "cat_0"))
+        edges = np.linspace(-4, 4, 21).tolist()
+        hist = ({"type": "numeric", "edges": edges, "reference": rng.integers(0, 500, 20).tolist(),
+                 "current": rng.integers(0, 500, 20).tolist()} if kind == "numeric" else
+                {"type": "categorical", "categories": list("abcdef"), "reference": rng.integers(0, 500, 6).tolist(),
+                 "current": rng.integers(0, 500, 6).tolist(), "other_reference": 0, "other_current": 0})
+        p_value = 1e-8 if drifted else float(rng.uniform(0.05, 1))
+        rows.append({"feature": name, "role": "feature", "feature_type": kind, "method": "ks" if kind == "numeric"
+                     else "chisquare", "status": "ok", "statistic": float(rng.uniform(0, 0.3)), "p_value": p_value,
+                     "threshold": 0.05, "drifted": drifted, "missing_share_reference": 0.0,
+                     "missing_share_current": 0.01, "out_of_range_share": 0.0, "new_categories": [],
+                     "histogram": hist})
+    return rows
+
+
+def fill_results(engine: Engine, ids: dict[str, int]) -> None:
+    """Daily data-drift, performance and concept-drift runs per version; alerts; a heartbeat."""
+    rng = np.random.default_rng(1)
+    for (model, task, version, _, _) in VERSIONS:
+        version_id = ids[f"{model}/{version}"]
+        with transaction(engine) as session:
+            monitors = {k: registry.get_monitor(session, f"{model}-{k}").id
+                        for k in ("data_drift", "performance", "concept_drift")}
+            for day in range(DAYS):
+                window = {"model_version_id": version_id, "window_start": T0 + day * DAY,
+                          "window_end": T0 + (day + 1) * DAY}
+                run_id = start_run(session, monitor_id=monitors["data_drift"], **window)
+                rows = drift_rows(day, rng)
+                add_drift_results(session, run_id=run_id, rows=rows)
+                n_drifted = sum(r["drifted"] for r in rows)
+                finish_run(session, run_id=run_id, status="succeeded", n_rows=40_000, duration_s=0.8, summary={
+                    "dataset_drift": n_drifted / len(rows) >= 0.5, "drifted_share": n_drifted / len(rows),
+                    "n_drifted": n_drifted, "n_features": len(rows), "drift_share": 0.5})
+                run_id = start_run(session, monitor_id=monitors["performance"], **window)
+                metrics = ("roc_auc", "f1", "accuracy") if task != "regression" else ("mae", "rmse", "r2")
+                add_metric_values(session, run_id=run_id, rows=[
+                    {"metric": m, "status": "ok", "value": 0.8 - day / 600, "ci_low": 0.78 - day / 600,
+                     "ci_high": 0.82 - day / 600, "reference_value": 0.81, "threshold": 0.05, "p_value": 0.2,
+                     "flagged": day > 50, "n": 12_000} for m in metrics])
+                finish_run(session, run_id=run_id, status="succeeded", n_rows=40_000, n_labels=12_000, duration_s=2.1,
+                           summary={"label_coverage": 0.3, "verdict": "ok"})
+                if day % 7 == 6:
+                    run_id = start_run(session, monitor_id=monitors["concept_drift"], **window)
+                    add_detector_events(session, run_id=run_id, rows=[
+                        {"detector": "adwin", "detected_at": T0 + day * DAY + timedelta(hours=7), "details": {}}])
+                    finish_run(session, run_id=run_id, status="succeeded", duration_s=1.0)
+            fire(session, version_id)
+
+
+def fire(session: Any, version_id: int) -> None:
+    """An open alert with a delivered notification for the version."""
+    end = T0 + DAYS * DAY
+    state = alerts.fire_alert(session, rule="bench-drift", kind="dataset_drift", model_version_id=version_id,
+                              severity="warning", title="dataset drift", evidence={"drifted_share": 0.17},
+                              window_start=end - DAY, window_end=end, now=end)
+    for note_id in alerts.notify_alert(session, alert_id=state.id, channels=["oncall"], now=end):
+        notifications.record_attempt(session, notification_id=note_id, ok=True, duration_ms=20, status_code=200)
+    scheduler_state.beat(session, instance="bench", started_at=end, next_runs={}, now=datetime.now(UTC))
+
+
+def stored_rows(engine: Engine) -> int:
+    """Predictions in the store (from the hourly volumes)."""
+    with transaction(engine) as session:
+        return int(dashboard.overview(session, start=T0, end=T0 + DAYS * DAY)["predictions"].sum())
+
+
+def page_queries(ids: dict[str, int], start: datetime, end: datetime) -> dict[str, list[Callable[[Any], Any]]]:
+    """The storage calls each page makes on a first visit (credit-default 1.0 vs 2.0 selected)."""
+    v1, v2 = ids["credit-default/1.0"], ids["credit-default/2.0"]
+    rng = {"start": start, "end": end}
+    recent = datetime.now(UTC) - timedelta(days=7)
+
+    def feature_page(s: Any) -> Any:
+        history = dashboard_feature.feature_history(s, model_version_id=v1, feature="num_0", **rng)
+        return dashboard_feature.histogram(s, run_id=int(history["run_id"].iloc[-1]), feature="num_0")
+
+    common = [dashboard.store_stamp, lambda s: registry.list_versions(s), dashboard.data_extent]
+    return {
+        "overview": [*common, lambda s: dashboard.overview(s, **rng), scheduler_state.latest_heartbeat],
+        "version": [*common, lambda s: dashboard.overview(s, **rng)] + [
+            lambda s, f=f: f(s, model_version_id=v1, **rng) for f in (
+                dashboard_version.metric_series, dashboard_version.detector_events, dashboard_version.drift_matrix,
+                dashboard_version.drift_share_series)] + [
+            lambda s: dashboard_version.volume_series(s, model_version_ids=[v1], freq="D", **rng),
+            lambda s: alerts.list_alerts(s, status="active", model_version_id=v1),
+            lambda s: retraining.list_requests(s, model_version_id=v1)],
+        "feature": [*common, lambda s: dashboard_feature.drift_features(s, model_version_id=v1), feature_page],
+        "compare": [*common] + [lambda s, v=v, f=f: f(s, model_version_id=v, **rng) for v in (v1, v2) for f in (
+            dashboard_version.metric_series, dashboard_version.drift_share_series)] + [
+            lambda s: dashboard_version.volume_series(s, model_version_ids=[v1, v2], freq="D", **rng)],
+        "alerts": [*common, lambda s: alerts.list_alerts(s, status="active"),
+                   lambda s: alerts.alert_history(s, alert_id=1), lambda s: notifications.delivery_log(s, alert_id=1)],
+        "runs": [*common, lambda s: dashboard_ops.monitor_runs(s, **rng),
+                 lambda s: dashboard_ops.collector_runs(s, since=recent),
+                 lambda s: dashboard_ops.quarantine_counts(s, since=recent)],
+    }
+
+
+def time_queries(engine: Engine, calls: list[Callable[[Any], Any]], repeat: int = 3) -> tuple[float, float]:
+    """Seconds for all of a page's queries: the first pass and the median of ``repeat`` passes."""
+    passes = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with transaction(engine) as session:
+            for call in calls:
+                call(session)
+        passes.append(time.perf_counter() - started)
+    return passes[0], statistics.median(passes)
+
+
+def time_render(url: str, page: str) -> tuple[float, float]:
+    """Seconds for an AppTest render of ``page``: with empty caches, then warm."""
+    import streamlit
+    from streamlit.logger import set_log_level
+    from streamlit.testing.v1 import AppTest
+
+    set_log_level(logging.ERROR)
+    os.environ["DRIFTSCOPE_DATABASE_URL"] = url
+    params = {"model": "credit-default", "version": "1.0", "feature": "num_0"}
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update(params)
+    at.run()
+    if page != "overview":
+        at.switch_page(f"views/{page}.py").run()
+    streamlit.cache_data.clear()
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - started)
+        if at.exception:
+            raise RuntimeError(f"{page}: {at.exception[0].value}")
+    return times[0], times[1]
+
+
+def measure(engine: Engine, url: str, label: str) -> None:
+    """Print the Markdown table of query and render times per page."""
+    ids = {f"{v.model}/{v.version}": v.id for v in _versions(engine)}
+    with transaction(engine) as session:
+        _, last = dashboard.data_extent(session)
+    end = pd.Timestamp(last).ceil("D").to_pydatetime()
+    start = end - 30 * DAY
+    print(f"\n### {label}: {stored_rows(engine):,} predictions, range {start:%Y-%m-%d} – {end:%Y-%m-%d}\n")
+    print("| page | queries, first (s) | queries, median of 3 (s) | render, cold caches (s) | render, warm (s) |")
+    print("|---|---:|---:|---:|---:|")
+    for page, calls in page_queries(ids, start, end).items():
+        first, median = time_queries(engine, calls)
+        cold, warm = time_render(url, page)
+        print(f"| {page} | {first:.3f} | {median:.3f} | {cold:.3f} | {warm:.3f} |", flush=True)
+
+
+def _versions(engine: Engine) -> list[registry.VersionInfo]:
+    with transaction(engine) as session:
+        return registry.list_versions(session)
+
+
+def fill(engine: Engine, rows: int) -> float:
+    """Fill an empty store; return the seconds it took."""
+    started = time.perf_counter()
+    ids = register(engine)
+    fill_predictions(engine, ids, rows)
+    fill_results(engine, ids)
+    return time.perf_counter() - started
+
+
+def run_sqlite(rows: int, reuse: bool) -> None:
+    """Fill (unless reused) and measure the SQLite store in ``bench/out/``."""
+    path = HERE / "out" / f"dashboard_bench_{rows}.db"
+    url = f"sqlite:///{path}"
+    if not (reuse and path.exists()):
+        path.parent.mkdir(exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        migrations.upgrade(url)
+        engine = make_engine(url)
+        print(f"filled SQLite with {rows:,} predictions in {fill(engine, rows):.0f} s "
+              f"({path.stat().st_size / 2**30:.1f} GiB)")
+    else:
+        engine = make_engine(url)
+    measure(engine, url, "SQLite")
+    engine.dispose()
+
+
+def run_postgres(base_url: str, rows: int, reuse: bool) -> None:
+    """Fill and measure ``driftscope_dashboard_bench_<rows>`` on the server; kept for ``--reuse``, else dropped."""
+    admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
+    name = f"driftscope_dashboard_bench_{rows}"
+    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
+        if exists and not reuse:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        if not (exists and reuse):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        engine = make_engine(url)
+        if not (exists and reuse):
+            migrations.upgrade(url)
+            print(f"filled PostgreSQL with {rows:,} predictions in {fill(engine, rows):.0f} s")
+        measure(engine, url, "PostgreSQL")
+        engine.dispose()
+    finally:
+        if not reuse:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="predictions to store (default 10M)")
+    parser.add_argument("--quick", action="store_true", help="1M predictions, for a first look")
+    parser.add_argument("--pg-url", help="also fill and measure a database on this PostgreSQL server")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the stores of an earlier run (bench/out/ SQLite file, kept PostgreSQL database)")
+    args = parser.parse_args()
+    rows = 1_000_000 if args.quick else args.rows
+    print("## Dashboard pages over a large store\n")
+    print("Goal: every page under 2 s. Queries are the storage calls a first visit makes (no cache); the "
+          "render is a full AppTest run of the page (Python side: queries, charts, widgets).")
+    run_sqlite(rows, args.reuse)
+    if args.pg_url:
+        run_postgres(args.pg_url, rows, args.reuse)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The driftscope dashboard: ``streamlit run dashboard/app.py`` (or ``driftscope dashboard``).
+
+Page configuration, sign-in, ``st.navigation`` over ``views/``, the shared sidebar, and one place
+that turns driftscope errors (an unreachable or unmigrated store, a bad config) into a readable
+message instead of a traceback.
+
+The page scripts live in ``views/``, not ``pages/``: Streamlit runs a ``pages/`` folder next to
+the entrypoint as a legacy multipage app until some session has called ``st.navigation`` (on a
+fresh server, and on every AppTest run), which would execute a page without this script, i.e.
+without the login.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import auth, data, sidebar, state, ui
+from dashboard.settings import Settings, environment_key, load_settings
+from driftscope.errors import DriftscopeError
+
+HERE = Path(__file__).resolve().parent
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _settings(key: tuple[str | None, float | None, str | None, str | None]) -> Settings:
+    path, _mtime, database_env, users_env = key
+    return load_settings(path, database_env, users_env)
+
+
+def _page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page:
+    return st.Page(str(HERE / ui.PAGES[name]), title=title, icon=icon, url_path=ui.URL_PATHS[name], default=default)
+
+
+def _pages() -> dict[str, list[st.Page]]:
+    return {
+        "Monitor": [
+            _page("overview", "Overview", ":material/dashboard:", default=True),
+            _page("version", "Model version", ":material/monitoring:"),
+            _page("feature", "Feature", ":material/bar_chart:"),
+            _page("compare", "Compare versions", ":material/compare_arrows:"),
+        ],
+        "Operate": [
+            _page("alerts", "Alerts", ":material/notifications:"),
+            _page("runs", "Runs", ":material/history:"),
+        ],
+    }
+
+
+def _error_page(error: DriftscopeError) -> Callable[[], None]:
+    def configuration_error() -> None:
+        st.title("driftscope")
+        ui.show_error(error)
+
+    return configuration_error
+
+
+def _only_page(render: Callable[[], None], title: str, url_path: str) -> None:
+    st.navigation([st.Page(render, title=title, url_path=url_path)], position="hidden").run()
+
+
+def main() -> None:
+    """Render one run of the app."""
+    st.set_page_config(page_title="driftscope", page_icon=":material/monitoring:", layout="wide")
+    state.sync_from_url()
+    try:
+        settings = _settings(environment_key())
+    except DriftscopeError as exc:
+        _only_page(_error_page(exc), "Configuration error", "error")
+        return
+    user = auth.current_user(settings)
+    if user is None:
+
+        def sign_in() -> None:
+            auth.login_page(settings)
+
+        _only_page(sign_in, "Sign in", "login")
+        return
+    navigation = st.navigation(_pages())
+    try:
+        store = data.open_store(settings.database_url)
+        ui.set_context(sidebar.render(settings, store, user))
+        state.write_url()
+        navigation.run()
+    except DriftscopeError as exc:
+        ui.show_error(exc)
+    finally:
+        state.write_url()
+
+
+main()

@@ -1,0 +1,98 @@
+"""Pure plotly builders for drift views: the features x windows heatmap and reference-vs-current distributions.
+
+The heatmap colours each cell by the drift score of :func:`storage.dashboard_version.drift_score`
+(1.0 = at the test's threshold), clipped to [0, 2]: green below, yellow at, red above the threshold.
+"""
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts import CURRENT, REFERENCE, layout
+
+SCORE_MAX = 2.0
+SCORE_SCALE = [[0.0, "#2b9348"], [0.35, "#a7c957"], [0.5, "#ffd000"], [0.75, "#f77f00"], [1.0, "#d62828"]]
+
+
+def heatmap_grid(matrix: pd.DataFrame) -> tuple[list[str], list[pd.Timestamp], np.ndarray, np.ndarray]:
+    """Features (most drifting last, so it is drawn on top), windows, scores and hover details per cell.
+
+    Returns ``(features, windows, z, custom)`` with ``z`` of shape (features, windows) and
+    ``custom[..., :]`` = method, statistic, p-value, threshold, verdict.
+    """
+    z_frame = matrix.pivot_table(index="feature", columns="window_end", values="score", aggfunc="max")
+    order = z_frame.mean(axis=1).sort_values(kind="stable").index
+    z_frame = z_frame.loc[order]
+    features, windows = [str(f) for f in z_frame.index], list(z_frame.columns)
+    keyed = matrix.drop_duplicates(["feature", "window_end"], keep="last").set_index(["feature", "window_end"])
+    full = pd.MultiIndex.from_product([z_frame.index, z_frame.columns], names=["feature", "window_end"])
+    details = keyed.reindex(full)
+    verdict = np.where(details["drifted"].fillna(False).astype(bool), "DRIFT", "no drift")
+    custom = np.stack([
+        details["method"].fillna("-").astype(str).to_numpy(),
+        details["statistic"].map(_fmt).to_numpy(),
+        details["p_value"].map(_fmt).to_numpy(),
+        details["threshold"].map(_fmt).to_numpy(),
+        verdict,
+    ], axis=-1).reshape(len(features), len(windows), 5)
+    return features, windows, z_frame.to_numpy(dtype=float), custom
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.4g}"
+
+
+def drift_heatmap(matrix: pd.DataFrame) -> go.Figure:
+    """Features x windows coloured by drift score; hover shows test, statistic, p-value, threshold, verdict.
+
+    Plotly heatmaps cannot be selected, so an invisible marker sits on every cell: clicking a cell
+    selects its marker, whose ``y`` is the feature (the page opens it).
+    """
+    features, windows, z, custom = heatmap_grid(matrix)
+    fig = go.Figure(go.Heatmap(
+        z=np.clip(z, 0, SCORE_MAX), x=windows, y=features, zmin=0, zmax=SCORE_MAX, colorscale=SCORE_SCALE,
+        xgap=1, ygap=1, hoverinfo="skip",
+        colorbar={"title": {"text": "drift score"}, "tickvals": [0, 1, 2], "ticktext": ["0", "1 = threshold", "≥2"]},
+    ))
+    cells_x = np.tile(np.asarray(windows, dtype=object), len(features))
+    cells_y = np.repeat(np.asarray(features, dtype=object), len(windows))
+    scores = np.clip(z, 0, SCORE_MAX).ravel()
+    fig.add_trace(go.Scatter(
+        x=cells_x, y=cells_y, mode="markers", showlegend=False, customdata=custom.reshape(-1, 5),
+        marker={"size": 24, "symbol": "square", "opacity": 0}, text=[f"{v:.2f}" for v in scores],
+        hovertemplate=(
+            "<b>%{y}</b> · window ending %{x}<br>score %{text} · %{customdata[4]}<br>"
+            "%{customdata[0]}: statistic %{customdata[1]}, p-value %{customdata[2]}, "
+            "threshold %{customdata[3]}<extra></extra>"
+        ),
+    ))
+    fig = layout(fig, title="Data drift by feature and window (click a cell to open the feature)",
+                 y_title="", height=140 + 30 * len(features))
+    fig.update_layout(hovermode="closest", clickmode="event+select")
+    return fig
+
+
+def distribution_chart(dist: pd.DataFrame, *, feature: str, feature_type: str) -> go.Figure:
+    """Reference vs current shares: overlaid histograms (numeric) or grouped bars (categories).
+
+    ``dist`` is :func:`storage.dashboard_feature.distribution` output.
+    """
+    fig = go.Figure()
+    numeric = feature_type == "numeric" and dist["left"].notna().any()
+    for side, colour in (("reference", REFERENCE), ("current", CURRENT)):
+        rows = dist[dist["side"] == side]
+        if numeric:
+            centres = (rows["left"] + rows["right"]) / 2
+            marker = ({"color": "rgba(127, 127, 127, 0.15)", "line": {"color": colour, "width": 2.5}}
+                      if side == "reference" else {"color": colour, "opacity": 0.55})
+            fig.add_trace(go.Bar(x=centres, y=rows["share"], width=rows["right"] - rows["left"], name=side,
+                                 marker=marker, customdata=np.stack([rows["bin"], rows["count"]], axis=-1),
+                                 hovertemplate="%{customdata[0]}: %{y:.1%} (%{customdata[1]:,.0f} rows)"))
+        else:
+            fig.add_trace(go.Bar(x=rows["bin"], y=rows["share"], name=side, marker_color=colour,
+                                 customdata=rows["count"], hovertemplate="%{x}: %{y:.1%} (%{customdata:,.0f} rows)"))
+    fig.update_layout(barmode="overlay" if numeric else "group", bargap=0.02 if numeric else 0.2)
+    fig.update_yaxes(tickformat=".0%")
+    kind = "histogram" if numeric else "category shares"
+    return layout(fig, title=f"{feature}: reference vs current ({kind})", y_title="share of rows",
+                   x_title=feature, height=360)

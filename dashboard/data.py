@@ -1,0 +1,258 @@
+"""The dashboard's only door to the store: cached reads and the operator's writes.
+
+Reads are ``st.cache_data`` entries with a ``ttl`` and ``max_entries``; the engine is passed as an
+underscored (unhashed) argument, and every key holds the store URL and the store's *stamp*
+(:func:`storage.dashboard.store_stamp`, itself cached for :data:`STAMP_TTL_S`), so new monitor
+results, alerts and runs show on the next page load without a restart. Reads fall in three groups
+(results, alerts, retraining); each write clears the group it changes. Database failures arrive as
+:class:`~driftscope.errors.StorageError` with a readable message.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.auth import User, require_operator
+from storage import alerts as alert_store
+from storage import dashboard as overview_queries
+from storage import dashboard_feature as feature_queries
+from storage import dashboard_ops as ops_queries
+from storage import dashboard_version as version_queries
+from storage import notifications, registry, retraining, scheduler_state
+from storage.db import make_engine
+from storage.registry import VersionInfo
+from storage.scheduler_state import HeartbeatInfo
+
+__all__ = ["HeartbeatInfo", "Store", "VersionInfo"]
+
+STAMP_TTL_S = 2
+READ_TTL_S = 600
+HEARTBEAT_TTL_S = 10
+
+
+@dataclass(frozen=True)
+class Store:
+    """An open store: its URL (the cache key) and the SQLAlchemy engine (typed loosely: no sqlalchemy here)."""
+
+    url: str
+    engine: Any
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def open_store(url: str) -> Store:
+    """The store at ``url``, checked to be reachable and migrated (raises StorageError otherwise)."""
+    engine = make_engine(url)
+    try:
+        overview_queries.check_store(engine)
+    except Exception:
+        engine.dispose()
+        raise
+    return Store(url=url, engine=engine)
+
+
+_QUERIES: dict[str, tuple[Callable[..., Any], str]] = {
+    "versions": (registry.list_versions, "listing model versions"),
+    "extent": (overview_queries.data_extent, "finding the stored time range"),
+    "overview": (overview_queries.overview, "reading the overview"),
+    "metric_series": (version_queries.metric_series, "reading performance metrics"),
+    "drift_matrix": (version_queries.drift_matrix, "reading data-drift results"),
+    "drift_share": (version_queries.drift_share_series, "reading dataset drift shares"),
+    "detector_events": (version_queries.detector_events, "reading concept-drift events"),
+    "volume": (version_queries.volume_series, "reading prediction volumes"),
+    "drift_features": (feature_queries.drift_features, "listing drift features"),
+    "feature_history": (feature_queries.feature_history, "reading a feature's drift history"),
+    "histogram": (feature_queries.histogram, "reading a feature's histogram"),
+    "monitor_runs": (ops_queries.monitor_runs, "reading monitor runs"),
+    "collector_runs": (ops_queries.collector_runs, "reading collector runs"),
+    "quarantine_counts": (ops_queries.quarantine_counts, "counting quarantined rows"),
+    "quarantine_sample": (ops_queries.quarantine_sample, "reading quarantined rows"),
+    "alerts": (alert_store.list_alerts, "reading alerts"),
+    "alert_history": (alert_store.alert_history, "reading an alert's history"),
+    "delivery_log": (notifications.delivery_log, "reading an alert's delivery log"),
+    "requests": (retraining.list_requests, "reading retraining requests"),
+    "heartbeat": (scheduler_state.latest_heartbeat, "reading the scheduler heartbeat"),
+}
+
+
+def _run(engine: Any, name: str, params: tuple[tuple[str, Any], ...]) -> Any:
+    query, doing = _QUERIES[name]
+    with overview_queries.store_session(engine, doing=doing, read_only=True) as session:
+        return query(session, **dict(params))
+
+
+@st.cache_data(ttl=STAMP_TTL_S, max_entries=16, show_spinner=False)
+def _stamp(_engine: Any, url: str) -> str:
+    with overview_queries.store_session(_engine, doing="checking the store for changes", read_only=True) as session:
+        return overview_queries.store_stamp(session)
+
+
+@st.cache_data(ttl=READ_TTL_S, max_entries=512, show_spinner=False)
+def _results(_engine: Any, url: str, stamp: str, name: str, params: tuple[tuple[str, Any], ...]) -> Any:
+    return _run(_engine, name, params)
+
+
+@st.cache_data(ttl=READ_TTL_S, max_entries=128, show_spinner=False)
+def _alerts(_engine: Any, url: str, stamp: str, name: str, params: tuple[tuple[str, Any], ...]) -> Any:
+    return _run(_engine, name, params)
+
+
+@st.cache_data(ttl=READ_TTL_S, max_entries=32, show_spinner=False)
+def _requests(_engine: Any, url: str, stamp: str, name: str, params: tuple[tuple[str, Any], ...]) -> Any:
+    return _run(_engine, name, params)
+
+
+@st.cache_data(ttl=HEARTBEAT_TTL_S, max_entries=4, show_spinner=False)
+def _heartbeat(_engine: Any, url: str) -> HeartbeatInfo | None:
+    return _run(_engine, "heartbeat", ())
+
+
+def _read(cache: Callable[..., Any], store: Store, name: str, **params: Any) -> Any:
+    key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+    return cache(store.engine, store.url, _stamp(store.engine, store.url), name, key)
+
+
+def versions(store: Store) -> list[VersionInfo]:
+    """Every registered model version, ordered by model name and version id."""
+    return _read(_results, store, "versions")
+
+
+def extent(store: Store) -> tuple[datetime | None, datetime | None]:
+    """First and last stored hour (prediction volumes and monitor windows), UTC."""
+    return _read(_results, store, "extent")
+
+
+def overview(store: Store, *, start: datetime, end: datetime) -> pd.DataFrame:
+    """Health, volume, label coverage, last run and headline metric per version (see storage.dashboard)."""
+    return _read(_alerts, store, "overview", start=start, end=end)
+
+
+def metric_series(store: Store, *, version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """Performance metrics of a version per run in the range."""
+    return _read(_results, store, "metric_series", model_version_id=version_id, start=start, end=end)
+
+
+def drift_matrix(store: Store, *, version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """Per-feature drift of a version per data-drift run in the range, with the drift score."""
+    return _read(_results, store, "drift_matrix", model_version_id=version_id, start=start, end=end)
+
+
+def drift_share(store: Store, *, version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """Share of drifted features per data-drift run in the range."""
+    return _read(_results, store, "drift_share", model_version_id=version_id, start=start, end=end)
+
+
+def detector_events(store: Store, *, version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """Concept-drift change points of a version in the range."""
+    return _read(_results, store, "detector_events", model_version_id=version_id, start=start, end=end)
+
+
+def volume(store: Store, *, version_ids: list[int], start: datetime, end: datetime, freq: str) -> pd.DataFrame:
+    """Predictions per version and ``freq`` bucket (``"h"`` or ``"D"``)."""
+    return _read(_results, store, "volume", model_version_ids=version_ids, start=start, end=end, freq=freq)
+
+
+def drift_features(store: Store, *, version_id: int) -> list[str]:
+    """Columns with stored drift results for a version."""
+    return _read(_results, store, "drift_features", model_version_id=version_id)
+
+
+def feature_history(store: Store, *, version_id: int, feature: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """One feature's drift results per run in the range."""
+    return _read(
+        _results, store, "feature_history", model_version_id=version_id, feature=feature, start=start, end=end
+    )
+
+
+def histogram(store: Store, *, run_id: int, feature: str) -> dict[str, Any]:
+    """The stored reference/current histogram of a feature in one run."""
+    return _read(_results, store, "histogram", run_id=run_id, feature=feature)
+
+
+def distribution(store: Store, *, run_id: int, feature: str) -> pd.DataFrame:
+    """Reference vs current shares per bin of a feature in one run (see storage.dashboard_feature.distribution)."""
+    return feature_queries.distribution(histogram(store, run_id=run_id, feature=feature))
+
+
+def monitor_runs(store: Store, *, start: datetime, end: datetime, version_id: int | None = None) -> pd.DataFrame:
+    """Monitor runs whose window ends in the range, newest first."""
+    return _read(_results, store, "monitor_runs", start=start, end=end, model_version_id=version_id)
+
+
+def collector_runs(store: Store, *, since: datetime) -> pd.DataFrame:
+    """Collector runs started since ``since`` (wall clock), newest first."""
+    return _read(_results, store, "collector_runs", since=since)
+
+
+def quarantine_counts(store: Store, *, since: datetime) -> pd.DataFrame:
+    """Rows quarantined since ``since`` (wall clock) per source."""
+    return _read(_results, store, "quarantine_counts", since=since)
+
+
+def quarantine_sample(store: Store, *, source: str) -> pd.DataFrame:
+    """The newest quarantined rows of one source."""
+    return _read(_results, store, "quarantine_sample", source=source)
+
+
+def alerts(
+    store: Store, *, status: str | None = None, model: str | None = None, severity: str | None = None,
+    version_id: int | None = None,
+) -> pd.DataFrame:
+    """Alerts, most recently seen first (``status="active"`` for open and acknowledged)."""
+    return _read(_alerts, store, "alerts", status=status, model=model, severity=severity,
+                 model_version_id=version_id)
+
+
+def alert_history(store: Store, *, alert_id: int) -> pd.DataFrame:
+    """An alert's events: opened, fired, notified, acknowledged, resolved, with actor and note."""
+    return _read(_alerts, store, "alert_history", alert_id=alert_id)
+
+
+def delivery_log(store: Store, *, alert_id: int) -> pd.DataFrame:
+    """Every delivery attempt of an alert's notifications."""
+    return _read(_alerts, store, "delivery_log", alert_id=alert_id)
+
+
+def retraining_requests(store: Store, *, version_id: int | None = None) -> pd.DataFrame:
+    """Retraining requests, newest first."""
+    return _read(_requests, store, "requests", model_version_id=version_id)
+
+
+def heartbeat(store: Store) -> HeartbeatInfo | None:
+    """The newest scheduler heartbeat, or None when no scheduler has run (cached 10 s, not stamped)."""
+    return _heartbeat(store.engine, store.url)
+
+
+def acknowledge_alert(store: Store, *, user: User, alert_id: int, note: str | None) -> None:
+    """Acknowledge an open alert as ``user`` (operators only); clears the alert caches."""
+    require_operator(user, "acknowledging an alert")
+    with overview_queries.store_session(store.engine, doing=f"acknowledging alert {alert_id}") as session:
+        alert_store.acknowledge_alert(session, alert_id=alert_id, actor=user.name, note=note or None)
+    _after_write(_alerts)
+
+
+def resolve_alert(store: Store, *, user: User, alert_id: int, note: str | None) -> None:
+    """Resolve an active alert as ``user`` (operators only); clears the alert caches."""
+    require_operator(user, "resolving an alert")
+    with overview_queries.store_session(store.engine, doing=f"resolving alert {alert_id}") as session:
+        alert_store.resolve_alert(session, alert_id=alert_id, actor=user.name, note=note or None)
+    _after_write(_alerts)
+
+
+def request_retraining(store: Store, *, user: User, version_id: int, reason: str) -> int:
+    """Ask for retraining of a version as ``user`` (operators only); returns the request id."""
+    require_operator(user, "requesting retraining")
+    with overview_queries.store_session(store.engine, doing="requesting retraining") as session:
+        request_id = retraining.request_retraining(
+            session, model_version_id=version_id, reason=reason, requested_by=user.name, trigger="manual"
+        )
+    _after_write(_requests)
+    return request_id
+
+
+def _after_write(cache: Any) -> None:
+    cache.clear()
+    _stamp.clear()

@@ -1,0 +1,88 @@
+"""Alerts: open, acknowledged and resolved; filter by model and severity; act with a note; delivery log."""
+
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import actions, data, state, ui
+
+STATUSES = {"Active": "active", "Open": "open", "Acknowledged": "acknowledged", "Resolved": "resolved", "All": None}
+SEVERITIES = ("critical", "warning", "info")
+ALL = "All"
+CONTEXT_DAYS = 7
+
+
+def filters(ctx: ui.Context) -> dict[str, Any]:
+    """Status, model and severity filters."""
+    left, middle, right = st.columns([3, 2, 2])
+    status = left.segmented_control("Status", list(STATUSES), default="Active", key="alerts.status") or "Active"
+    models = [ALL, *dict.fromkeys(v.model for v in ctx.versions)]
+    model = middle.selectbox("Model", models, key="alerts.model")
+    severity = right.selectbox("Severity", [ALL, *SEVERITIES], key="alerts.severity")
+    return {"status": STATUSES[status], "model": None if model == ALL else model,
+            "severity": None if severity == ALL else severity}
+
+
+def window_link(alert: dict[str, Any]) -> None:
+    """A link to the version page over the week ending with the alert's window."""
+    end = alert["window_end"] if pd.notna(alert["window_end"]) else alert["last_seen"]
+    end = pd.Timestamp(end).ceil("D").to_pydatetime()
+    start = end - timedelta(days=CONTEXT_DAYS)
+    params = {"model": alert["model"], "version": alert["version"], "start": state.format_time(start),
+              "end": state.format_time(end)}
+    st.page_link(ui.PAGES["version"], label=f"Open {alert['model']} {alert['version']} around this window",
+                 icon=":material/open_in_new:", query_params=params)
+
+
+def details(ctx: ui.Context, alert: dict[str, Any]) -> None:
+    """One alert: what, where, evidence, history, deliveries, and the operator's actions."""
+    st.subheader(f"#{alert['id']} · {alert['title']}")
+    cols = st.columns(4)
+    cols[0].metric("Severity", str(alert["severity"]))
+    cols[1].metric("Status", str(alert["status"]))
+    cols[2].metric("Fired", ui.fmt_int(alert["fire_count"]), help="Firings merged into this alert")
+    cols[3].metric("Last seen", ui.ago(alert["last_seen"]))
+    st.caption(f"Rule `{alert['rule']}` ({alert['kind']}) · {alert['model']} {alert['version']} · window "
+               f"{ui.fmt_time(alert['window_start'])} – {ui.fmt_time(alert['window_end'])} · first seen "
+               f"{ui.fmt_time(alert['first_seen'])}")
+    window_link(alert)
+    actions.alert_actions(ctx, alert)
+    history, evidence = st.columns([3, 2])
+    history.markdown("**History**")
+    history.dataframe(data.alert_history(ctx.store, alert_id=int(alert["id"])), hide_index=True, width="stretch",
+                      column_config=ui.TIME_COLUMNS)
+    evidence.markdown("**Evidence** (what the rule saw)")
+    evidence.json(alert["evidence"] or {}, expanded=2)
+    st.markdown("**Delivery log**")
+    log = data.delivery_log(ctx.store, alert_id=int(alert["id"]))
+    if log.empty:
+        st.caption("No delivery attempt yet (no channel, or the dispatcher has not run).")
+    else:
+        st.dataframe(log, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+
+
+def main() -> None:
+    """Render the page."""
+    ctx = ui.context()
+    st.title("Alerts")
+    ui.flash()
+    chosen = filters(ctx)
+    frame = data.alerts(ctx.store, **chosen)
+    rank = frame["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(len(SEVERITIES))
+    frame = frame.iloc[rank.to_numpy().argsort(kind="stable")]
+    if frame.empty:
+        ui.empty("No alerts match these filters.",
+                 "Alerts come from `alerts.rules` in driftscope.yaml when monitors run; choose status All to see "
+                 "resolved ones.")
+        return
+    st.caption(f"{len(frame)} alert(s): most severe first, then most recently seen.")
+    st.dataframe(ui.alerts_table(frame), hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+    records = frame.to_dict("records")
+    labels = {int(r["id"]): f"#{r['id']} {r['severity']} · {r['status']} · {r['title']}" for r in records}
+    picked = st.selectbox("Alert", list(labels), format_func=labels.__getitem__, key="alerts.selected")
+    details(ctx, next(r for r in records if int(r["id"]) == picked))
+
+
+main()

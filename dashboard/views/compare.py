@@ -1,0 +1,109 @@
+"""Compare versions: two versions of one model on the same windows (metrics, drift, volume), the canary view."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data, state, ui
+from dashboard.data import VersionInfo
+
+
+def pick_other(ctx: ui.Context, version: VersionInfo) -> VersionInfo | None:
+    """The version compared with the selected one (``compare`` in the URL)."""
+    others = [v for v in ctx.model_versions if v.id != version.id]
+    if not others:
+        ui.empty(f"{version.model} has a single version.",
+                 "Add another under its `versions:` in driftscope.yaml (e.g. a shadow or canary) and run "
+                 "`driftscope apply`; then compare them here.")
+        return None
+    labels = {v.version: ui.version_label(v) for v in others}
+    chosen = state.select(st, "compare", f"Compare {version.model} {version.version} with", list(labels),
+                          format_func=labels.__getitem__)
+    return next(v for v in others if v.version == chosen)
+
+
+def _stack(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    parts = [frame.assign(version=label) for label, frame in frames.items() if not frame.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def side_by_side(frame: pd.DataFrame, value: str, pair: list[str]) -> pd.DataFrame:
+    """Windows both versions were evaluated on, one column per version and their difference."""
+    wide = frame.pivot_table(index="window_end", columns="version", values=value, aggfunc="last")
+    if not set(pair) <= set(wide.columns):
+        return pd.DataFrame()
+    common = wide[pair].dropna().sort_index(ascending=False)
+    return common.assign(difference=common[pair[1]] - common[pair[0]]).reset_index()
+
+
+def metrics(ctx: ui.Context, pair: list[VersionInfo], labels: list[str]) -> None:
+    """The chosen metric of both versions per window."""
+    st.subheader("Performance")
+    series = _stack({label: data.metric_series(ctx.store, version_id=v.id, start=ctx.start, end=ctx.end)
+                     for label, v in zip(labels, pair, strict=True)})
+    if series.empty:
+        ui.empty("Neither version has performance results in this range.",
+                 "Run a `kind: performance` monitor covering both versions.")
+        return
+    names = list(dict.fromkeys(series["metric"]))
+    metric = st.selectbox("Metric", names, key="compare.metric")
+    rows = series[series["metric"] == metric]
+    st.plotly_chart(charts.lines_by_version(rows, y="value", title=f"{metric} per window", y_title=metric,
+                                            labels=labels), key="compare.metric_chart")
+    table = side_by_side(rows, "value", labels)
+    if table.empty:
+        st.caption("The two versions share no evaluated window in this range.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
+def drift(ctx: ui.Context, pair: list[VersionInfo], labels: list[str]) -> None:
+    """Share of drifted features of both versions per window."""
+    st.subheader("Data drift")
+    shares = _stack({label: data.drift_share(ctx.store, version_id=v.id, start=ctx.start, end=ctx.end)
+                     for label, v in zip(labels, pair, strict=True)})
+    if shares.empty:
+        ui.empty("Neither version has data-drift results in this range.",
+                 "Run a `kind: data_drift` monitor covering both versions.")
+        return
+    st.plotly_chart(charts.lines_by_version(shares, y="drifted_share", title="Share of drifted features per window",
+                                            y_title="features drifted", percent=True, labels=labels),
+                    key="compare.share_chart")
+
+
+def volume(ctx: ui.Context, pair: list[VersionInfo], labels: list[str]) -> None:
+    """Daily predictions of both versions (the traffic split of a canary)."""
+    st.subheader("Prediction volume")
+    frame = data.volume(ctx.store, version_ids=[v.id for v in pair], start=ctx.start, end=ctx.end, freq="D")
+    if frame.empty:
+        ui.empty("Neither version has predictions in this range.", "Widen the range or check the sources.")
+        return
+    names = {v.id: label for v, label in zip(pair, labels, strict=True)}
+    st.plotly_chart(charts.volume_chart(frame, freq="D", labels=names), key="compare.volume_chart")
+    totals = frame.groupby("version_id")["n_rows"].sum()
+    cols = st.columns(len(pair))
+    grand = max(int(totals.sum()), 1)
+    for col, v, label in zip(cols, pair, labels, strict=True):
+        n = int(totals.get(v.id, 0))
+        col.metric(f"{label}: predictions", ui.fmt_int(n), help=f"{n / grand:.1%} of the two versions' traffic")
+
+
+def main() -> None:
+    """Render the page."""
+    ctx = ui.context()
+    version = ui.need_version(ctx)
+    if version is None:
+        return
+    st.title("Compare versions")
+    other = pick_other(ctx, version)
+    if other is None:
+        return
+    pair = [version, other]
+    labels = [f"{v.version}" for v in pair]
+    st.caption(f"{version.model}: version {labels[0]} (selected) vs {labels[1]} · "
+               f"{ui.fmt_time(ctx.start)} – {ui.fmt_time(ctx.end)}")
+    metrics(ctx, pair, labels)
+    drift(ctx, pair, labels)
+    volume(ctx, pair, labels)
+
+
+main()

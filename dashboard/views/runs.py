@@ -1,0 +1,117 @@
+"""Runs: monitor and collector runs (status, duration, rows, errors), quarantine per source, Evidently reports."""
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, reports, ui
+
+RECENT = timedelta(days=7)
+RUN_COLUMNS = {
+    "started_at": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm:ss"),
+    "finished_at": st.column_config.DatetimeColumn("finished", format="YYYY-MM-DD HH:mm:ss"),
+    "window_start": st.column_config.DatetimeColumn("window start", format="YYYY-MM-DD HH:mm"),
+    "window_end": st.column_config.DatetimeColumn("window end", format="YYYY-MM-DD HH:mm"),
+    "duration_s": st.column_config.NumberColumn("duration (s)", format="%.2f"),
+}
+
+
+def kpis(monitor: pd.DataFrame, collector: pd.DataFrame, quarantine: pd.DataFrame) -> None:
+    """Counts of runs, failures and quarantined rows in the range."""
+    cols = st.columns(5)
+    cols[0].metric("Monitor runs", ui.fmt_int(len(monitor)))
+    cols[1].metric("Monitor runs failed", ui.fmt_int((monitor["status"] == "failed").sum()))
+    cols[2].metric("Median run duration", f"{monitor['duration_s'].median():.2f} s" if len(monitor) else "-")
+    cols[3].metric("Collector runs failed (7 days)", ui.fmt_int((collector["status"] == "failed").sum()))
+    cols[4].metric("Quarantined rows (7 days)", ui.fmt_int(quarantine["n_rows"].sum()))
+
+
+def monitor_section(ctx: ui.Context, runs: pd.DataFrame) -> None:
+    """Monitor runs with a status filter, and the errors of failed ones."""
+    st.subheader("Monitor runs")
+    if runs.empty:
+        ui.empty("No monitor runs in this range.", "Run `driftscope monitor --config driftscope.yaml` or start the "
+                 "scheduler (`driftscope scheduler`).")
+        return
+    statuses = sorted(runs["status"].unique())
+    keep = st.multiselect("Status", statuses, default=statuses, key="runs.status")
+    shown = runs[runs["status"].isin(keep)]
+    columns = ["run_id", "monitor", "kind", "model", "version", "window_start", "window_end", "status",
+               "duration_s", "n_rows", "n_reference", "n_labels", "error"]
+    st.dataframe(shown[columns], hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+    failed = runs[runs["status"] == "failed"]
+    for row in failed.head(5).itertuples():
+        with st.expander(f"Run {row.run_id} failed: {row.monitor} on {row.model} {row.version}"):
+            st.code(row.error or "no error recorded", language=None)
+
+
+def report_section(ctx: ui.Context, runs: pd.DataFrame) -> None:
+    """The Evidently HTML report of one window: the file if written, else the command that writes it."""
+    st.subheader("Evidently report")
+    windows = runs[runs["kind"] == "data_drift"].drop_duplicates(["version_id", "window_start", "window_end"])
+    if windows.empty:
+        st.caption("Reports cover data-drift windows; there is none in this range.")
+        return
+    labels = [f"{r.model} {r.version} · {ui.fmt_time(r.window_start)} – {ui.fmt_time(r.window_end)}"
+              for r in windows.itertuples()]
+    position = st.selectbox("Window", range(len(windows)), format_func=labels.__getitem__, key="runs.report")
+    row = windows.iloc[position]
+    args = (ctx.settings, row["model"], row["version"], row["window_start"].to_pydatetime(),
+            row["window_end"].to_pydatetime())
+    found = reports.find_report(*args)
+    if found is not None:
+        st.download_button(f"Download {found.name}", data=found.read_bytes(), file_name=found.name,
+                           mime="text/html", key="runs.download")
+    else:
+        st.caption("No report for this window yet. This command writes it where the dashboard finds it:")
+        st.code(reports.report_command(*args), language="bash", wrap_lines=True)
+
+
+def collector_section(runs: pd.DataFrame) -> None:
+    """Collector runs of the last week: rows read = stored + duplicates + quarantined."""
+    st.subheader("Collector runs (last 7 days)")
+    if runs.empty:
+        ui.empty("No collector run in the last 7 days.", "Run `driftscope collect --config driftscope.yaml` or start "
+                 "the scheduler (`driftscope scheduler`).")
+        return
+    st.caption("Rows read = stored + duplicates + quarantined. Newest first, at most 200.")
+    st.dataframe(runs, hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+    for row in runs[runs["error"].notna()].head(5).itertuples():
+        with st.expander(f"Collector run {row.run_id} of {row.source}: {row.status}"):
+            st.code(row.error, language=None, wrap_lines=True)
+
+
+def quarantine_section(ctx: ui.Context, counts: pd.DataFrame) -> None:
+    """Quarantined rows per source, and the newest rows of one source with their reasons."""
+    st.subheader("Quarantine (last 7 days)")
+    if counts.empty:
+        st.caption("No row was quarantined in the last 7 days: every collected row matched its schema.")
+        return
+    st.dataframe(counts, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+    source = st.selectbox("Rows of source", list(dict.fromkeys(counts["source"])), key="runs.quarantine_source")
+    sample = data.quarantine_sample(ctx.store, source=source)
+    st.dataframe(sample, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+
+
+def main() -> None:
+    """Render the page."""
+    ctx = ui.context()
+    st.title("Runs")
+    st.caption(f"Monitor runs whose window ends between {ui.fmt_time(ctx.start)} and {ui.fmt_time(ctx.end)} "
+               "(newest first, at most 500); collector runs and quarantine of the last 7 days.")
+    only_version = ctx.version is not None and st.toggle(
+        f"Only {ctx.version.model} {ctx.version.version}", key="runs.only_version")
+    version_id = ctx.version.id if only_version and ctx.version is not None else None
+    monitor = data.monitor_runs(ctx.store, start=ctx.start, end=ctx.end, version_id=version_id)
+    since = (datetime.now(UTC) - RECENT).replace(minute=0, second=0, microsecond=0)
+    collector = data.collector_runs(ctx.store, since=since)
+    quarantine = data.quarantine_counts(ctx.store, since=since)
+    kpis(monitor, collector, quarantine)
+    monitor_section(ctx, monitor)
+    report_section(ctx, monitor)
+    collector_section(collector)
+    quarantine_section(ctx, quarantine)
+
+
+main()

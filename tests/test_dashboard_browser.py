@@ -1,0 +1,164 @@
+"""End to end: ``driftscope dashboard`` serves the real app over a seeded SQLite store, and headless
+Chromium opens every page, fails on any exception shown, and saves a screenshot to ``tests/artifacts/``.
+
+Without ``/usr/bin/chromium`` the browser test skips with a message, unless
+``DRIFTSCOPE_REQUIRE_BROWSER=1`` (set by ``.ci/run``) makes it fail.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import Page, sync_playwright
+
+from storage.db import make_engine
+from tests.helpers_dashboard import seed_store
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
+SELECTION = "model=credit-default&version=1.0&start=2026-01-01&end=2026-01-15"
+PAGES = {  # screenshot name -> (sidebar link text, page title)
+    "overview": ("Overview", "Overview"),
+    "version": ("Model version", "credit-default · version 1.0"),
+    "feature": ("Feature", "Feature"),
+    "compare": ("Compare versions", "Compare versions"),
+    "alerts": ("Alerts", "Alerts"),
+    "runs": ("Runs", "Runs"),
+}
+READY_S = 60
+PAGE_S = 45
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + READY_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the dashboard exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"the dashboard was not ready within {READY_S} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
+    """``driftscope dashboard`` on a free 127.0.0.1 port over a seeded store; stopped (its process group) after."""
+    folder = tmp_path_factory.mktemp("browser")
+    store = folder / "driftscope.db"
+    store.write_bytes(sqlite_template.read_bytes())
+    engine = make_engine(f"sqlite:///{store}")
+    seed_store(engine)
+    engine.dispose()
+    config = folder / "driftscope.yaml"
+    config.write_text(yaml.safe_dump({"database_url": f"sqlite:///{store}"}))
+    port, log = free_port(), folder / "dashboard.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTSCOPE_")}
+    command = [sys.executable, "-m", "driftscope.cli", "dashboard", "--config", str(config), "--port", str(port)]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process, log)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+def test_the_cli_serves_the_app(server: str) -> None:
+    with urllib.request.urlopen(f"{server}/version?{SELECTION}", timeout=10) as response:
+        assert response.status == 200 and b"<div id=\"root\">" in response.read()
+
+
+def chromium_or_skip() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"no Chromium at {CHROMIUM}: install Debian's chromium (`make browser` as root) to run the browser test"
+    if os.environ.get("DRIFTSCOPE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"DRIFTSCOPE_REQUIRE_BROWSER=1 but {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def settle(page: Page, title: str) -> None:
+    """Wait for the page titled ``title`` to finish its script run, then let the charts draw."""
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=PAGE_S * 1000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=PAGE_S * 1000)
+    page.wait_for_timeout(300)
+
+
+def shoot(page: Page, name: str) -> None:
+    """A screenshot of the whole page (Streamlit scrolls inside its main block, so grow the viewport)."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": max(900, min(height + 40, 6000))})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def click_top_right_heatmap_cell(page: Page) -> None:
+    """Click the newest window of the most drifting feature (drawn top right) in the drift heatmap."""
+    heatmap = page.locator(".js-plotly-plot", has_text="Data drift by feature")
+    heatmap.scroll_into_view_if_needed()
+    area = heatmap.locator(".nsewdrag").first.bounding_box()
+    assert area is not None
+    x, y = area["x"] + area["width"] * (1 - 0.5 / 14), area["y"] + area["height"] * 0.5 / 4
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_every_page_renders_in_chromium_without_exceptions(server: str) -> None:
+    chromium_or_skip()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name in PAGES:
+        (ARTIFACTS / f"{name}.png").unlink(missing_ok=True)
+    problems = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{server}/?{SELECTION}&feature=region", timeout=PAGE_S * 1000)
+            for name, (link, title) in PAGES.items():
+                page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
+                settle(page, title)
+                shoot(page, name)
+                shown = page.get_by_test_id("stException").count()
+                body = page.inner_text("body")
+                if shown or "Traceback" in body:
+                    problems.append(f"{name}: {shown} exception box(es): {body[:500]}")
+                assert "model=credit-default" in page.url and "start=2026-01-01" in page.url, page.url
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Model version", exact=True).click()
+            settle(page, PAGES["version"][1])
+            click_top_right_heatmap_cell(page)
+            page.wait_for_url("**/feature?**", timeout=PAGE_S * 1000)
+            settle(page, "Feature")
+            assert "feature=region" in page.url
+        finally:
+            browser.close()
+    assert problems == []
+    assert all((ARTIFACTS / f"{name}.png").stat().st_size > 10_000 for name in PAGES)
