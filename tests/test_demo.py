@@ -133,3 +133,69 @@ def test_notifications_reached_the_catcher_signed(demo) -> None:
     assert demo.mails > 0 and len(list(inbox.glob("mail-*.eml"))) == demo.mails
     assert hooks and all(h["verified"] for h in hooks)
     assert {h["body"]["type"] for h in hooks} >= {"alert.fired", "retraining.requested"}
+
+
+DEMO_PAGES = {  # screenshot name -> (sidebar link, page title, extra query)
+    "demo-overview": ("Overview", "Overview", ""),
+    "demo-version": ("Model version", "credit-default · version 1.0", ""),
+    "demo-feature": ("Feature", "Feature", "&feature=income"),
+    "demo-compare": ("Compare versions", "Compare versions", "&compare=2.0"),
+    "demo-alerts": ("Alerts", "Alerts", ""),
+    "demo-runs": ("Runs", "Runs", ""),
+}
+
+
+@pytest.mark.browser
+def test_the_demo_dashboard_in_chromium(demo) -> None:
+    """Every page over the demo store renders without exceptions; screenshots feed the README tour."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_dashboard_browser import (
+        ARTIFACTS,
+        CHROMIUM,
+        LAUNCH_ARGS,
+        PAGE_S,
+        chromium_or_skip,
+        free_port,
+        settle,
+        shoot,
+        wait_ready,
+    )
+
+    chromium_or_skip()
+    ARTIFACTS.mkdir(exist_ok=True)
+    port, log = free_port(), Path(demo.directory) / "dashboard.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTSCOPE_")}
+    command = [sys.executable, "-m", "driftscope", "dashboard", "--config", str(demo.config_path), "--port", str(port)]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=demo.directory, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    selection = f"model=credit-default&version=1.0&start={demo.start:%Y-%m-%d}&end={demo.end:%Y-%m-%d}"
+    problems = []
+    try:
+        wait_ready(url, process, log)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                for name, (_, title, extra) in DEMO_PAGES.items():
+                    path = "" if name == "demo-overview" else name.removeprefix("demo-")
+                    path = {"version": "model_version"}.get(path, path)
+                    page.goto(f"{url}/{path}?{selection}{extra}", timeout=PAGE_S * 1000)
+                    settle(page, title)
+                    shoot(page, name)
+                    if page.get_by_test_id("stException").count() or "Traceback" in page.inner_text("body"):
+                        problems.append(f"{name}: {page.inner_text('body')[:500]}")
+            finally:
+                browser.close()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    assert problems == []
+    assert all((ARTIFACTS / f"{name}.png").stat().st_size > 10_000 for name in DEMO_PAGES)
