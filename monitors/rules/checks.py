@@ -61,9 +61,15 @@ def drifted_features(drift: pd.DataFrame) -> list[dict[str, Any]]:
     return rows.drop(columns="_ratio").to_dict("records")
 
 
-def _features_only(drift: pd.DataFrame) -> pd.DataFrame:
-    """The feature rows of a run's drift results (not the prediction or probability rows)."""
-    return drift[drift["role"] == "feature"] if "role" in drift.columns else drift
+def _judged_features(rule: RuleConfig, run: RunInfo, results: RunResults) -> pd.DataFrame | None:
+    """The drift rows a feature rule judges: feature rows (not prediction rows), only ``rule.feature``
+    when the rule names one; None when the run gives no verdict (failed, or no such feature)."""
+    drift = results.drift
+    if "role" in drift.columns:
+        drift = drift[drift["role"] == "feature"]
+    if rule.feature is not None and not drift.empty:
+        drift = drift[drift["feature"] == rule.feature]
+    return None if not _succeeded(run) or drift.empty else drift
 
 
 def _succeeded(run: RunInfo) -> bool:
@@ -88,13 +94,9 @@ def dataset_drift(rule: RuleConfig, run: RunInfo, results: RunResults) -> Findin
 
 def feature_drift(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
     """Fires when ``rule.feature`` drifted, or any feature when the rule names none."""
-    drift = _features_only(results.drift)
-    if not _succeeded(run) or drift.empty:
+    drift = _judged_features(rule, run, results)
+    if drift is None:
         return None
-    if rule.feature is not None:
-        drift = drift[drift["feature"] == rule.feature]
-        if drift.empty:
-            return None
     drifted = drifted_features(drift)
     names = [d["feature"] for d in drifted]
     if len(drifted) == 1:
@@ -162,13 +164,9 @@ def missing_values(rule: RuleConfig, run: RunInfo, results: RunResults) -> Findi
     missing in 2 % of the reference rows fires at 12 % missing in the window with the default 0.1.
     With ``rule.feature`` only that feature is judged.
     """
-    drift = _features_only(results.drift)
-    if not _succeeded(run) or drift.empty:
+    drift = _judged_features(rule, run, results)
+    if drift is None:
         return None
-    if rule.feature is not None:
-        drift = drift[drift["feature"] == rule.feature]
-        if drift.empty:
-            return None
     margin = DEFAULT_MISSING_MARGIN if rule.value is None else rule.value
     rise = drift["missing_share_current"].astype(float) - drift["missing_share_reference"].astype(float)
     hit = drift.loc[rise >= margin, ["feature", "missing_share_reference", "missing_share_current"]]
