@@ -1,23 +1,27 @@
 """Dialect-specific bulk paths: COPY on PostgreSQL, one ``executemany`` on SQLite.
 
 Rows go in as a pandas DataFrame whose columns are named like the table's; nothing here loops per
-row in Python except the DB-API's own ``executemany`` iteration on SQLite.
+row in Python except the DB-API's own ``executemany`` iteration on SQLite (and not even that for
+:func:`insert_frame_ignoring`, which hands SQLite one JSON array). On SQLite timestamps are
+written as text in SQLAlchemy's own format (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC), so they compare
+exactly with the bound parameters of ORM queries.
 """
 
 import io
+import itertools
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from storage.db import is_postgres
 
-SQLITE_TS_FORMAT = "%Y-%m-%d %H:%M:%S"
+_STAGES = itertools.count()
+_UNIQUE_VIOLATION = "23505"
 
 
 def insert_frame(session: Session, table: str, frame: pd.DataFrame) -> None:
@@ -28,6 +32,81 @@ def insert_frame(session: Session, table: str, frame: pd.DataFrame) -> None:
         _copy_frame(session, table, frame)
     else:
         _executemany_frame(session, table, frame)
+
+
+def insert_frame_ignoring(
+    session: Session,
+    table: str,
+    frame: pd.DataFrame,
+    conflict: tuple[str, ...],
+    constants: dict[str, int] | None = None,
+) -> int:
+    """Insert the rows of ``frame`` whose ``conflict`` key is not in ``table`` yet; return how many went in.
+
+    ``constants`` are integer columns with one value for every row, written as SQL literals instead
+    of being sent per row. SQLite: one ``INSERT ... SELECT ... FROM json_each(?) ON CONFLICT DO
+    NOTHING`` with the rows as one JSON text, so SQLite inserts them all in one call that releases
+    the GIL (a collector prepares its next batch meanwhile; per-row ``executemany`` binding would
+    hand the GIL back and forth for every row). PostgreSQL: first one COPY straight into ``table``
+    inside a savepoint (the common case, every row new, costs no staging and no speculative
+    insertion); when that hits a unique violation, back to the savepoint, COPY into a temporary
+    stage dropped at commit and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. Callers
+    serialise writers of the same keys (a row lock), so the first path cannot race another
+    transaction.
+    """
+    if frame.empty:
+        return 0
+    constants = {name: int(value) for name, value in (constants or {}).items()}
+    if not is_postgres(session):
+        return _sqlite_insert_ignoring(session, table, frame, conflict, constants)
+    if _copy_if_all_new(session, table, frame.assign(**constants)):
+        return len(frame)
+    stage = f"_stage_{table}_{next(_STAGES)}"
+    session.execute(text(
+        f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {', '.join(frame.columns)} FROM {table} "
+        "WITH NO DATA"
+    ))
+    _copy_frame(session, stage, frame)
+    names = ", ".join([*constants, *frame.columns])
+    selected = ", ".join([*map(str, constants.values()), *frame.columns])
+    inserted = session.execute(text(
+        f"INSERT INTO {table} ({names}) SELECT {selected} FROM {stage} ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+    )).rowcount
+    return int(inserted)
+
+
+def _sqlite_insert_ignoring(
+    session: Session, table: str, frame: pd.DataFrame, conflict: tuple[str, ...], constants: dict[str, int]
+) -> int:
+    names = ", ".join([*constants, *frame.columns])
+    fields = [*map(str, constants.values()), *(f"json_extract(value, '$[{i}]')" for i in range(len(frame.columns)))]
+    sql = (f"INSERT INTO {table} ({names}) SELECT {', '.join(fields)} FROM json_each(?) WHERE true "
+           f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql, (_json_rows(frame),))
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def _json_rows(frame: pd.DataFrame) -> str:
+    """The rows as one JSON array of arrays (timestamps as SQLite text), for ``json_each``."""
+    arrow = _arrow_table(frame, ts_as_text=True)
+    return pd.DataFrame({name: arrow.column(name).to_numpy(zero_copy_only=False) for name in arrow.column_names}
+                        ).to_json(orient="values")
+
+
+def _copy_if_all_new(session: Session, table: str, frame: pd.DataFrame) -> bool:
+    """COPY ``frame`` into ``table`` in a savepoint; False (and nothing written) on a unique violation."""
+    try:
+        with session.begin_nested():
+            _copy_frame(session, table, frame)
+    except Exception as exc:
+        if getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION:
+            return False
+        raise
+    return True
 
 
 def existing_values(
@@ -61,18 +140,23 @@ def _arrow_table(frame: pd.DataFrame, ts_as_text: bool) -> pa.Table:
         if pa.types.is_timestamp(col.type):
             col = col.cast(pa.timestamp("us", tz="UTC"), safe=False)
             if ts_as_text:
-                col = pc.strftime(col, format=SQLITE_TS_FORMAT)
+                col = col.cast(pa.timestamp("us")).cast(pa.string())
         columns.append(col)
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
 def _executemany_frame(session: Session, table: str, frame: pd.DataFrame) -> None:
-    arrow = _arrow_table(frame, ts_as_text=True)
-    names = ", ".join(arrow.column_names)
-    marks = ", ".join("?" for _ in arrow.column_names)
+    names = ", ".join(frame.columns)
+    marks = ", ".join("?" for _ in frame.columns)
+    _executemany(session, f"INSERT INTO {table} ({names}) VALUES ({marks})", _arrow_table(frame, ts_as_text=True))
+
+
+def _executemany(session: Session, sql: str, arrow: pa.Table) -> int:
+    """Run ``sql`` once per row of ``arrow`` in one ``executemany``; return the rows changed."""
     cursor = session.connection().connection.driver_connection.cursor()
     try:
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", _rows(arrow))
+        cursor.executemany(sql, _rows(arrow))
+        return int(cursor.rowcount)
     finally:
         cursor.close()
 

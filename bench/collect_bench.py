@@ -1,0 +1,147 @@
+"""How fast does ``driftscope collect`` ingest Parquet prediction logs into SQLite and PostgreSQL?
+
+The workload: ``--rows`` prediction rows (default 1M) x 20 features (14 numeric, 6 categorical)
+plus id, timestamp, prediction and probability, in 10 Parquet files, collected by one files source
+through the whole pipeline (read, validate, unseen-category counting, Arrow chunks, index rows,
+hourly volume, checkpoints), one transaction per 50 000-row batch. Reported per store: the first
+collect (every row new), and a second collect after the files were rewritten (every row read again
+and skipped as a duplicate). Goals on the 2-core reference machine: >= 100k rows/s on SQLite and
+>= 200k rows/s on PostgreSQL for the first collect.
+
+Run: ``python bench/collect_bench.py [--rows N] [--pg-url URL]``. PostgreSQL runs when a URL is
+given (default ``$DRIFTSCOPE_TEST_PG_URL``); a scratch database is created there and dropped.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from collectors import collect
+from driftscope.apply import apply_config
+from driftscope.config import load_config
+from storage import migrations
+from storage.db import make_engine
+
+N_NUMERIC, N_CATEGORICAL, N_FILES = 14, 6, 10
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+GOALS = {"sqlite": 100_000, "postgresql": 200_000}
+
+
+def make_logs(n: int, seed: int = 0) -> pd.DataFrame:
+    """Prediction log rows as a serving stack would write them, spread over 10 days."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "request_id": np.char.add("req-", np.arange(n).astype(str)).astype(object),
+        "ts": pd.Timestamp(T0) + pd.to_timedelta(np.sort(rng.uniform(0, 10 * 86_400, n)), unit="s"),
+        "predicted_label": rng.integers(0, 2, n),
+        "score": rng.uniform(size=n),
+    })
+    for i in range(N_NUMERIC):
+        frame[f"num_{i}"] = rng.normal(size=n)
+    for i in range(N_CATEGORICAL):
+        frame[f"cat_{i}"] = rng.choice([f"c{j}" for j in range(12)], n)
+    return frame
+
+
+def write_project(root: Path, logs: pd.DataFrame, database_url: str) -> Path:
+    """Reference file, ``N_FILES`` Parquet log files and the config; return the config path."""
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    logs.iloc[:5000].to_parquet(root / "reference.parquet", index=False)
+    for i, part in enumerate(np.array_split(np.arange(len(logs)), N_FILES)):
+        logs.iloc[part].to_parquet(root / "logs" / f"part-{i:02d}.parquet", index=False, row_group_size=100_000)
+    features = {f"num_{i}": "numeric" for i in range(N_NUMERIC)} | {f"cat_{i}": "categorical"
+                                                                    for i in range(N_CATEGORICAL)}
+    config = {
+        "database_url": database_url,
+        "models": [{"name": "bench", "task": "binary_classification",
+                    "versions": [{"version": "1", "reference": "reference.parquet"}],
+                    "schema": {"id": "request_id", "timestamp": "ts", "prediction": "predicted_label",
+                               "probability": "score", "features": features}}],
+        "sources": [{"name": "bench-logs", "kind": "files", "model": "bench", "version": "1",
+                     "records": "predictions", "url": "logs/*.parquet", "page_size": 50_000}],
+    }
+    path = root / "driftscope.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@contextmanager
+def postgres_database(base_url: str) -> Iterator[str]:
+    """A scratch PostgreSQL database on the server of ``base_url``, dropped afterwards."""
+    admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
+    name = f"driftscope_collect_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run_store(root: Path, logs: pd.DataFrame, url: str) -> list[tuple[str, float, int]]:
+    """Collect into the store at ``url``: first collect, then again after rewriting the files."""
+    migrations.upgrade(url)
+    config = load_config(write_project(root, logs, url))
+    engine = make_engine(url)
+    try:
+        apply_config(config, engine)
+        timings = []
+        for label in ("first collect (all new)", "files rewritten (all duplicates)"):
+            if label.startswith("files"):
+                write_project(root, logs, url)
+            start = time.perf_counter()
+            [summary] = collect(engine, config)
+            elapsed = time.perf_counter() - start
+            if summary.status != "succeeded" or summary.rows_read != len(logs):
+                raise SystemExit(f"collect did not read every row: {summary}")
+            timings.append((label, elapsed, summary.rows_stored))
+        return timings
+    finally:
+        engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--pg-url", default=os.environ.get("DRIFTSCOPE_TEST_PG_URL"))
+    args = parser.parse_args()
+    logs = make_logs(args.rows)
+    print(f"{args.rows:,} rows x {N_NUMERIC + N_CATEGORICAL} features in {N_FILES} Parquet files, "
+          "one files source, 50 000-row batches\n")
+    print("| store | run | seconds | rows/s | rows stored | goal (first collect) |")
+    print("|---|---|---:|---:|---:|---:|")
+    stores = [("sqlite", None)] + ([("postgresql", args.pg_url)] if args.pg_url else [])
+    for store, base_url in stores:
+        with tempfile.TemporaryDirectory(prefix="collect_bench_") as tmp:
+            root = Path(tmp)
+            if base_url is None:
+                results = run_store(root, logs, f"sqlite:///{root / 'store.db'}")
+            else:
+                with postgres_database(base_url) as url:
+                    results = run_store(root, logs, url)
+        for label, seconds, stored in results:
+            goal = f"{GOALS[store]:,}" if label.startswith("first") else ""
+            print(f"| {store} | {label} | {seconds:.2f} | {args.rows / seconds:,.0f} | {stored:,} | {goal} |",
+                  flush=True)
+    if not args.pg_url:
+        print("\n(PostgreSQL skipped: pass --pg-url or set DRIFTSCOPE_TEST_PG_URL)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Vectorised coercion of one raw column to a store type, with masks of missing and invalid values.
+
+Every function takes a pandas Series (any dtype a reader produces: numbers, strings, objects of
+mixed types, categoricals, datetimes) and returns a :class:`Coerced`: the converted values, which
+rows were missing (null, NaN or the empty string) and which held a value of the wrong type.
+Nothing loops per row in Python.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_MAX_EXACT_INT = 2.0**53
+_MAX_EPOCH_SECONDS = 9.2e9
+_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+_BINARY_VALUES = {
+    True: 1.0, False: 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0, "false": 0.0,
+    "True": 1.0, "False": 0.0, "TRUE": 1.0, "FALSE": 0.0, "yes": 1.0, "no": 0.0,
+}
+
+
+@dataclass(frozen=True)
+class Coerced:
+    """Converted values plus the rows that were ``missing`` and the rows that were ``invalid``."""
+
+    values: pd.Series
+    missing: np.ndarray
+    invalid: np.ndarray
+
+
+def missing_mask(raw: pd.Series) -> np.ndarray:
+    """Null, NaN, NaT and the empty string.
+
+    Examples
+    --------
+    >>> missing_mask(pd.Series(["a", "", None, float("nan"), pd.NA], dtype=object)).tolist()
+    [False, True, True, True, True]
+    """
+    missing = raw.isna().to_numpy()
+    if raw.dtype == object:
+        values = raw.to_numpy()
+        if missing.any():
+            present = ~missing
+            missing[present] = values[present] == ""
+        else:
+            missing = np.asarray(values == "", dtype=bool)
+    elif isinstance(raw.dtype, pd.StringDtype):
+        missing |= (raw == "").fillna(False).to_numpy(dtype=bool)
+    elif isinstance(raw.dtype, pd.CategoricalDtype):
+        missing |= (raw.cat.categories == "")[raw.cat.codes.to_numpy()] & (raw.cat.codes.to_numpy() >= 0)
+    return missing
+
+
+def as_text(raw: pd.Series) -> Coerced:
+    """Text values (object dtype, NaN where missing); floats that hold integers print as integers.
+
+    Examples
+    --------
+    >>> as_text(pd.Series([1.0, 2.5, None])).values.tolist()
+    ['1', '2.5', nan]
+    """
+    missing = missing_mask(raw)
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        categories = as_text(pd.Series(raw.cat.categories)).values.to_numpy(dtype=object)
+        codes = raw.cat.codes.to_numpy()
+        text = np.where(codes >= 0, categories[np.maximum(codes, 0)] if len(categories) else None, None)
+    elif raw.dtype.kind == "f":
+        values = raw.to_numpy()
+        integral = np.isfinite(values) & (np.abs(values) < _MAX_EXACT_INT)
+        integral &= values == np.floor(np.where(integral, values, 0))
+        text = values.astype(str).astype(object)
+        text[integral] = values[integral].astype(np.int64).astype(str)
+    elif raw.dtype == object and pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        text = raw.to_numpy()
+    elif isinstance(raw.dtype, pd.StringDtype):
+        text = raw.to_numpy(dtype=object, na_value=np.nan)
+    else:
+        text = raw.astype(str).to_numpy(dtype=object)
+    out = pd.Series(text, index=raw.index, dtype=object)
+    out[missing] = np.nan
+    return Coerced(out, missing, np.zeros(len(raw), dtype=bool))
+
+
+def as_float(raw: pd.Series) -> Coerced:
+    """Float64 values; text is parsed, and text that is not a number (or an infinity) is invalid.
+
+    Examples
+    --------
+    >>> out = as_float(pd.Series(["1.5", "abc", "", "inf"], dtype=object))
+    >>> out.values.tolist()[:1], out.missing.tolist(), out.invalid.tolist()
+    ([1.5], [False, False, True, False], [False, True, False, True])
+    """
+    missing = missing_mask(raw)
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        raw = raw.astype(object)
+    if raw.dtype.kind in "fiub":
+        values = raw.astype(np.float64)
+    elif raw.dtype.kind in "mM":
+        values = pd.Series(np.nan, index=raw.index)
+    elif isinstance(raw.dtype, pd.StringDtype):
+        values = _parse_numbers(raw)
+    else:
+        values = pd.to_numeric(raw.where(~missing), errors="coerce").astype(np.float64)
+    array = values.to_numpy()
+    invalid = (np.isnan(array) & ~missing) | np.isinf(array)
+    return Coerced(values.where(~invalid & ~missing), missing, invalid)
+
+
+def as_integer(raw: pd.Series) -> Coerced:
+    """Integer values (int64, 0 where missing or invalid); numbers with a fraction are invalid.
+
+    Examples
+    --------
+    >>> out = as_integer(pd.Series([1.0, 0.5, 2]))
+    >>> out.values.tolist(), out.invalid.tolist()
+    ([1, 0, 2], [False, True, False])
+    """
+    numbers = as_float(raw)
+    array = numbers.values.to_numpy()
+    ok = ~numbers.missing & ~numbers.invalid
+    fractional = ok & ((array != np.floor(np.where(ok, array, 0))) | (np.abs(np.where(ok, array, 0)) >= _MAX_EXACT_INT))
+    valid = ok & ~fractional
+    values = pd.Series(np.where(valid, array, 0).astype(np.int64), index=raw.index)
+    return Coerced(values, numbers.missing, numbers.invalid | fractional)
+
+
+def as_binary(raw: pd.Series) -> Coerced:
+    """0.0 / 1.0 (NaN where missing); accepts booleans, 0/1 and true/false/yes/no text.
+
+    Examples
+    --------
+    >>> out = as_binary(pd.Series(["true", "0", "maybe", None], dtype=object))
+    >>> out.values.tolist()[:2], out.invalid.tolist()
+    ([1.0, 0.0], [False, False, True, False])
+    """
+    missing = missing_mask(raw)
+    if raw.dtype.kind in "fiub":
+        values = raw.astype(np.float64)
+        invalid = ~missing & ~values.isin([0.0, 1.0]).to_numpy()
+    else:
+        values = raw.astype(object).map(_BINARY_VALUES).astype(np.float64)
+        invalid = ~missing & values.isna().to_numpy()
+    return Coerced(values.where(~invalid & ~missing), missing, invalid)
+
+
+def as_boolean(raw: pd.Series) -> Coerced:
+    """Booleans (False where missing or invalid), from the values :func:`as_binary` accepts."""
+    binary = as_binary(raw)
+    return Coerced(binary.values.fillna(0.0).astype(bool), binary.missing, binary.invalid)
+
+
+def as_timestamp(raw: pd.Series) -> Coerced:
+    """UTC timestamps (``datetime64[ns, UTC]``, NaT where missing or invalid).
+
+    Datetimes without a time zone are taken as UTC; text must be ISO 8601; numbers are Unix
+    epoch seconds.
+
+    Examples
+    --------
+    >>> out = as_timestamp(pd.Series(["2026-01-01T10:00:00+02:00", "soon"], dtype=object))
+    >>> str(out.values[0]), out.invalid.tolist()
+    ('2026-01-01 08:00:00+00:00', [False, True])
+    """
+    missing = missing_mask(raw)
+    if isinstance(raw.dtype, pd.CategoricalDtype | pd.StringDtype):
+        raw = raw.astype(object)
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        values = raw.dt.tz_convert("UTC")
+    elif raw.dtype.kind == "M":
+        values = raw.dt.tz_localize("UTC")
+    elif raw.dtype.kind in "fiu":
+        values = _from_epoch_seconds(raw.to_numpy(dtype=np.float64), raw.index)
+    elif raw.dtype.kind == "b":
+        values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    else:
+        present = raw.where(~missing)
+        numbers = pd.to_numeric(present, errors="coerce")
+        is_number = numbers.notna().to_numpy()
+        values = pd.to_datetime(present.where(~is_number), utc=True, errors="coerce", format="ISO8601")
+        if is_number.any():
+            epoch = _from_epoch_seconds(numbers.to_numpy(dtype=np.float64), raw.index)
+            values = values.astype("datetime64[ns, UTC]").where(~is_number, epoch)
+    values = values.astype("datetime64[ns, UTC]")
+    invalid = values.isna().to_numpy() & ~missing
+    return Coerced(values, missing, invalid)
+
+
+def _parse_numbers(raw: pd.Series) -> pd.Series:
+    """Float64 of Arrow-backed text (NaN where it is not a decimal number), parsed by Arrow without Python objects."""
+    text = pc.utf8_trim_whitespace(pa.array(raw.array))
+    number = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
+    values = pc.cast(pc.if_else(number, text, pa.scalar(None, text.type)), pa.float64())
+    return pd.Series(values.to_numpy(zero_copy_only=False), index=raw.index)
+
+
+def _from_epoch_seconds(seconds: np.ndarray, index: pd.Index) -> pd.Series:
+    """UTC timestamps of Unix seconds (NaT outside the nanosecond range or for NaN), exact to the microsecond."""
+    usable = np.isfinite(seconds) & (np.abs(seconds) < _MAX_EPOCH_SECONDS)
+    whole = np.floor(np.where(usable, seconds, 0.0))
+    micros = np.round((np.where(usable, seconds, 0.0) - whole) * 1e6).astype(np.int64)
+    nanos = whole.astype(np.int64) * 1_000_000_000 + micros * 1_000
+    values = pd.Series(nanos.view("datetime64[ns]"), index=index).dt.tz_localize("UTC")
+    return values.where(usable)
+
+
+def text_length(values: pd.Series) -> np.ndarray:
+    """Characters per text value (0 for missing), computed by Arrow.
+
+    Examples
+    --------
+    >>> text_length(pd.Series(["ab", None, "é"], dtype=object)).tolist()
+    [2, 0, 1]
+    """
+    lengths = pc.utf8_length(pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+    return lengths.fill_null(0).to_numpy(zero_copy_only=False)

@@ -1,0 +1,129 @@
+"""One transaction per batch: validated rows, quarantined rows, the source's new position, the run's counts.
+
+:func:`prepare` validates a batch without touching the store (a collector runs it ahead, in a
+background thread); :func:`commit` writes it. Inside the transaction the checkpoint is
+compared-and-set first, so a second collector of the same source fails before writing anything;
+rows are then stored idempotently (natural keys), so re-reading a batch after a crash stores
+nothing twice. A batch is therefore either committed entirely, with its position, or not at all.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from collectors.base import Batch, Checkpoint, FileCheckpoint, WatermarkCheckpoint
+from collectors.target import Target
+from collectors.validate import Validated, validate_batch
+from driftscope.errors import SchemaError
+from storage.collector_state import add_run_counts, advance_file, advance_watermark
+from storage.db import transaction
+from storage.labels import write_labels
+from storage.predictions import EncodedPredictions, encode_predictions, write_encoded
+from storage.quarantine import add_quarantined
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Rows of one or more batches: ``read = stored + duplicate + quarantined``."""
+
+    read: int = 0
+    stored: int = 0
+    duplicate: int = 0
+    quarantined: int = 0
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(self.read + other.read, self.stored + other.stored, self.duplicate + other.duplicate,
+                      self.quarantined + other.quarantined)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated batch ready to commit (its chunks encoded), or the schema error that fails it."""
+
+    batch: Batch
+    validated: Validated | None
+    quarantine: pd.DataFrame | None
+    encoded: list[EncodedPredictions] | None = None
+    error: SchemaError | None = None
+
+
+def prepare(batch: Batch, target: Target, *, now: datetime | None = None) -> Prepared:
+    """Validate ``batch``, encode its chunks and build its quarantine rows, without the store.
+
+    A missing column becomes ``Prepared.error``, raised by :func:`commit`.
+    """
+    try:
+        validated = validate_batch(batch.frame, target, origin=batch.origin, now=now or datetime.now(UTC))
+    except SchemaError as exc:
+        return Prepared(batch, None, None, error=exc)
+    encoded = [encode_predictions(part.frame, part.new_categories) for part in validated.predictions]
+    return Prepared(batch, validated, quarantine_frame(batch, validated), encoded)
+
+
+def commit(engine: Engine, target: Target, prepared: Prepared, *, run_id: int | None) -> Counts:
+    """Write a prepared batch: checkpoint, rows, quarantine and run counts in one transaction.
+
+    Raises
+    ------
+    SchemaError
+        The batch lacks a required column (nothing is written).
+    """
+    if prepared.error is not None or prepared.validated is None or prepared.quarantine is None:
+        raise prepared.error or SchemaError(f"source {target.source!r}: {prepared.batch.origin} was not validated")
+    with transaction(engine) as session:
+        commit_checkpoint(session, target.source, prepared.batch.checkpoint)
+        stored, duplicate = store_validated(session, target, prepared.validated, prepared.encoded)
+        quarantined = add_quarantined(session, source=target.source, model_id=target.model_id,
+                                      records=target.records, rows=prepared.quarantine)
+        counts = Counts(prepared.validated.n_rows + len(prepared.batch.rejected), stored, duplicate, quarantined)
+        if run_id is not None:
+            add_run_counts(session, run_id=run_id, read=counts.read, stored=counts.stored,
+                           duplicate=counts.duplicate, quarantined=counts.quarantined)
+    return counts
+
+
+def ingest_batch(engine: Engine, target: Target, batch: Batch, *, run_id: int | None,
+                 now: datetime | None = None) -> Counts:
+    """Validate and commit one batch (see :func:`prepare` and :func:`commit`)."""
+    return commit(engine, target, prepare(batch, target, now=now), run_id=run_id)
+
+
+def store_validated(
+    session: Session, target: Target, validated: Validated, encoded: list[EncodedPredictions] | None = None
+) -> tuple[int, int]:
+    """Store the valid rows of a batch (``encoded``: its prediction chunks, if prepared); return (stored, duplicates).
+
+    For labels, stored counts new and corrected labels, duplicates the unchanged repeats.
+    """
+    stored = duplicate = 0
+    if encoded is None:
+        encoded = [encode_predictions(part.frame, part.new_categories) for part in validated.predictions]
+    for part, chunks in zip(validated.predictions, encoded, strict=True):
+        written = write_encoded(session, model_version_id=part.plan.id, encoded=chunks, source=target.source)
+        stored, duplicate = stored + written.stored, duplicate + written.duplicates
+    if validated.labels is not None:
+        labels = write_labels(session, model_id=target.model_id, frame=validated.labels, source=target.source)
+        stored, duplicate = labels.stored, labels.unchanged
+    return stored, duplicate
+
+
+def quarantine_frame(batch: Batch, validated: Validated) -> pd.DataFrame:
+    """Rows to quarantine (``location``, ``reason``, ``payload``): the unparsed ones, then the invalid ones."""
+    positions = validated.bad_positions
+    return pd.DataFrame({
+        "location": [*batch.rejected.locations, *batch.locate(positions)],
+        "reason": [*batch.rejected.reasons, *np.asarray(validated.bad_reasons, dtype=object)],
+        "payload": [*batch.rejected.payloads, *batch.payloads(positions)],
+    })
+
+
+def commit_checkpoint(session: Session, source: str, checkpoint: Checkpoint) -> None:
+    """Advance the source's position (compare-and-set)."""
+    if isinstance(checkpoint, WatermarkCheckpoint):
+        advance_watermark(session, source=source, expected=checkpoint.expected, watermark=checkpoint.watermark)
+    elif isinstance(checkpoint, FileCheckpoint):
+        advance_file(session, source=source, expected=checkpoint.expected, mark=checkpoint.mark)

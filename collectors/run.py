@@ -1,0 +1,130 @@
+"""Run configured sources once: open a collector run, drain the source batch by batch, close the run.
+
+A source that fails is recorded as ``failed`` in ``collector_runs`` and in its summary; the
+others still run. Within a files source a file that cannot be read (or lacks required columns)
+fails alone and the source goes on with the next file; the run is then ``failed`` and its error
+lists the files.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from collectors.base import Batch, FileCheckpoint, Source, SourceFailure, SourceState, SourceSummary
+from collectors.files import FilesSource
+from collectors.http import HttpSource
+from collectors.ingest import Prepared, commit, prepare
+from collectors.prefetch import prefetch
+from collectors.progress import Progress
+from collectors.sql import SqlSource
+from collectors.target import Target, load_target
+from driftscope.config import Config, SourceConfig
+from driftscope.errors import DriftscopeError, SchemaError
+from storage.collector_state import (
+    CollectorRunInfo,
+    file_marks,
+    finish_collector_run,
+    get_watermark,
+    start_collector_run,
+)
+from storage.db import transaction
+
+log = logging.getLogger(__name__)
+MAX_ERROR_CHARS = 4000
+
+
+def collect(
+    engine: Engine, config: Config, *, sources: list[str] | None = None, progress: bool = False
+) -> list[SourceSummary]:
+    """Run each selected source (default: all configured) once; one summary per source, in order.
+
+    Never raises for one source's failure; unknown names in ``sources`` raise
+    :class:`~driftscope.errors.NotFoundError` before anything runs.
+    """
+    selected = list(config.sources) if sources is None else [config.source(name) for name in sources]
+    return [run_source(engine, spec, progress=progress) for spec in selected]
+
+
+def run_source(engine: Engine, spec: SourceConfig, *, progress: bool = False) -> SourceSummary:
+    """Run one configured source once and return its summary (see :func:`collect`)."""
+    with transaction(engine) as session:
+        run_id = start_collector_run(session, source=spec.name)
+    reporter = Progress(spec.name, enabled=progress)
+    status, error = "succeeded", None
+    try:
+        failures = _drain(engine, spec, run_id, reporter)
+        if failures:
+            status, error = "failed", "; ".join(failures)
+    except (DriftscopeError, SQLAlchemyError, OSError, ValueError) as exc:
+        log.error("source %s failed: %s", spec.name, exc)
+        status, error = "failed", f"{exc.__class__.__name__}: {exc}"
+    except Exception as exc:  # one source's bug must not stop the other sources
+        log.exception("source %s failed unexpectedly", spec.name)
+        status, error = "failed", f"unexpected {exc.__class__.__name__}: {exc}"
+    finally:
+        reporter.close()
+    with transaction(engine) as session:
+        info = finish_collector_run(session, run_id=run_id, status=status, error=_clip(error))
+    return summary_of(info)
+
+
+def summary_of(info: CollectorRunInfo) -> SourceSummary:
+    """The summary of a finished collector run."""
+    return SourceSummary(info.source, info.status, info.rows_read, info.rows_stored, info.rows_duplicate,
+                         info.rows_quarantined, info.error)
+
+
+def _drain(engine: Engine, spec: SourceConfig, run_id: int, reporter: Progress) -> list[str]:
+    """Ingest every batch of the source; return the failures of parts (files) it went past."""
+    with transaction(engine) as session:
+        target = load_target(
+            session, source=spec.name, records=spec.records, model=spec.model, version=spec.version,
+            version_column=spec.version_column, mapping=spec.columns,
+            label_time_column=spec.watermark if spec.kind == "sql" else None,
+        )
+        state = SourceState(watermark=get_watermark(session, source=spec.name),
+                            files=file_marks(session, source=spec.name))
+    failures: list[str] = []
+    failed_files: set[str] = set()
+    source = build_source(spec, target)
+    for item in prefetch(source.batches(state), lambda batch: _prepare(batch, target)):
+        if isinstance(item, SourceFailure):
+            failures.append(item.error)
+            continue
+        checkpoint = item.batch.checkpoint
+        path = checkpoint.mark.path if isinstance(checkpoint, FileCheckpoint) else None
+        if path in failed_files:
+            continue
+        try:
+            counts = commit(engine, target, item, run_id=run_id)
+        except SchemaError as exc:
+            if path is None:
+                raise
+            failures.append(f"{path}: {exc}")
+            failed_files.add(path)
+            continue
+        reporter.add(counts)
+    return failures
+
+
+def _prepare(item: Batch | SourceFailure, target: Target) -> Prepared | SourceFailure:
+    return item if isinstance(item, SourceFailure) else prepare(item, target, now=datetime.now(UTC))
+
+
+def build_source(spec: SourceConfig, target: Target) -> Source:
+    """The source object of a configured source."""
+    factories: dict[str, Callable[[], Source]] = {
+        "files": lambda: FilesSource(spec),
+        "sql": lambda: SqlSource(spec, key_column=target.column(target.label_plan.schema["id"])),
+        "http": lambda: HttpSource(spec),
+    }
+    return factories[spec.kind]()
+
+
+def _clip(error: str | None) -> str | None:
+    if error is None or len(error) <= MAX_ERROR_CHARS:
+        return error
+    return error[:MAX_ERROR_CHARS] + f"... ({len(error) - MAX_ERROR_CHARS} more characters)"

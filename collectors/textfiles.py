@@ -1,0 +1,220 @@
+"""Read CSV and JSON Lines files from a byte offset, in batches that end on a line boundary.
+
+Each batch covers whole lines (at most ``page_size`` of them); its checkpoint is the byte offset
+after its last line and the number of lines consumed, so line numbers in quarantine locations are
+1-based and count the header (CSV) and blank lines. CSV values are read as text (the empty
+string is missing) and typed by validation; a CSV line whose field count differs from the header's,
+or a JSON Lines line that is not a JSON object, is rejected with its line number and raw text.
+"""
+
+import csv
+import io
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+
+from collectors.base import Batch, FileCheckpoint, Rejected, rows_as_json
+from driftscope.errors import SourceError
+from storage.collector_state import FileMark
+
+BLOCK_BYTES = 8 * 2**20
+MAX_LINE_BYTES = 64 * 2**20
+HEADER_CHUNK = 64 * 2**10
+_MAX_ARROW_BLOCK = 2**31 - 1
+_ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+
+
+@dataclass(frozen=True)
+class TextRead:
+    """What to read of one text file: from ``offset`` (bytes; ``line`` lines consumed) up to ``size``."""
+
+    path: str
+    display: str
+    fmt: str
+    size: int
+    offset: int
+    line: int
+    settled: bool
+    page_size: int
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """Rows of a run of lines: the frame, each row's line number, the raw lines (JSONL, as bytes), rejected lines."""
+
+    frame: pd.DataFrame
+    numbers: np.ndarray
+    raw: list[bytes] | None
+    rejected: Rejected
+
+
+def read_text(fs: Any, read: TextRead, *, expected: FileMark | None) -> Iterator[Batch]:
+    """Yield batches of the lines of ``read.path`` past ``read.offset``."""
+    with fs.open(read.path, "rb") as handle:
+        offset, line, header = read.offset, read.line, None
+        if read.fmt == "csv":
+            header, header_end = _header(handle, read)
+            if header is None:
+                return
+            if offset == 0:
+                offset, line = header_end, 1
+        handle.seek(offset)
+        mark, buffer = expected, b""
+        while True:
+            wanted = min(BLOCK_BYTES, read.size - offset - len(buffer))
+            if wanted > 0:
+                data = handle.read(wanted)
+                if not data:
+                    raise SourceError(f"the file ended at byte {offset + len(buffer)}, before the {read.size} "
+                                      "bytes listed (it shrank while being read)")
+                buffer += data
+            at_end = offset + len(buffer) >= read.size
+            take, n_lines = _cut(buffer, read.page_size, final=at_end and read.settled, full=at_end)
+            if take == 0:
+                if at_end or wanted <= 0:
+                    return
+                if len(buffer) > MAX_LINE_BYTES:
+                    raise SourceError(f"line {line + 1} is longer than {MAX_LINE_BYTES} bytes")
+                continue
+            data, buffer = buffer[:take], buffer[take:]
+            parsed = parse_csv(data, header, line + 1, read.display) if header else parse_jsonl(
+                data, line + 1, read.display)
+            new_mark = FileMark(read.display, read.size, read.fingerprint, offset + take, line + n_lines)
+            yield _batch(parsed, read.display, FileCheckpoint(mark, new_mark))
+            mark, offset, line = new_mark, offset + take, line + n_lines
+
+
+def _cut(buffer: bytes, page_size: int, *, final: bool, full: bool) -> tuple[int, int]:
+    """Bytes to take from ``buffer`` (whole lines, at most ``page_size``) and how many lines they are.
+
+    Takes nothing while fewer than ``page_size`` lines are buffered and more can be read, unless
+    the buffer is already a block. ``final`` also takes an unterminated last line.
+    """
+    newlines = np.flatnonzero(np.frombuffer(buffer, dtype=np.uint8) == 10)
+    if len(newlines) >= page_size:
+        return int(newlines[page_size - 1]) + 1, page_size
+    if final and buffer:
+        return len(buffer), len(newlines) + (0 if buffer.endswith(b"\n") else 1)
+    if (full or len(buffer) >= BLOCK_BYTES) and len(newlines):
+        return int(newlines[-1]) + 1, len(newlines)
+    return 0, 0
+
+
+def _header(handle: Any, read: TextRead) -> tuple[list[str] | None, int]:
+    """The CSV header's column names and the byte offset after it; None while it is incomplete."""
+    head = b""
+    end = -1
+    while end < 0 and len(head) < min(read.size, MAX_LINE_BYTES):
+        chunk = handle.read(min(HEADER_CHUNK, read.size - len(head)))
+        if not chunk:
+            break
+        head += chunk
+        end = head.find(b"\n")
+    if end < 0 and not (read.settled and head):
+        return None, 0
+    line = head if end < 0 else head[:end]
+    text = line.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r")
+    names = next(csv.reader([text]), [])
+    if not names:
+        raise SourceError("the first line is empty; a CSV file needs a header line naming its columns")
+    return names, (len(head) if end < 0 else end + 1)
+
+
+def _lines(data: bytes, first_line: int) -> tuple[list[bytes], np.ndarray]:
+    """The non-blank lines of ``data`` and their line numbers."""
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+    lengths = np.fromiter(map(len, map(bytes.strip, lines)), dtype=np.int64, count=len(lines))
+    kept = lengths > 0
+    return list(itertools.compress(lines, kept)), first_line + np.flatnonzero(kept)
+
+
+def parse_csv(data: bytes, header: list[str], first_line: int, display: str) -> Parsed:
+    """Parse whole CSV lines (no header) with Arrow, every column as text."""
+    lines, numbers = _lines(data, first_line)
+    invalid: list[tuple[int, str, int]] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid.append((row.number - 1, row.text, row.actual_columns))
+        return "skip"
+
+    body = b"\n".join(lines) + b"\n"
+    table = pacsv.read_csv(
+        io.BytesIO(body),
+        read_options=pacsv.ReadOptions(column_names=header, use_threads=False,
+                                       block_size=min(max(len(body) + 1, 1 << 20), _MAX_ARROW_BLOCK)),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()), null_values=[""],
+                                             strings_can_be_null=True, quoted_strings_can_be_null=True),
+    ) if lines else None
+    bad = np.array([i for i, _, _ in invalid], dtype=np.int64)
+    rejected = Rejected(
+        [f"{display} line {numbers[i]}" for i, _, _ in invalid],
+        [f"CSV line has {n} fields, the header has {len(header)}" for _, _, n in invalid],
+        [text for _, text, _ in invalid],
+    )
+    frame = table.to_pandas(types_mapper=_ARROW_TEXT.get) if table is not None else pd.DataFrame(columns=header)
+    return Parsed(frame, np.delete(numbers, bad), None, rejected)
+
+
+def parse_jsonl(data: bytes, first_line: int, display: str) -> Parsed:
+    """Parse JSON Lines with Arrow; when a line breaks that, parse line by line and reject the bad ones."""
+    lines, numbers = _lines(data, first_line)
+    if not lines:
+        return Parsed(pd.DataFrame(), numbers, [], Rejected())
+    body = b"\n".join(lines)
+    try:
+        table = pajson.read_json(io.BytesIO(body), read_options=pajson.ReadOptions(
+            use_threads=False, block_size=min(len(body) + 1, _MAX_ARROW_BLOCK)))
+        if table.num_rows == len(lines):
+            return Parsed(table.to_pandas(), numbers, lines, Rejected())
+    except pa.ArrowInvalid:
+        pass
+    return _parse_jsonl_lines(lines, numbers, display)
+
+
+def _parse_jsonl_lines(lines: list[bytes], numbers: np.ndarray, display: str) -> Parsed:
+    """The slow path for a block holding a bad line: one ``json.loads`` per line."""
+    objects, kept, raw = [], [], []
+    rejected = Rejected()
+    for number, line in zip(numbers.tolist(), lines, strict=True):
+        text = line.decode("utf-8", errors="replace")
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            reason = f"not valid JSON: {getattr(exc, 'msg', exc)} at column {getattr(exc, 'colno', '?')}"
+        else:
+            if isinstance(value, dict):
+                objects.append(value)
+                kept.append(number)
+                raw.append(line)
+                continue
+            reason = f"a JSON {type(value).__name__} where an object was expected"
+        rejected.locations.append(f"{display} line {number}")
+        rejected.reasons.append(reason)
+        rejected.payloads.append(text)
+    return Parsed(pd.DataFrame.from_records(objects), np.asarray(kept, dtype=np.int64), raw, rejected)
+
+
+def _batch(parsed: Parsed, display: str, checkpoint: FileCheckpoint) -> Batch:
+    frame, numbers, raw = parsed.frame.reset_index(drop=True), parsed.numbers, parsed.raw
+
+    def locate(positions: np.ndarray) -> list[str]:
+        return [f"{display} line {n}" for n in numbers[positions].tolist()]
+
+    def payloads(positions: np.ndarray) -> list[str]:
+        if raw is None:
+            return rows_as_json(frame)(positions)
+        return [raw[i].decode("utf-8", errors="replace") for i in positions.tolist()]
+
+    return Batch(frame, f"file {display}", locate, payloads, checkpoint, parsed.rejected)

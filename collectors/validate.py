@@ -1,0 +1,205 @@
+"""Validate a batch of raw rows against its target: canonical rows to store, and rows to quarantine.
+
+Batch-level problems raise :class:`~driftscope.errors.SchemaError` (a required column is missing:
+nothing of the batch is stored). Row-level problems send the row to quarantine with every reason
+that applies. Rules, per schema role:
+
+* id: required, text of at most 200 characters.
+* timestamp (predictions): required, ISO 8601 text, a datetime or Unix seconds; no zone = UTC.
+* prediction: required, of the version's prediction kind (see :mod:`collectors.target`).
+* probability (when the schema has one): required, a number in [0, 1].
+* numeric features: a finite number or missing; categorical: any value or missing (values unseen
+  in the reference are counted, not refused); binary: 0/1, true/false, yes/no or missing.
+* version (``version_column``): a registered version of the model; empty falls back to the
+  source's ``version``.
+* label (ground truth): required, of the version's label kind, at most 200 characters as text.
+
+The label's timestamp is the schema's timestamp column when the rows have it, else the source's
+``label_time_column`` (a SQL source's watermark, when it holds datetimes), else the ingest time.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from collectors.coerce import Coerced, as_text, as_timestamp, text_length
+from collectors.columns import KIND_TEXT, MAX_TEXT, coerce_kind, feature_values, flag, required_problems
+from collectors.target import Target, VersionPlan
+from driftscope.errors import SchemaError
+
+TIMESTAMP_TEXT = "a timestamp (ISO 8601 such as 2026-01-01T12:00:00Z, or Unix seconds)"
+
+
+@dataclass(frozen=True)
+class VersionRows:
+    """Valid canonical rows of one version, and which of them hold categories unseen in the reference."""
+
+    plan: VersionPlan
+    frame: pd.DataFrame
+    new_categories: np.ndarray
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A validated batch: rows to store and the positions (into the raw frame) to quarantine."""
+
+    predictions: list[VersionRows]
+    labels: pd.DataFrame | None
+    bad_positions: np.ndarray
+    bad_reasons: np.ndarray
+    n_rows: int
+
+    @property
+    def n_valid(self) -> int:
+        """Rows that passed validation."""
+        if self.labels is not None:
+            return len(self.labels)
+        return sum(len(rows.frame) for rows in self.predictions)
+
+
+def validate_batch(frame: pd.DataFrame, target: Target, *, origin: str, now: datetime) -> Validated:
+    """Split ``frame`` (source column names, RangeIndex) into canonical rows and quarantined positions.
+
+    Raises
+    ------
+    SchemaError
+        A column the schema requires is missing (named with its source column and ``origin``).
+    """
+    if target.records == "ground_truth":
+        return _validate_labels(frame, target, origin=origin, now=now)
+    reasons = np.full(len(frame), None, dtype=object)
+    versions = _versions(frame, target, reasons)
+    parts = []
+    for name, plan in target.versions.items():
+        positions = np.flatnonzero(versions == name)
+        if len(positions) == 0:
+            continue
+        _require(frame, target, _prediction_columns(plan.schema), origin)
+        rows = frame if len(positions) == len(frame) else frame.iloc[positions]
+        canonical, new_categories = _predictions(rows, plan, target, reasons, positions)
+        ok = pd.isna(reasons[positions])
+        parts.append(VersionRows(plan, canonical.loc[ok].reset_index(drop=True), new_categories[ok]))
+    bad = np.flatnonzero(pd.notna(reasons))
+    return Validated(parts, None, bad, reasons[bad], len(frame))
+
+
+def _prediction_columns(schema: dict) -> list[str]:
+    roles = [schema["id"], schema["timestamp"], schema["prediction"], schema.get("probability")]
+    return [c for c in roles if c] + list(schema["features"])
+
+
+def _require(frame: pd.DataFrame, target: Target, schema_columns: list[str], origin: str) -> None:
+    missing = [c for c in schema_columns if target.column(c) not in frame.columns]
+    if missing:
+        named = ", ".join(c if target.column(c) == c else f"{c} (source column {target.column(c)!r})" for c in missing)
+        raise SchemaError(
+            f"source {target.source!r}, {origin}: missing required columns {named}; the rows have "
+            f"{', '.join(map(str, frame.columns)) or 'no columns'}. Add them, or map them under the source's "
+            "`columns:` (store name: source name)"
+        )
+
+
+def _versions(frame: pd.DataFrame, target: Target, reasons: np.ndarray) -> np.ndarray:
+    """The version of each row (None where unknown; those rows are flagged)."""
+    if target.version_column is None or target.version_column not in frame.columns:
+        if target.default_version is None:
+            raise SchemaError(
+                f"source {target.source!r}: the rows lack the version column {target.version_column!r} and the "
+                "source sets no fixed `version`; add the column or set `version:`"
+            )
+        return np.full(len(frame), target.default_version, dtype=object)
+    text = as_text(frame[target.version_column])
+    values = text.values.to_numpy(dtype=object).copy()
+    if target.default_version is not None:
+        values[text.missing] = target.default_version
+    unknown = ~pd.Index(values).isin(list(target.versions))
+    if unknown.any():
+        shown = pd.Series(values[unknown], dtype=object).fillna("(empty)").astype(str).to_numpy(dtype=object)
+        registered = ", ".join(target.versions)
+        prefix = f"{target.version_column}: model {target.model!r} has no registered version "
+        flag(reasons, np.flatnonzero(unknown), prefix + shown + f" (registered: {registered})")
+        values[unknown] = None
+    return values
+
+
+def _predictions(
+    rows: pd.DataFrame, plan: VersionPlan, target: Target, reasons: np.ndarray, positions: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
+    schema = plan.schema
+    roles = [("prediction_id", "id", "id", "text of at most 200 characters"),
+             ("ts", "timestamp", "timestamp", TIMESTAMP_TEXT),
+             ("prediction", "prediction", "prediction", KIND_TEXT[plan.prediction_kind])]
+    if schema.get("probability"):
+        roles.append(("probability", "probability", "probability", "a number in [0, 1]"))
+    columns: dict[str, pd.Series | np.ndarray] = {}
+    for canonical, role, what, expected in roles:
+        source = target.column(schema[role])
+        coerced = _coerce_role(canonical, rows[source], plan)
+        for mask, text in required_problems(coerced, source, what, expected):
+            flag(reasons, positions[mask], text)
+        columns[canonical] = coerced.values.reset_index(drop=True)
+    features, new_categories = feature_values(rows, plan, target.column, reasons, positions)
+    return pd.DataFrame(columns | features), new_categories
+
+
+def _coerce_role(canonical: str, raw: pd.Series, plan: VersionPlan) -> Coerced:
+    if canonical == "prediction_id":
+        return _identifier(raw)
+    if canonical == "ts":
+        return as_timestamp(raw)
+    if canonical == "probability":
+        numbers = coerce_kind(raw, "float")
+        values = numbers.values.to_numpy()
+        outside = ~numbers.missing & ~numbers.invalid & ((values < 0) | (values > 1))
+        return Coerced(numbers.values, numbers.missing, numbers.invalid | outside)
+    return coerce_kind(raw, plan.prediction_kind)
+
+
+def _identifier(raw: pd.Series) -> Coerced:
+    text = as_text(raw)
+    return Coerced(text.values, text.missing, text.invalid | (text_length(text.values) > MAX_TEXT))
+
+
+def _validate_labels(frame: pd.DataFrame, target: Target, *, origin: str, now: datetime) -> Validated:
+    plan = target.label_plan
+    schema = plan.schema
+    if not schema.get("target"):
+        raise SchemaError(
+            f"source {target.source!r}: model {target.model!r} version {plan.version!r} has no `schema.target`; "
+            "ground truth needs the target column named in the schema"
+        )
+    _require(frame, target, [schema["id"], schema["target"]], origin)
+    reasons = np.full(len(frame), None, dtype=object)
+    id_column, label_column = target.column(schema["id"]), target.column(schema["target"])
+    ids = _identifier(frame[id_column])
+    labels = coerce_kind(frame[label_column], plan.label_kind, as_label=True)
+    checks = [(ids, id_column, "id", "text of at most 200 characters"),
+              (labels, label_column, "label", f"{KIND_TEXT[plan.label_kind]} of at most 200 characters")]
+    times = _label_times(frame, target, schema["timestamp"])
+    if times is not None:
+        checks.append((times, target.column(schema["timestamp"]), "timestamp", TIMESTAMP_TEXT))
+        ts = times.values
+    else:
+        ts = pd.Series(pd.Timestamp(now).tz_convert("UTC"), index=frame.index).astype("datetime64[ns, UTC]")
+    for coerced, column, what, expected in checks:
+        for mask, text in required_problems(coerced, column, what, expected):
+            flag(reasons, np.flatnonzero(mask), text)
+    ok = pd.isna(reasons)
+    out = pd.DataFrame({"prediction_id": ids.values.to_numpy(), "label": labels.values.to_numpy(),
+                        "ts": ts.reset_index(drop=True)})
+    bad = np.flatnonzero(~ok)
+    return Validated([], out.loc[ok].reset_index(drop=True), bad, reasons[bad], len(frame))
+
+
+def _label_times(frame: pd.DataFrame, target: Target, timestamp_column: str) -> Coerced | None:
+    """The schema's timestamp column; else the label time column when it holds datetimes; else None."""
+    column = target.column(timestamp_column)
+    if column in frame.columns:
+        return as_timestamp(frame[column])
+    fallback = target.label_time_column
+    if fallback is None or fallback not in frame.columns or frame[fallback].dtype.kind in "iufb":
+        return None
+    times = as_timestamp(frame[fallback])
+    return None if (times.invalid | times.missing).any() else times
