@@ -138,19 +138,20 @@ class PredictionChunk(Base):
 
 
 class Prediction(Base):
-    """One logged prediction: unique per (model version, prediction id)."""
+    """One logged prediction: unique per (model version, prediction id), its timestamp and chunk.
+
+    No foreign keys on purpose. This is the table a collector bulk-loads; on PostgreSQL the two
+    per-row foreign-key checks halved COPY throughput (``bench/collect_bench.py``). Integrity comes
+    from the one writer, :func:`storage.predictions.write_predictions`, which writes a chunk and its
+    index rows in one transaction; nothing deletes model versions or chunks that rows point to.
+    """
 
     __tablename__ = "predictions"
-    __table_args__ = (
-        UniqueConstraint("model_version_id", "prediction_id"),
-        Index(None, "model_version_id", "ts"),
-        Index(None, "chunk_id"),
-    )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
-    prediction_id: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (Index(None, "model_version_id", "ts"), Index(None, "chunk_id"))
+    model_version_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     ts: Mapped[datetime]
-    chunk_id: Mapped[int] = mapped_column(ForeignKey("prediction_chunks.id", ondelete="CASCADE"))
+    chunk_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class PredictionVolume(Base):

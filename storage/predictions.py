@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -209,12 +209,6 @@ def hourly_volume(
         query = query.where(PredictionVolume.hour < end)
     rows = session.execute(query.order_by(PredictionVolume.hour)).all()
     return pd.DataFrame(rows, columns=["hour", "n_rows", "n_new_categories"])
-
-
-def delete_predictions(session: Session, *, model_version_id: int) -> None:
-    """Remove every stored prediction of a version (chunks, index rows and volume)."""
-    session.execute(delete(PredictionVolume).where(PredictionVolume.model_version_id == model_version_id))
-    session.execute(delete(PredictionChunk).where(PredictionChunk.model_version_id == model_version_id))
 
 
 def _split_by_day(frame: pd.DataFrame) -> list[pd.DataFrame]:

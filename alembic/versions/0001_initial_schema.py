@@ -292,15 +292,11 @@ def upgrade() -> None:
     sa.UniqueConstraint('run_id', 'metric', name=op.f('uq_metric_values_run_id_metric'))
     )
     op.create_table('predictions',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('model_version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('model_version_id', sa.BigInteger(), nullable=False),
     sa.Column('prediction_id', sa.String(length=200), nullable=False),
     sa.Column('ts', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('chunk_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.ForeignKeyConstraint(['chunk_id'], ['prediction_chunks.id'], name=op.f('fk_predictions_chunk_id_prediction_chunks'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_predictions_model_version_id_model_versions'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_predictions')),
-    sa.UniqueConstraint('model_version_id', 'prediction_id', name=op.f('uq_predictions_model_version_id_prediction_id'))
+    sa.Column('chunk_id', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('model_version_id', 'prediction_id', name=op.f('pk_predictions'))
     )
     with op.batch_alter_table('predictions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_predictions_chunk_id'), ['chunk_id'], unique=False)
