@@ -6,13 +6,13 @@ The migration scripts live in the project's top-level ``alembic/`` folder.
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from alembic import command
 from driftscope.errors import StorageError
 from storage.db import make_engine
 
