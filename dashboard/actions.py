@@ -14,14 +14,14 @@ from dashboard.data import VersionInfo
 REQUEST_COLUMNS = ["id", "status", "trigger", "requested_by", "reason", "created_at", "updated_at", "note"]
 
 
-def operator_only(ctx: ui.Context) -> bool:
+def operator_only(ctx: ui.PageState) -> bool:
     """True for operators; for viewers, explain why the controls are disabled."""
     if not ctx.user.is_operator:
         st.caption(f"Signed in as {ctx.user.name} (viewer): only operators can act here.")
     return ctx.user.is_operator
 
 
-def alert_actions(ctx: ui.Context, alert: dict[str, Any]) -> None:
+def alert_actions(ctx: ui.PageState, alert: dict[str, Any]) -> None:
     """Acknowledge (open alerts) or resolve (open or acknowledged alerts) with an optional note."""
     allowed = operator_only(ctx)
     status = alert["status"]
@@ -43,7 +43,7 @@ def alert_actions(ctx: ui.Context, alert: dict[str, Any]) -> None:
         st.rerun()
 
 
-def retraining(ctx: ui.Context, version: VersionInfo) -> None:
+def retraining(ctx: ui.PageState, version: VersionInfo) -> None:
     """The version's retraining requests and, for operators, a confirmed request form."""
     requests = data.retraining_requests(ctx.store, version_id=version.id)
     if requests.empty:

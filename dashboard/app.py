@@ -79,7 +79,7 @@ def main() -> None:
     navigation = st.navigation(_pages())
     try:
         store = data.open_store(settings.database_url)
-        ui.set_context(sidebar.render(settings, store, user))
+        ui.set_page_state(sidebar.render(settings, store, user))
         state.write_url()
         navigation.run()
     except DriftscopeError as exc:

@@ -9,7 +9,7 @@ from dashboard import auth, data, state
 from dashboard.auth import User
 from dashboard.data import Store, VersionInfo
 from dashboard.settings import Settings
-from dashboard.ui import Context
+from dashboard.ui import PageState
 
 DEFAULT_DAYS = 30
 
@@ -30,7 +30,7 @@ def default_version(versions: list[VersionInfo]) -> str:
     return max(active, key=lambda v: v.id).version
 
 
-def render(settings: Settings, store: Store, user: User) -> Context:
+def render(settings: Settings, store: Store, user: User) -> PageState:
     """Draw the sidebar and return the page context it selects."""
     versions = data.versions(store)
     start, end = state.time_range(default_end(store), DEFAULT_DAYS)
@@ -38,16 +38,16 @@ def render(settings: Settings, store: Store, user: User) -> Context:
     bar = st.sidebar
     if versions:
         models = list(dict.fromkeys(v.model for v in versions))
-        model = state.select(bar, "model", "Model", models)
+        model = state.choose(bar, "model", "Model", models)
         of_model = [v for v in versions if v.model == model]
         labels = {v.version: v.version if v.status == "active" else f"{v.version} ({v.status})" for v in of_model}
-        version = state.select(bar, "version", "Version", list(labels), default=default_version(of_model),
+        version = state.choose(bar, "version", "Version", list(labels), default=default_version(of_model),
                                format_func=labels.__getitem__)
         chosen = next(v for v in of_model if v.version == version)
     state.put_range(start, end)
     state.date_range(bar, start, end)
     _user_box(user)
-    return Context(settings=settings, store=store, user=user, start=start, end=end, versions=versions,
+    return PageState(settings=settings, store=store, user=user, start=start, end=end, versions=versions,
                    version=chosen)
 
 

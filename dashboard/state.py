@@ -140,7 +140,7 @@ def link_params(**overrides: str | None) -> dict[str, str]:
     return {k: v for k, v in params.items() if v}
 
 
-def select(
+def choose(
     container: Any,
     name: str,
     label: str,

@@ -39,7 +39,7 @@ ADD_MODEL_HINT = (
 
 
 @dataclass(frozen=True)
-class Context:
+class PageState:
     """What every page needs: settings, store, user, time range and the selected model version."""
 
     settings: Settings
@@ -56,17 +56,17 @@ class Context:
         return [v for v in self.versions if self.version is not None and v.model == self.version.model]
 
 
-def set_context(context: Context) -> None:
+def set_page_state(context: PageState) -> None:
     """Publish the context for the page about to run (called by ``app.py``)."""
     st.session_state[_CONTEXT_KEY] = context
 
 
-def context() -> Context:
+def page_state() -> PageState:
     """The context ``app.py`` published for this run."""
     return st.session_state[_CONTEXT_KEY]
 
 
-def need_version(ctx: Context) -> VersionInfo | None:
+def need_version(ctx: PageState) -> VersionInfo | None:
     """The selected version, or None after showing what to do when there is none."""
     if not ctx.versions:
         st.info(ADD_MODEL_HINT)

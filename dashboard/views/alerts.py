@@ -14,7 +14,7 @@ ALL = "All"
 CONTEXT_DAYS = 7
 
 
-def filters(ctx: ui.Context) -> dict[str, Any]:
+def filters(ctx: ui.PageState) -> dict[str, Any]:
     """Status, model and severity filters."""
     left, middle, right = st.columns([3, 2, 2])
     status = left.segmented_control("Status", list(STATUSES), default="Active", key="alerts.status") or "Active"
@@ -36,7 +36,7 @@ def window_link(alert: dict[str, Any]) -> None:
                  icon=":material/open_in_new:", query_params=params)
 
 
-def details(ctx: ui.Context, alert: dict[str, Any]) -> None:
+def details(ctx: ui.PageState, alert: dict[str, Any]) -> None:
     """One alert: what, where, evidence, history, deliveries, and the operator's actions."""
     st.subheader(f"#{alert['id']} · {alert['title']}")
     cols = st.columns(4)
@@ -65,7 +65,7 @@ def details(ctx: ui.Context, alert: dict[str, Any]) -> None:
 
 def main() -> None:
     """Render the page."""
-    ctx = ui.context()
+    ctx = ui.page_state()
     st.title("Alerts")
     ui.flash()
     chosen = filters(ctx)

@@ -7,7 +7,7 @@ from dashboard import charts, data, state, ui
 from dashboard.data import VersionInfo
 
 
-def pick_other(ctx: ui.Context, version: VersionInfo) -> VersionInfo | None:
+def pick_other(ctx: ui.PageState, version: VersionInfo) -> VersionInfo | None:
     """The version compared with the selected one (``compare`` in the URL)."""
     others = [v for v in ctx.model_versions if v.id != version.id]
     if not others:
@@ -16,7 +16,7 @@ def pick_other(ctx: ui.Context, version: VersionInfo) -> VersionInfo | None:
                  "`driftscope apply`; then compare them here.")
         return None
     labels = {v.version: ui.version_label(v) for v in others}
-    chosen = state.select(st, "compare", f"Compare {version.model} {version.version} with", list(labels),
+    chosen = state.choose(st, "compare", f"Compare {version.model} {version.version} with", list(labels),
                           format_func=labels.__getitem__)
     return next(v for v in others if v.version == chosen)
 
@@ -35,7 +35,7 @@ def side_by_side(frame: pd.DataFrame, value: str, pair: list[str]) -> pd.DataFra
     return common.assign(difference=common[pair[1]] - common[pair[0]]).reset_index()
 
 
-def metrics(ctx: ui.Context, pair: list[VersionInfo], labels: list[str]) -> None:
+def metrics(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> None:
     """The chosen metric of both versions per window."""
     st.subheader("Performance")
     series = _stack({label: data.metric_series(ctx.store, version_id=v.id, start=ctx.start, end=ctx.end)
@@ -56,7 +56,7 @@ def metrics(ctx: ui.Context, pair: list[VersionInfo], labels: list[str]) -> None
         st.dataframe(table, hide_index=True, width="stretch")
 
 
-def drift(ctx: ui.Context, pair: list[VersionInfo], labels: list[str]) -> None:
+def drift(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> None:
     """Share of drifted features of both versions per window."""
     st.subheader("Data drift")
     shares = _stack({label: data.drift_share(ctx.store, version_id=v.id, start=ctx.start, end=ctx.end)
@@ -70,7 +70,7 @@ def drift(ctx: ui.Context, pair: list[VersionInfo], labels: list[str]) -> None:
                     key="compare.share_chart")
 
 
-def volume(ctx: ui.Context, pair: list[VersionInfo], labels: list[str]) -> None:
+def volume(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> None:
     """Daily predictions of both versions (the traffic split of a canary)."""
     st.subheader("Prediction volume")
     frame = data.volume(ctx.store, version_ids=[v.id for v in pair], start=ctx.start, end=ctx.end, freq="D")
@@ -89,7 +89,7 @@ def volume(ctx: ui.Context, pair: list[VersionInfo], labels: list[str]) -> None:
 
 def main() -> None:
     """Render the page."""
-    ctx = ui.context()
+    ctx = ui.page_state()
     version = ui.need_version(ctx)
     if version is None:
         return

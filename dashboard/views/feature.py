@@ -7,11 +7,11 @@ from dashboard import charts, charts_drift, data, state, ui
 from dashboard.data import VersionInfo
 
 
-def pick_feature(ctx: ui.Context, version: VersionInfo) -> str | None:
+def pick_feature(ctx: ui.PageState, version: VersionInfo) -> str | None:
     """The feature selector: schema features (sorted), then other columns with drift results (the prediction)."""
     stored = data.drift_features(ctx.store, version_id=version.id)
     names = list(dict.fromkeys([*sorted(version.features), *stored]))
-    return state.select(st, "feature", "Feature", names, format_func=lambda n: f"{n} ({_kind(version, n)})")
+    return state.choose(st, "feature", "Feature", names, format_func=lambda n: f"{n} ({_kind(version, n)})")
 
 
 def _kind(version: VersionInfo, name: str) -> str:
@@ -49,7 +49,7 @@ def _missing_delta(row: pd.Series) -> str | None:
     return None if abs(change) < 0.0005 else f"{change:+.1%} vs reference"
 
 
-def distribution_section(ctx: ui.Context, row: pd.Series, feature: str) -> None:
+def distribution_section(ctx: ui.PageState, row: pd.Series, feature: str) -> None:
     """Reference vs current shares of the chosen run."""
     dist = data.distribution(ctx.store, run_id=int(row["run_id"]), feature=feature)
     if dist.empty:
@@ -78,7 +78,7 @@ def new_categories(history: pd.DataFrame, row: pd.Series) -> None:
 
 def main() -> None:
     """Render the page."""
-    ctx = ui.context()
+    ctx = ui.page_state()
     version = ui.need_version(ctx)
     if version is None:
         return

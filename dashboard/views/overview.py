@@ -19,7 +19,7 @@ SORTS = {
 }
 
 
-def heartbeat(ctx: ui.Context) -> None:
+def heartbeat(ctx: ui.PageState) -> None:
     """The scheduler's last beat and its next runs."""
     beat = data.heartbeat(ctx.store)
     if beat is None:
@@ -96,7 +96,7 @@ def kpis(frame: pd.DataFrame) -> None:
 
 def main() -> None:
     """Render the page."""
-    ctx = ui.context()
+    ctx = ui.page_state()
     st.title("Overview")
     st.caption(f"All model versions, {ui.fmt_time(ctx.start)} – {ui.fmt_time(ctx.end)}. Health comes from "
                "unresolved alerts; label coverage is the share of the range's predictions with ground truth.")

@@ -27,7 +27,7 @@ def kpis(monitor: pd.DataFrame, collector: pd.DataFrame, quarantine: pd.DataFram
     cols[4].metric("Quarantined rows (7 days)", ui.fmt_int(quarantine["n_rows"].sum()))
 
 
-def monitor_section(ctx: ui.Context, runs: pd.DataFrame) -> None:
+def monitor_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
     """Monitor runs with a status filter, and the errors of failed ones."""
     st.subheader("Monitor runs")
     if runs.empty:
@@ -46,7 +46,7 @@ def monitor_section(ctx: ui.Context, runs: pd.DataFrame) -> None:
             st.code(row.error or "no error recorded", language=None)
 
 
-def report_section(ctx: ui.Context, runs: pd.DataFrame) -> None:
+def report_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
     """The Evidently HTML report of one window: the file if written, else the command that writes it."""
     st.subheader("Evidently report")
     windows = runs[runs["kind"] == "data_drift"].drop_duplicates(["version_id", "window_start", "window_end"])
@@ -82,7 +82,7 @@ def collector_section(runs: pd.DataFrame) -> None:
             st.code(row.error, language=None, wrap_lines=True)
 
 
-def quarantine_section(ctx: ui.Context, counts: pd.DataFrame) -> None:
+def quarantine_section(ctx: ui.PageState, counts: pd.DataFrame) -> None:
     """Quarantined rows per source, and the newest rows of one source with their reasons."""
     st.subheader("Quarantine (last 7 days)")
     if counts.empty:
@@ -96,7 +96,7 @@ def quarantine_section(ctx: ui.Context, counts: pd.DataFrame) -> None:
 
 def main() -> None:
     """Render the page."""
-    ctx = ui.context()
+    ctx = ui.page_state()
     st.title("Runs")
     st.caption(f"Monitor runs whose window ends between {ui.fmt_time(ctx.start)} and {ui.fmt_time(ctx.end)} "
                "(newest first, at most 500); collector runs and quarantine of the last 7 days.")

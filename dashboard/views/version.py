@@ -11,7 +11,7 @@ from dashboard.data import VersionInfo
 HOURLY_UP_TO = timedelta(days=3)
 
 
-def headline(ctx: ui.Context, version: VersionInfo) -> None:
+def headline(ctx: ui.PageState, version: VersionInfo) -> None:
     """Health, alerts, volume, label coverage and the headline metric of the version."""
     frame = data.overview(ctx.store, start=ctx.start, end=ctx.end)
     row = frame[frame["version_id"] == version.id].iloc[0]
@@ -31,7 +31,7 @@ def headline(ctx: ui.Context, version: VersionInfo) -> None:
         cols[4].metric("Headline metric", "-", help="No performance run yet")
 
 
-def performance(ctx: ui.Context, version: VersionInfo) -> None:
+def performance(ctx: ui.PageState, version: VersionInfo) -> None:
     """The chosen metric with its band, reference line and concept-drift events."""
     st.subheader("Performance")
     series = data.metric_series(ctx.store, version_id=version.id, start=ctx.start, end=ctx.end)
@@ -54,7 +54,7 @@ def performance(ctx: ui.Context, version: VersionInfo) -> None:
                      column_config=ui.TIME_COLUMNS)
 
 
-def volume(ctx: ui.Context, version: VersionInfo) -> None:
+def volume(ctx: ui.PageState, version: VersionInfo) -> None:
     """Predictions per hour (short ranges) or per day."""
     freq = "h" if ctx.end - ctx.start <= HOURLY_UP_TO else "D"
     frame = data.volume(ctx.store, version_ids=[version.id], start=ctx.start, end=ctx.end, freq=freq)
@@ -65,7 +65,7 @@ def volume(ctx: ui.Context, version: VersionInfo) -> None:
     st.plotly_chart(charts.volume_chart(frame, freq=freq), key="version.volume_chart")
 
 
-def drift(ctx: ui.Context, version: VersionInfo) -> None:
+def drift(ctx: ui.PageState, version: VersionInfo) -> None:
     """The features x windows heatmap (a click opens the feature) and the dataset drift share."""
     st.subheader("Data drift")
     matrix = data.drift_matrix(ctx.store, version_id=version.id, start=ctx.start, end=ctx.end)
@@ -91,7 +91,7 @@ def drift(ctx: ui.Context, version: VersionInfo) -> None:
         st.plotly_chart(charts.drift_share_chart(shares), key="version.share_chart")
 
 
-def alerts(ctx: ui.Context, version: VersionInfo) -> None:
+def alerts(ctx: ui.PageState, version: VersionInfo) -> None:
     """Active alerts of the version."""
     st.subheader("Open alerts")
     frame = data.alerts(ctx.store, status="active", version_id=version.id)
@@ -105,7 +105,7 @@ def alerts(ctx: ui.Context, version: VersionInfo) -> None:
 
 def main() -> None:
     """Render the page."""
-    ctx = ui.context()
+    ctx = ui.page_state()
     version = ui.need_version(ctx)
     if version is None:
         return
