@@ -145,19 +145,6 @@ def list_runs(
     return _runs(session, select_filter=filters, limit=limit)
 
 
-def latest_runs(session: Session, *, monitor_id: int, model_version_id: int, n: int) -> list[RunInfo]:
-    """The ``n`` most recent finished runs of a monitor for a version, newest first."""
-    return _runs(
-        session,
-        select_filter=[
-            MonitorRun.monitor_id == monitor_id,
-            MonitorRun.model_version_id == model_version_id,
-            MonitorRun.status != "running",
-        ],
-        limit=n,
-    )
-
-
 def _runs(session: Session, *, select_filter: list[Any], limit: int) -> list[RunInfo]:
     query = (
         select(MonitorRun, MonitorDefinition.name, MonitorDefinition.kind)

@@ -60,7 +60,3 @@ def timeline_start(now: datetime | None = None) -> datetime:
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return today - timedelta(days=N_DAYS)
 
-
-def day_start(start: datetime, day: int) -> datetime:
-    """00:00 UTC of demo day ``day``."""
-    return start + timedelta(days=day)
