@@ -107,13 +107,17 @@ def enqueue(
 def claim_due(session: Session, *, now: datetime, claim_for: timedelta, limit: int = 100) -> list[NotificationInfo]:
     """Claim up to ``limit`` pending notifications due at ``now`` for ``claim_for``; oldest first.
 
-    Commit the claim (the caller's transaction) before sending, so other dispatchers see it.
+    Commit the claim (the caller's transaction) before sending, so other dispatchers see it. On
+    PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED``, so concurrent dispatchers
+    take different rows instead of queueing on the same oldest ones; SQLite's write lock already
+    serialises claims.
     """
     due = session.execute(
         select(Notification.id)
         .where(Notification.status == "pending", Notification.next_attempt_at <= now)
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).scalars().all()
     if not due:
         return []
