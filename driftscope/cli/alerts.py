@@ -5,6 +5,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -105,8 +106,7 @@ def _actor(explicit: str | None) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    engine = open_store(load(args))
-    with transaction(engine) as session:
+    with open_store(load(args)) as engine, transaction(engine) as session:
         frame = list_alerts(
             session, status=None if args.status == "all" else args.status, model=args.model, severity=args.severity
         )
@@ -115,8 +115,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    engine = open_store(load(args))
-    with transaction(engine) as session:
+    with open_store(load(args)) as engine, transaction(engine) as session:
         alert = get_alert(session, alert_id=args.alert_id)
         history = alert_history(session, alert_id=args.alert_id)
         deliveries = delivery_log(session, alert_id=args.alert_id)
@@ -133,18 +132,18 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _ack(args: argparse.Namespace) -> int:
-    engine = open_store(load(args))
-    with transaction(engine) as session:
-        acknowledge_alert(session, alert_id=args.alert_id, actor=_actor(args.actor), note=args.note)
-    print(f"alert {args.alert_id} acknowledged")
-    return 0
+    return _change_alert(args, acknowledge_alert, "acknowledged")
 
 
 def _resolve(args: argparse.Namespace) -> int:
-    engine = open_store(load(args))
-    with transaction(engine) as session:
-        resolve_alert(session, alert_id=args.alert_id, actor=_actor(args.actor), note=args.note)
-    print(f"alert {args.alert_id} resolved")
+    return _change_alert(args, resolve_alert, "resolved")
+
+
+def _change_alert(args: argparse.Namespace, change: Callable[..., None], done: str) -> int:
+    """Apply ``change`` (acknowledge or resolve) to ``--alert-id`` as the actor, with the note."""
+    with open_store(load(args)) as engine, transaction(engine) as session:
+        change(session, alert_id=args.alert_id, actor=_actor(args.actor), note=args.note)
+    print(f"alert {args.alert_id} {done}")
     return 0
 
 
@@ -154,21 +153,21 @@ def _request(args: argparse.Namespace) -> int:
         print(f"error: retrain needs {', '.join(missing)} (or an action: status, ack, complete)", file=sys.stderr)
         return 2
     config = load(args)
-    engine = open_store(config)
-    with transaction(engine) as session:
-        version = get_version(session, args.model, args.version)
-        request_id = request_retraining(
-            session, model_version_id=version.id, reason=args.reason, requested_by=_actor(args.by)
-        )
     webhook = config.model(args.model).retrain_webhook
-    if webhook is None:
-        print(f"retraining request {request_id} recorded (pending); model {args.model!r} has no retrain_webhook, "
-              "so nothing is sent")
-        return 0
-    if not args.no_send:
-        deliver_due(engine, config)
-    with transaction(engine) as session:
-        status = get_request(session, request_id=request_id)["status"]
+    with open_store(config) as engine:
+        with transaction(engine) as session:
+            version = get_version(session, args.model, args.version)
+            request_id = request_retraining(
+                session, model_version_id=version.id, reason=args.reason, requested_by=_actor(args.by)
+            )
+        if webhook is None:
+            print(f"retraining request {request_id} recorded (pending); model {args.model!r} has no retrain_webhook, "
+                  "so nothing is sent")
+            return 0
+        if not args.no_send:
+            deliver_due(engine, config)
+        with transaction(engine) as session:
+            status = get_request(session, request_id=request_id)["status"]
     print(f"retraining request {request_id} for {args.model} {args.version}: {status} (webhook channel {webhook!r})")
     if status == "pending":
         print("not delivered yet; the scheduler retries it (`driftscope retrain status` shows progress)")
@@ -176,8 +175,7 @@ def _request(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    engine = open_store(load(args))
-    with transaction(engine) as session:
+    with open_store(load(args)) as engine, transaction(engine) as session:
         version_id = None
         if args.filter_version:
             if not args.filter_model:
@@ -192,8 +190,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _transition(args: argparse.Namespace) -> int:
-    engine = open_store(load(args))
-    with transaction(engine) as session:
+    with open_store(load(args)) as engine, transaction(engine) as session:
         set_status(session, request_id=args.request_id, status=args.target, actor=_actor(args.actor), note=args.note)
     print(f"retraining request {args.request_id} {args.target}")
     return 0

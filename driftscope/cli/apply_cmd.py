@@ -18,11 +18,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _apply(args: argparse.Namespace) -> int:
     config = load(args)
-    engine = open_store(config)
-    try:
+    with open_store(config) as engine:
         applied = apply_config(config, engine, replace_references=args.replace_references)
-    finally:
-        engine.dispose()
     for item in applied:
         if item.change != "unchanged":
             print(f"{item.change:9} {item.kind:9} {item.name}")

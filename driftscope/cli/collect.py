@@ -42,12 +42,9 @@ def _collect(args: argparse.Namespace) -> int:
     from collectors import collect
 
     config = load(args)
-    engine = open_store(config)
-    try:
+    with open_store(config) as engine:
         summaries = collect(engine, config, sources=args.source,
                             progress=not args.no_progress and sys.stderr.isatty())
-    finally:
-        engine.dispose()
     _print_summaries(summaries, "collect")
     return 1 if any(s.status != "succeeded" for s in summaries) else 0
 
@@ -56,13 +53,9 @@ def _list(args: argparse.Namespace) -> int:
     from storage.quarantine import list_quarantined, quarantine_counts
 
     config = load(args)
-    engine = open_store(config)
-    try:
-        with transaction(engine) as session:
-            rows = list_quarantined(session, source=args.source, limit=args.limit)
-            counts = quarantine_counts(session)
-    finally:
-        engine.dispose()
+    with open_store(config) as engine, transaction(engine) as session:
+        rows = list_quarantined(session, source=args.source, limit=args.limit)
+        counts = quarantine_counts(session)
     total = counts.get(args.source, 0) if args.source else sum(counts.values())
     records = rows.assign(payload=rows["payload"].map(_clip)).to_dict("records")
     print_table(records, ("id", "source", "location", "reason", "payload"))
@@ -74,11 +67,8 @@ def _replay(args: argparse.Namespace) -> int:
     from collectors import replay_quarantine
 
     config = load(args)
-    engine = open_store(config)
-    try:
+    with open_store(config) as engine:
         summaries = replay_quarantine(engine, config, sources=args.source)
-    finally:
-        engine.dispose()
     _print_summaries(summaries, "replay")
     return 1 if any(s.status != "succeeded" for s in summaries) else 0
 

@@ -2,7 +2,8 @@
 
 import argparse
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,15 @@ def load(args: argparse.Namespace) -> Config:
     return load_config(path)
 
 
-def open_store(config: Config) -> Engine:
-    """An engine on the configured store, refusing a store that is not migrated to the newest revision."""
+@contextmanager
+def open_store(config: Config) -> Iterator[Engine]:
+    """An engine on the configured store, disposed on exit; a store not at the newest revision is refused."""
     engine = make_engine(config.database_url)
-    require_current(engine)
-    return engine
+    try:
+        require_current(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:

@@ -59,7 +59,8 @@ def dashboard_environment(args: argparse.Namespace) -> dict[str, str]:
     path = Path(args.config)
     if path.exists():
         config = load(args)
-        open_store(config).dispose()
+        with open_store(config):
+            pass
         env["DRIFTSCOPE_CONFIG"] = str(path.resolve())
         env["DRIFTSCOPE_DATABASE_URL"] = config.database_url
         return env

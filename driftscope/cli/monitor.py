@@ -76,8 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     from monitors.runner import failed
 
     config = load(args)
-    engine = open_store(config)
-    try:
+    with open_store(config) as engine:
         report = monitor_cycle(
             engine, config, monitor=args.monitor, model=args.model, version=args.version,
             window_end=args.window_end, backfill_from=args.backfill,
@@ -86,8 +85,6 @@ def _run(args: argparse.Namespace) -> int:
         if report.alerts:
             print(f"alerts: {len(report.alerts)} changed; notifications delivered: "
                   f"{sum(d.ok for d in report.deliveries)} of {len(report.deliveries)} attempts")
-    finally:
-        engine.dispose()
     return 1 if failed(report.runs) else 0
 
 
@@ -95,15 +92,12 @@ def _report(args: argparse.Namespace) -> int:
     from monitors.report import write_report
 
     config = load(args)
-    engine = open_store(config)
-    try:
+    with open_store(config) as engine:
         path = write_report(
             engine, config, model=args.model, version=args.version, window_end=args.window_end,
             window_start=args.window_start, path=args.output, monitor=args.monitor, window=args.window,
             base_dir=Path(args.config).resolve().parent,
         )
-    finally:
-        engine.dispose()
     print(f"report written to {path}")
     return 0
 
