@@ -1,4 +1,4 @@
-"""Dialect-specific bulk paths: COPY on PostgreSQL, one ``executemany`` on SQLite.
+"""Dialect-specific bulk paths: binary COPY on PostgreSQL, one ``executemany`` on SQLite.
 
 Rows go in as a pandas DataFrame whose columns are named like the table's; nothing here loops per
 row in Python except the DB-API's own ``executemany`` iteration on SQLite (and not even that for
@@ -7,18 +7,17 @@ written as text in SQLAlchemy's own format (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC)
 exactly with the bound parameters of ORM queries.
 """
 
-import io
 import itertools
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from storage.db import is_postgres
+from storage.pg_binary_copy import encode_binary_copy
 
 _STAGES = itertools.count()
 _UNIQUE_VIOLATION = "23505"
@@ -92,7 +91,7 @@ def _sqlite_insert_ignoring(
 
 def _json_rows(frame: pd.DataFrame) -> str:
     """The rows as one JSON array of arrays (timestamps as SQLite text), for ``json_each``."""
-    arrow = _arrow_table(frame, ts_as_text=True)
+    arrow = _sqlite_arrow_table(frame)
     return pd.DataFrame({name: arrow.column(name).to_numpy(zero_copy_only=False) for name in arrow.column_names}
                         ).to_json(orient="values")
 
@@ -132,15 +131,13 @@ def existing_values(
     return found
 
 
-def _arrow_table(frame: pd.DataFrame, ts_as_text: bool) -> pa.Table:
-    """Timestamps become microsecond UTC (as text in SQLAlchemy's SQLite format when asked)."""
+def _sqlite_arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """Timestamps become UTC text in SQLAlchemy's SQLite format (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     columns = []
     for col in table.columns:
         if pa.types.is_timestamp(col.type):
-            col = col.cast(pa.timestamp("us", tz="UTC"), safe=False)
-            if ts_as_text:
-                col = col.cast(pa.timestamp("us")).cast(pa.string())
+            col = col.cast(pa.timestamp("us", tz="UTC"), safe=False).cast(pa.timestamp("us")).cast(pa.string())
         columns.append(col)
     return pa.Table.from_arrays(columns, names=table.column_names)
 
@@ -148,7 +145,7 @@ def _arrow_table(frame: pd.DataFrame, ts_as_text: bool) -> pa.Table:
 def _executemany_frame(session: Session, table: str, frame: pd.DataFrame) -> None:
     names = ", ".join(frame.columns)
     marks = ", ".join("?" for _ in frame.columns)
-    _executemany(session, f"INSERT INTO {table} ({names}) VALUES ({marks})", _arrow_table(frame, ts_as_text=True))
+    _executemany(session, f"INSERT INTO {table} ({names}) VALUES ({marks})", _sqlite_arrow_table(frame))
 
 
 def _executemany(session: Session, sql: str, arrow: pa.Table) -> int:
@@ -168,10 +165,18 @@ def _rows(table: pa.Table) -> Iterable[tuple[object, ...]]:
 
 
 def _copy_frame(session: Session, table: str, frame: pd.DataFrame) -> None:
-    arrow = _arrow_table(frame, ts_as_text=False)
-    buffer = io.BytesIO()
-    pacsv.write_csv(arrow, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    names = ", ".join(arrow.column_names)
+    """One binary COPY of ``frame`` into ``table``, typed by the table's columns as the catalog has them."""
+    payload = encode_binary_copy(frame, _column_types(session, table))
+    names = ", ".join(frame.columns)
     cursor = session.connection().connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
-        copy.write(buffer.getbuffer())
+    with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary)") as copy:
+        copy.write(payload)
+
+
+def _column_types(session: Session, table: str) -> dict[str, str]:
+    """Column name -> type (``format_type`` without modifier) of ``table``, temporary tables included."""
+    rows = session.execute(text(
+        "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+        "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"
+    ), {"table": table})
+    return {name: pg_type for name, pg_type in rows}

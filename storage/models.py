@@ -44,6 +44,8 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer, "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
 Blob = LargeBinary().with_variant(BYTEA(), "postgresql")
+PredictionId = String(200).with_variant(String(200, collation="C"), "postgresql")
+"""A prediction id: opaque text, compared bytewise on PostgreSQL (``COLLATE "C"``) in keys and joins."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -147,9 +149,9 @@ class Prediction(Base):
     """
 
     __tablename__ = "predictions"
-    __table_args__ = (Index(None, "model_version_id", "ts"), Index(None, "chunk_id"))
+    __table_args__ = (Index(None, "model_version_id", "ts"),)
     model_version_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    prediction_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(PredictionId, primary_key=True)
     ts: Mapped[datetime]
     chunk_id: Mapped[int] = mapped_column(BigInteger)
 
@@ -173,7 +175,7 @@ class GroundTruth(Base):
     __table_args__ = (UniqueConstraint("model_id", "prediction_id"), Index(None, "model_id", "ts"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
-    prediction_id: Mapped[str] = mapped_column(String(200))
+    prediction_id: Mapped[str] = mapped_column(PredictionId)
     label: Mapped[str] = mapped_column(String(200))
     ts: Mapped[datetime]
     revision: Mapped[int] = mapped_column(Integer, server_default="1")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -21,12 +21,9 @@ from storage.models import ModelVersion, Prediction, PredictionChunk, Prediction
 
 CANONICAL_COLUMNS = ("prediction_id", "ts", "prediction", "probability")
 _NEW_CATEGORY = "__new_category__"
-_LZ4_TOAST = text(
-    "SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
-    "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
-)
 _HOUR_US = 3_600_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LOOKUP_IDS = 10_000
 
 
 @dataclass(frozen=True)
@@ -110,15 +107,11 @@ def write_encoded(session: Session, *, model_version_id: int, encoded: EncodedPr
     UPDATE`` on PostgreSQL; SQLite's write lock already serialises), so two collectors never race
     on the same prediction id. Index rows go in with ``ON CONFLICT DO NOTHING``; only when some
     were already stored is a chunk re-encoded without them, so a first-time batch costs one bulk
-    insert and no existence check. On PostgreSQL 14+ the transaction compresses large values with
-    LZ4 instead of pglz: the chunks are LZ4-compressed Arrow already, and pglz spends ~0.1 s per
-    10 MB chunk failing to compress them further.
+    insert and no existence check.
     """
     if not encoded.days:
         return WriteCounts(0, encoded.n_rows)
     _lock_version(session, model_version_id)
-    if is_postgres(session):
-        session.execute(_LZ4_TOAST)
     stored = [_write_day(session, model_version_id, day, source) for day in encoded.days]
     n_stored = sum(len(rows) for rows in stored)
     if n_stored:
@@ -150,12 +143,27 @@ def _write_day(session: Session, model_version_id: int, day: DayChunk, source: s
         session.delete(chunk)
         session.flush()
         return rows.iloc[:0]
-    new_ids = session.execute(select(Prediction.prediction_id).where(Prediction.chunk_id == chunk.id)).scalars()
-    rows = rows[rows["prediction_id"].isin(list(new_ids))]
+    rows = rows[rows["prediction_id"].isin(_ids_of_chunk(session, model_version_id, chunk.id, rows["prediction_id"]))]
     chunk.min_ts, chunk.max_ts = rows["ts"].min().to_pydatetime(), rows["ts"].max().to_pydatetime()
     chunk.n_rows, chunk.data = len(rows), encode_frame(rows.drop(columns=[_NEW_CATEGORY]))
     session.flush()
     return rows
+
+
+def _ids_of_chunk(session: Session, model_version_id: int, chunk_id: int, ids: pd.Series) -> set[str]:
+    """Which of ``ids`` went into the index under ``chunk_id``: primary-key lookups, ``_LOOKUP_IDS`` per query.
+
+    Only a batch that was partly stored already needs this (a re-read after a crash, a rewritten
+    file), so ``predictions`` carries no index on ``chunk_id`` that every insert would pay for.
+    """
+    values = ids.tolist()
+    found: set[str] = set()
+    for start in range(0, len(values), _LOOKUP_IDS):
+        found.update(session.execute(select(Prediction.prediction_id).where(
+            Prediction.model_version_id == model_version_id, Prediction.chunk_id == chunk_id,
+            Prediction.prediction_id.in_(values[start:start + _LOOKUP_IDS]),
+        )).scalars())
+    return found
 
 
 def read_window(

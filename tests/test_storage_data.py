@@ -53,6 +53,21 @@ def test_rewrite_is_idempotent_and_counts_duplicates(engine) -> None:
     assert window["prediction_id"].is_unique and len(window) == 500
 
 
+def test_a_large_partly_stored_batch_stores_only_its_new_rows(engine) -> None:
+    version = register_version(engine)
+    frame = canonical_predictions(25_000, step=timedelta(seconds=1))
+    with transaction(engine) as session:
+        write_predictions(session, model_version_id=version.id, frame=frame.iloc[::2], source="t")
+    with transaction(engine) as session:
+        counts = write_predictions(session, model_version_id=version.id, frame=frame, source="t")
+        window = read_window(session, model_version_id=version.id, start=T0, end=T0 + timedelta(days=1))
+    assert (counts.stored, counts.duplicates) == (12_500, 12_500)
+    window = window.assign(prediction_id=window["prediction_id"].astype(str)).set_index("prediction_id")
+    assert window.index.is_unique and len(window) == 25_000
+    pd.testing.assert_series_equal(window.loc[frame["prediction_id"], "income"].reset_index(drop=True),
+                                   frame["income"], check_names=False)
+
+
 def test_repeated_id_within_a_batch_keeps_the_first(engine) -> None:
     version = register_version(engine)
     frame = canonical_predictions(10)

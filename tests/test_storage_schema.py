@@ -23,6 +23,23 @@ def test_every_model_table_is_created(engine) -> None:
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
 
 
+def test_predictions_are_laid_out_for_bulk_load(engine) -> None:
+    indexes = {tuple(index["column_names"]) for index in inspect(engine).get_indexes("predictions")}
+    assert indexes == {("model_version_id", "ts")}
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        collations = conn.execute(text(
+            "SELECT table_name, collation_name FROM information_schema.columns "
+            "WHERE column_name = 'prediction_id' AND table_schema = current_schema()"
+        )).all()
+        storage = conn.execute(text(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = 'prediction_chunks'::regclass AND attname = 'data'"
+        )).scalar_one()
+    assert dict(collations) == {"predictions": "C", "ground_truth": "C"}
+    assert storage == "e"
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def scratch_url(request, tmp_path):
     """An empty, unmigrated database: a new SQLite file, or a new PostgreSQL database."""
