@@ -84,6 +84,32 @@ def as_text(raw: pd.Series) -> Coerced:
     return Coerced(out, missing, np.zeros(len(raw), dtype=bool))
 
 
+def as_category(raw: pd.Series) -> Coerced:
+    """The text of :func:`as_text` as a categorical (categories in order of appearance, NaN where missing).
+
+    A categorical input keeps its codes: only its categories are converted (categories whose text
+    coincides merge, and the empty string is missing).
+
+    Examples
+    --------
+    >>> out = as_category(pd.Series(["b", None, "a", "b", ""], dtype=object))
+    >>> out.values.cat.categories.tolist(), out.values.cat.codes.tolist(), out.missing.tolist()
+    (['b', 'a'], [0, -1, 1, 0, -1], [False, True, False, False, True])
+    >>> as_category(pd.Series([2.0, 1.0, None], dtype="category")).values.tolist()
+    ['2', '1', nan]
+    """
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        category_text = as_text(pd.Series(raw.cat.categories)).values.to_numpy(dtype=object)
+        merged, categories = pd.factorize(category_text)
+        codes = raw.cat.codes.to_numpy()
+        codes = np.where(codes >= 0, merged[np.maximum(codes, 0)] if len(merged) else -1, -1)
+    else:
+        codes, categories = pd.factorize(as_text(raw).values.to_numpy(dtype=object))
+    values = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object)),
+                       index=raw.index)
+    return Coerced(values, codes < 0, np.zeros(len(raw), dtype=bool))
+
+
 def as_float(raw: pd.Series) -> Coerced:
     """Float64 values; text is parsed, and text that is not a number (or an infinity) is invalid.
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from collectors.coerce import Coerced, as_binary, as_boolean, as_float, as_integer, as_text, text_length
+from collectors.coerce import Coerced, as_binary, as_boolean, as_category, as_float, as_integer, as_text, text_length
 from collectors.target import Kind, VersionPlan
 
 MAX_TEXT = 200
@@ -74,22 +74,24 @@ def required_problems(coerced: Coerced, column: str, what: str, expected: str) -
 
 def feature_values(
     rows: pd.DataFrame, plan: VersionPlan, column_of: Callable[[str], str], reasons: np.ndarray, positions: np.ndarray
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
+) -> tuple[dict[str, np.ndarray | pd.Categorical], np.ndarray]:
     """Coerce every feature of ``rows``; flag wrong types; mark rows holding categories unseen in the reference.
 
-    Missing feature values are allowed (they are data, counted by the monitors).
+    Missing feature values are allowed (they are data, counted by the monitors). Categorical
+    features come back as text categoricals, numeric and binary ones as float64.
     """
-    values: dict[str, np.ndarray] = {}
+    values: dict[str, np.ndarray | pd.Categorical] = {}
     new_categories = np.zeros(len(rows), dtype=bool)
     for name, kind in plan.features.items():
         source = column_of(name)
         raw = rows[source]
         if kind == "categorical":
-            text = as_text(raw)
-            values[name] = text.values.to_numpy(dtype=object)
+            category = as_category(raw)
+            values[name] = category.values.array
             known = plan.categories.get(name)
             if known is not None:
-                new_categories |= ~text.missing & ~text.values.isin(known).to_numpy()
+                unseen = np.append(~category.values.cat.categories.isin(known), False)  # code -1 reads False
+                new_categories |= unseen[category.values.cat.codes.to_numpy()]
             continue
         coerced = as_float(raw) if kind == "numeric" else as_binary(raw)
         expected = "a finite number" if kind == "numeric" else "binary (0/1, true/false, yes/no)"

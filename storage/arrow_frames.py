@@ -14,7 +14,7 @@ _WRITE_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 
 
 def encode_frame(frame: pd.DataFrame) -> bytes:
-    """Serialise ``frame`` (no index) to Arrow IPC stream bytes.
+    """Serialise ``frame`` (no index) to Arrow IPC stream bytes (see :func:`encode_table`).
 
     Examples
     --------
@@ -22,17 +22,31 @@ def encode_frame(frame: pd.DataFrame) -> bytes:
     >>> decode_frames([blob])["b"].dtype.name
     'category'
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    table = table.replace_schema_metadata(None)
-    columns = [
-        col.dictionary_encode() if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) else col
-        for col in table.columns
-    ]
+    return encode_table(pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def encode_table(table: pa.Table) -> bytes:
+    """Serialise ``table`` to Arrow IPC stream bytes, LZ4-compressed, without schema metadata.
+
+    Text columns are stored dictionary-encoded with int32 indices (pandas categoricals included),
+    so chunks written from different sources concatenate without promotion.
+    """
+    table = table.combine_chunks()
+    columns = [_as_dictionary(col) for col in table.columns]
     table = pa.Table.from_arrays(columns, names=table.column_names)
     sink = io.BytesIO()
     with ipc.new_stream(sink, table.schema, options=_WRITE_OPTIONS) as writer:
         writer.write_table(table)
     return sink.getvalue()
+
+
+def _as_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column.cast(pa.string()).dictionary_encode()
+    if pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type) and kind.index_type != pa.int32():
+        return column.cast(pa.dictionary(pa.int32(), pa.string()))
+    return column
 
 
 def decode_table(blob: bytes) -> pa.Table:

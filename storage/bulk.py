@@ -166,11 +166,10 @@ def _rows(table: pa.Table) -> Iterable[tuple[object, ...]]:
 
 def _copy_frame(session: Session, table: str, frame: pd.DataFrame) -> None:
     """One binary COPY of ``frame`` into ``table``, typed by the table's columns as the catalog has them."""
-    payload = encode_binary_copy(frame, _column_types(session, table))
-    names = ", ".join(frame.columns)
+    encoded = encode_binary_copy(frame, _column_types(session, table))
     cursor = session.connection().connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary)") as copy:
-        copy.write(payload)
+    with cursor.copy(f"COPY {table} ({', '.join(encoded.columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
+        copy.write(encoded.payload)
 
 
 def _column_types(session: Session, table: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ big-endian. Value formats used here:
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,24 +38,44 @@ SUPPORTED_TYPES = frozenset({*_FIXED, *_TEXT, *_TIMESTAMP})
 
 
 class _Field:
-    """One column ready to place: per-row field length (-1 for NULL) and the non-NULL values' bytes."""
+    """One column ready to place: per-row field length (-1 for NULL) and the non-NULL values' bytes.
 
-    def __init__(self, lengths: np.ndarray, payload: np.ndarray) -> None:
+    ``width`` is the value size of a fixed-size column without NULLs (every row alike), else None.
+    """
+
+    def __init__(self, lengths: np.ndarray, payload: np.ndarray, width: int | None = None) -> None:
         self.lengths = lengths.astype(np.int64)
         self.payload = payload
+        self.width = width if width is not None and (self.lengths == width).all() else None
 
     @property
     def sizes(self) -> np.ndarray:
         """Bytes each row's field takes: the 4-byte length plus the value."""
         return 4 + np.maximum(self.lengths, 0)
 
+    def block(self) -> np.ndarray:
+        """The field of every row as an (n, 4 + width) byte matrix (fixed-size fields only)."""
+        assert self.width is not None
+        n = len(self.lengths)
+        header = np.broadcast_to(np.frombuffer(self.width.to_bytes(4, "big"), dtype=np.uint8), (n, 4))
+        return np.hstack([header, self.payload.reshape(n, self.width)])
 
-def encode_binary_copy(frame: pd.DataFrame, types: Mapping[str, str]) -> bytes:
+
+@dataclass(frozen=True)
+class BinaryCopy:
+    """A binary COPY payload and the order of its columns (name them so in the ``COPY`` statement)."""
+
+    columns: list[str]
+    payload: bytes
+
+
+def encode_binary_copy(frame: pd.DataFrame, types: Mapping[str, str]) -> BinaryCopy:
     """The rows of ``frame`` as a binary ``COPY ... FROM STDIN WITH (FORMAT binary)`` payload.
 
     ``types`` maps each column of ``frame`` to its PostgreSQL type as ``format_type`` prints it
     without a modifier (``bigint``, ``character varying``, ``timestamp with time zone``, ...; see
-    :data:`SUPPORTED_TYPES`). Missing values (None, NaN, NaT) become NULL.
+    :data:`SUPPORTED_TYPES`). Missing values (None, NaN, NaT) become NULL. Fixed-size columns
+    without NULLs go first, so the start of every row is one byte matrix written in one step.
 
     Raises
     ------
@@ -63,30 +84,33 @@ def encode_binary_copy(frame: pd.DataFrame, types: Mapping[str, str]) -> bytes:
 
     Examples
     --------
-    >>> payload = encode_binary_copy(pd.DataFrame({"n": [1]}), {"n": "integer"})
-    >>> payload[19:]
-    b'\\x00\\x01\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x01\\xff\\xff'
+    >>> copy = encode_binary_copy(pd.DataFrame({"s": ["a"], "n": [1]}), {"s": "text", "n": "integer"})
+    >>> copy.columns, copy.payload[19:]
+    (['n', 's'], b'\\x00\\x02\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x01a\\xff\\xff')
     """
-    fields = [_encode_column(frame[name], types[name], name) for name in frame.columns]
+    fields = {name: _encode_column(frame[name], types[name], name) for name in frame.columns}
+    fixed = [name for name, field in fields.items() if field.width is not None]
+    varying = [name for name in fields if name not in fixed]
     n = len(frame)
-    row_sizes = 2 + sum((field.sizes for field in fields), np.zeros(n, dtype=np.int64))
-    row_starts = len(_SIGNATURE) + np.concatenate([[0], np.cumsum(row_sizes)[:-1]]).astype(np.int64)
+    count = np.broadcast_to(np.frombuffer(len(fields).to_bytes(2, "big"), dtype=np.uint8), (n, 2))
+    prefix = np.hstack([count, *(fields[name].block() for name in fixed)])
+    row_sizes = prefix.shape[1] + sum((fields[name].sizes for name in varying), np.zeros(n, dtype=np.int64))
     out = np.empty(len(_SIGNATURE) + int(row_sizes.sum()) + len(_TRAILER), dtype=np.uint8)
     out[: len(_SIGNATURE)] = np.frombuffer(_SIGNATURE, dtype=np.uint8)
     out[len(out) - len(_TRAILER):] = np.frombuffer(_TRAILER, dtype=np.uint8)
-    _place_fixed(out, row_starts, np.full(n, len(fields), dtype=">i2"))
-    field_starts = row_starts + 2
-    for field in fields:
-        _place_fixed(out, field_starts, field.lengths.astype(">i4"))
+    if not varying:
+        out[len(_SIGNATURE): len(out) - len(_TRAILER)] = prefix.ravel()
+        return BinaryCopy(fixed, out.tobytes())
+    row_starts = len(_SIGNATURE) + np.concatenate([[0], np.cumsum(row_sizes)[:-1]]).astype(np.int64)
+    out[(row_starts[:, None] + np.arange(prefix.shape[1])).ravel()] = prefix.ravel()
+    field_starts = row_starts + prefix.shape[1]
+    for name in varying:
+        field = fields[name]
+        lengths = field.lengths.astype(">i4").view(np.uint8)
+        out[(field_starts[:, None] + np.arange(4)).ravel()] = lengths
         _place_varying(out, field_starts + 4, np.maximum(field.lengths, 0), field.payload)
         field_starts = field_starts + field.sizes
-    return out.tobytes()
-
-
-def _place_fixed(out: np.ndarray, starts: np.ndarray, values: np.ndarray) -> None:
-    """Write each value's big-endian bytes at its start offset."""
-    width = values.dtype.itemsize
-    out[(starts[:, None] + np.arange(width)).ravel()] = values.view(np.uint8)
+    return BinaryCopy(fixed + varying, out.tobytes())
 
 
 def _place_varying(out: np.ndarray, starts: np.ndarray, sizes: np.ndarray, payload: np.ndarray) -> None:
@@ -119,7 +143,7 @@ def _encode_fixed(column: pd.Series, dtype: np.dtype, name: str) -> _Field:
             raise ValueError(f"column {name!r}: integer column holds a fraction")
     values = present.astype(dtype)
     lengths = np.where(missing, -1, dtype.itemsize)
-    return _Field(lengths, values.view(np.uint8))
+    return _Field(lengths, values.view(np.uint8), dtype.itemsize)
 
 
 def _encode_timestamps(column: pd.Series) -> _Field:
@@ -128,11 +152,13 @@ def _encode_timestamps(column: pd.Series) -> _Field:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     missing = values.isna().to_numpy()
     micros = values.to_numpy(dtype="datetime64[us]")[~missing].astype(np.int64) - _PG_EPOCH_US
-    return _Field(np.where(missing, -1, 8), micros.astype(">i8").view(np.uint8))
+    return _Field(np.where(missing, -1, 8), micros.astype(">i8").view(np.uint8), 8)
 
 
 def _encode_text(column: pd.Series) -> _Field:
-    array = pa.array(column.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    array = pa.array(column, type=pa.string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)
     lengths = np.diff(offsets).astype(np.int64)
     data = array.buffers()[2]

@@ -4,24 +4,26 @@ Frames here are *canonical*: columns ``prediction_id`` (str), ``ts`` (datetime64
 ``prediction``, optional ``probability``, then the features under their schema names.
 """
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.arrow_frames import decode_frames, encode_frame
+from storage.arrow_frames import decode_frames, encode_table
 from storage.bulk import insert_frame_ignoring
 from storage.db import is_postgres
 from storage.models import ModelVersion, Prediction, PredictionChunk, PredictionVolume
 
 CANONICAL_COLUMNS = ("prediction_id", "ts", "prediction", "probability")
-_NEW_CATEGORY = "__new_category__"
 _HOUR_US = 3_600_000_000
+_DAY_US = 24 * _HOUR_US
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LOOKUP_IDS = 10_000
 
@@ -36,10 +38,20 @@ class WriteCounts:
 
 @dataclass(frozen=True)
 class DayChunk:
-    """One UTC day of a batch, deduplicated, with its Arrow chunk already encoded."""
+    """One UTC day of a batch, deduplicated: its rows as Arrow, their new-category flags, the encoded chunk.
 
-    rows: pd.DataFrame
+    ``table`` holds the canonical columns with ``ts`` as ``timestamp[us, UTC]``; ``blob`` is
+    ``table`` encoded by :func:`storage.arrow_frames.encode_table`.
+    """
+
+    table: pa.Table
+    new_categories: np.ndarray
     blob: bytes
+
+    @property
+    def micros(self) -> np.ndarray:
+        """``ts`` as int64 microseconds since the Unix epoch."""
+        return self.table.column("ts").to_numpy().astype("datetime64[us]").astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -55,24 +67,30 @@ def encode_predictions(frame: pd.DataFrame, new_categories: np.ndarray | None = 
 
     Callers that prepare batches ahead of the writer (the collectors) run it off the writer's thread
     and pass the result to :func:`write_encoded`. ``new_categories`` is as in :func:`write_predictions`.
+    The frame becomes one Arrow table once; deduplication, the split by day and the chunks work on
+    that table (timestamps floored to the microsecond), so no pandas copy of the batch is made.
 
     Examples
     --------
     >>> frame = pd.DataFrame({"prediction_id": ["a", "a", "b"], "ts": pd.to_datetime(
     ...     ["2026-01-01 23:00", "2026-01-01 23:00", "2026-01-02 01:00"], utc=True), "prediction": [1, 1, 0]})
     >>> encoded = encode_predictions(frame)
-    >>> encoded.n_rows, [len(day.rows) for day in encoded.days]
+    >>> encoded.n_rows, [day.table.num_rows for day in encoded.days]
     (3, [1, 1])
     """
     if frame.empty:
         return EncodedPredictions([], 0)
-    first = ~frame["prediction_id"].duplicated(keep="first").to_numpy()
     flags = np.zeros(len(frame), dtype=bool) if new_categories is None else np.asarray(new_categories, dtype=bool)
-    unique = frame.loc[first]
-    if unique["ts"].dtype != "datetime64[us, UTC]":
-        unique = unique.assign(ts=unique["ts"].dt.floor("us").astype("datetime64[us, UTC]"))
-    unique = unique.assign(**{_NEW_CATEGORY: flags[first]})
-    days = [DayChunk(rows, encode_frame(rows.drop(columns=[_NEW_CATEGORY]))) for rows in _split_by_day(unique)]
+    micros = _floor_micros(frame["ts"])
+    table = pa.Table.from_pandas(frame.drop(columns=["ts"]), preserve_index=False).replace_schema_metadata(None)
+    table = table.add_column(1, "ts", pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC")))
+    first = ~frame["prediction_id"].duplicated(keep="first").to_numpy()
+    if not first.all():
+        table, flags, micros = table.filter(pa.array(first)), flags[first], micros[first]
+    days = []
+    for rows in _day_slices(micros):
+        day_table = _take(table, rows)
+        days.append(DayChunk(day_table, flags[rows], encode_table(day_table)))
     return EncodedPredictions(days, len(frame))
 
 
@@ -113,9 +131,10 @@ def write_encoded(session: Session, *, model_version_id: int, encoded: EncodedPr
         return WriteCounts(0, encoded.n_rows)
     _lock_version(session, model_version_id)
     stored = [_write_day(session, model_version_id, day, source) for day in encoded.days]
-    n_stored = sum(len(rows) for rows in stored)
+    n_stored = sum(day.table.num_rows for day in stored)
     if n_stored:
-        _add_volume(session, model_version_id, pd.concat([rows[["ts", _NEW_CATEGORY]] for rows in stored]))
+        _add_volume(session, model_version_id, np.concatenate([day.micros for day in stored]),
+                    np.concatenate([day.new_categories for day in stored]))
     return WriteCounts(stored=n_stored, duplicates=encoded.n_rows - n_stored)
 
 
@@ -125,29 +144,32 @@ def _lock_version(session: Session, model_version_id: int) -> None:
     )
 
 
-def _write_day(session: Session, model_version_id: int, day: DayChunk, source: str) -> pd.DataFrame:
-    """Write one UTC day as a chunk plus index rows; return the rows that were new."""
-    rows = day.rows
+def _write_day(session: Session, model_version_id: int, day: DayChunk, source: str) -> DayChunk:
+    """Write one UTC day as a chunk plus index rows; return the part of the day that was new."""
+    micros = day.micros
     chunk = PredictionChunk(
-        model_version_id=model_version_id, min_ts=rows["ts"].min().to_pydatetime(),
-        max_ts=rows["ts"].max().to_pydatetime(), n_rows=len(rows), source=source, data=day.blob,
+        model_version_id=model_version_id, min_ts=_utc(micros.min()), max_ts=_utc(micros.max()),
+        n_rows=day.table.num_rows, source=source, data=day.blob,
     )
     session.add(chunk)
     session.flush()
-    index = pd.DataFrame({"prediction_id": rows["prediction_id"].to_numpy(dtype=object), "ts": rows["ts"].array})
+    ids = pd.Series(pd.arrays.ArrowExtensionArray(day.table.column("prediction_id")))
+    index = pd.DataFrame({"prediction_id": ids, "ts": pd.Series(micros.astype("datetime64[us]")).dt.tz_localize(UTC)})
     inserted = insert_frame_ignoring(session, "predictions", index, ("model_version_id", "prediction_id"),
                                      constants={"model_version_id": model_version_id, "chunk_id": chunk.id})
-    if inserted == len(rows):
-        return rows
+    if inserted == day.table.num_rows:
+        return day
     if inserted == 0:
         session.delete(chunk)
         session.flush()
-        return rows.iloc[:0]
-    rows = rows[rows["prediction_id"].isin(_ids_of_chunk(session, model_version_id, chunk.id, rows["prediction_id"]))]
-    chunk.min_ts, chunk.max_ts = rows["ts"].min().to_pydatetime(), rows["ts"].max().to_pydatetime()
-    chunk.n_rows, chunk.data = len(rows), encode_frame(rows.drop(columns=[_NEW_CATEGORY]))
+        return DayChunk(day.table.slice(0, 0), day.new_categories[:0], b"")
+    new = ids.isin(_ids_of_chunk(session, model_version_id, chunk.id, ids)).to_numpy()
+    table = day.table.filter(pa.array(new))
+    day = DayChunk(table, day.new_categories[new], encode_table(table))
+    micros = day.micros
+    chunk.min_ts, chunk.max_ts, chunk.n_rows, chunk.data = _utc(micros.min()), _utc(micros.max()), len(micros), day.blob
     session.flush()
-    return rows
+    return day
 
 
 def _ids_of_chunk(session: Session, model_version_id: int, chunk_id: int, ids: pd.Series) -> set[str]:
@@ -219,20 +241,38 @@ def hourly_volume(
     return pd.DataFrame(rows, columns=["hour", "n_rows", "n_new_categories"])
 
 
-def _split_by_day(frame: pd.DataFrame) -> list[pd.DataFrame]:
-    if frame.empty:
-        return []
-    day = frame["ts"].dt.tz_convert(None).dt.floor("D").to_numpy()
-    if day.min() == day.max():
-        return [frame]
-    return [group for _, group in frame.groupby(day, sort=True)]
+def _floor_micros(ts: pd.Series) -> np.ndarray:
+    """Timestamps (UTC when timezone-aware, taken as UTC when naive) as int64 microseconds since the epoch, floored."""
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_convert(UTC).dt.tz_localize(None)
+    return ts.to_numpy().astype("datetime64[us]").astype(np.int64)
 
 
-def _add_volume(session: Session, model_version_id: int, frame: pd.DataFrame) -> None:
-    """Add the rows of ``frame`` (``ts`` and the new-category flag) to the hourly volume."""
-    micros = frame["ts"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+def _utc(micros: np.int64) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(micros))
+
+
+def _day_slices(micros: np.ndarray) -> list[slice] | list[np.ndarray]:
+    """Rows of each UTC day, in day order: slices when the rows come in day order, else positions."""
+    day = micros // _DAY_US
+    steps = np.diff(day)
+    if (steps >= 0).all():
+        bounds = [0, *(np.flatnonzero(steps) + 1).tolist(), len(day)]
+        return [slice(a, b) for a, b in itertools.pairwise(bounds)]
+    order = np.argsort(day, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(day[order])) + 1)
+
+
+def _take(table: pa.Table, rows: slice | np.ndarray) -> pa.Table:
+    if isinstance(rows, slice):
+        return table.slice(rows.start, rows.stop - rows.start)
+    return table.take(pa.array(rows))
+
+
+def _add_volume(session: Session, model_version_id: int, micros: np.ndarray, new_categories: np.ndarray) -> None:
+    """Add stored rows (their ``ts`` in microseconds and new-category flags) to the hourly volume."""
     hours, inverse, counts = np.unique(micros // _HOUR_US, return_inverse=True, return_counts=True)
-    new = np.bincount(inverse, weights=frame[_NEW_CATEGORY].to_numpy(dtype=np.float64), minlength=len(hours))
+    new = np.bincount(inverse, weights=new_categories.astype(np.float64), minlength=len(hours))
     rows = [
         {"model_version_id": model_version_id, "hour": _EPOCH + timedelta(hours=int(hour)), "n_rows": int(n),
          "n_new_categories": int(n_new)}

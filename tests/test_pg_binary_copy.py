@@ -36,9 +36,9 @@ def pg(pg_url: str) -> Iterator[tuple[psycopg.Connection, str]]:
 def _round_trip(pg: tuple[psycopg.Connection, str], frame: pd.DataFrame) -> list[tuple]:
     conn, table = pg
     conn.execute(f"TRUNCATE {table}")
-    payload = encode_binary_copy(frame, {"k": "integer"} | {c: TYPES[c] for c in frame.columns if c != "k"})
-    with conn.cursor().copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
-        copy.write(payload)
+    encoded = encode_binary_copy(frame, {"k": "integer"} | {c: TYPES[c] for c in frame.columns if c != "k"})
+    with conn.cursor().copy(f"COPY {table} ({', '.join(encoded.columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
+        copy.write(encoded.payload)
     return conn.execute(f"SELECT {', '.join(frame.columns)} FROM {table} ORDER BY k").fetchall()
 
 
@@ -80,11 +80,22 @@ def test_text_and_integers_of_any_shape_read_back(pg, values: list[str | None], 
 
 
 def test_the_payload_follows_the_documented_layout() -> None:
-    payload = encode_binary_copy(pd.DataFrame({"n": [1, None], "s": ["ab", None]}), {"n": "bigint", "s": "text"})
+    frame = pd.DataFrame({"s": ["ab", None], "n": [1, None], "k": [2, 3]})
+    encoded = encode_binary_copy(frame, {"s": "text", "n": "bigint", "k": "smallint"})
+    payload = encoded.payload
+    assert encoded.columns == ["k", "s", "n"]
     assert payload[:11] == b"PGCOPY\n\xff\r\n\x00" and payload[11:19] == bytes(8)
-    first = b"\x00\x02" + b"\x00\x00\x00\x08" + (1).to_bytes(8, "big") + b"\x00\x00\x00\x02ab"
-    second = b"\x00\x02" + b"\xff\xff\xff\xff" * 2
+    first = (b"\x00\x03" + b"\x00\x00\x00\x02\x00\x02" + b"\x00\x00\x00\x02ab"
+             + b"\x00\x00\x00\x08" + (1).to_bytes(8, "big"))
+    second = b"\x00\x03" + b"\x00\x00\x00\x02\x00\x03" + b"\xff\xff\xff\xff" * 2
     assert payload[19:] == first + second + b"\xff\xff"
+
+
+def test_rows_of_fixed_size_fields_only() -> None:
+    frame = pd.DataFrame({"a": [1, 2], "b": [0.5, 1.0]})
+    encoded = encode_binary_copy(frame, {"a": "integer", "b": "double precision"})
+    row = b"\x00\x02\x00\x00\x00\x04\x00\x00\x00\x01\x00\x00\x00\x08" + np.array([0.5], ">f8").tobytes()
+    assert encoded.payload[19:19 + len(row)] == row and len(encoded.payload) == 19 + 2 * len(row) + 2
 
 
 @pytest.mark.parametrize(("frame", "types", "message"), [
