@@ -125,7 +125,11 @@ class ReferenceDataset(Base):
 
 
 class PredictionChunk(Base):
-    """Columnar feature values of one batch, one model version and one UTC day (Arrow IPC)."""
+    """Columnar feature values of one batch, one model version and one UTC day (Arrow IPC).
+
+    On PostgreSQL ``data`` is ``STORAGE EXTERNAL`` (migration 0002; SQLAlchemy has no way to say
+    it): the blobs are LZ4-compressed already, so TOAST stores them without compressing again.
+    """
 
     __tablename__ = "prediction_chunks"
     __table_args__ = (Index(None, "model_version_id", "min_ts", "max_ts"),)
@@ -142,10 +146,13 @@ class PredictionChunk(Base):
 class Prediction(Base):
     """One logged prediction: unique per (model version, prediction id), its timestamp and chunk.
 
-    No foreign keys on purpose. This is the table a collector bulk-loads; on PostgreSQL the two
-    per-row foreign-key checks halved COPY throughput (``bench/collect_bench.py``). Integrity comes
-    from the one writer, :func:`storage.predictions.write_predictions`, which writes a chunk and its
-    index rows in one transaction; nothing deletes model versions or chunks that rows point to.
+    This is the table a collector bulk-loads, so it carries only what queries need and every
+    index costs each inserted row (``bench/collect_bench.py``): no foreign keys (on PostgreSQL
+    their two per-row checks halved COPY throughput), no index on ``chunk_id`` (only a partly
+    duplicate batch asks which of its ids a chunk holds, and it looks them up by primary key),
+    and ids that compare bytewise on PostgreSQL. Integrity comes from the one writer,
+    :func:`storage.predictions.write_predictions`, which writes a chunk and its index rows in one
+    transaction; nothing deletes model versions or chunks that rows point to.
     """
 
     __tablename__ = "predictions"
