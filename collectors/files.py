@@ -14,11 +14,19 @@ Text files are read one line per record (quoted values spanning lines are not su
 up to their last newline; an unterminated last line is taken once the file has not changed for
 :data:`SETTLE_SECONDS`. A file that cannot be read (a corrupt Parquet file) fails alone: the
 error names it, it is not marked as taken, and the other files are still collected.
+
+Compressed text files (``.csv.gz``, ``.jsonl.bz2``, ``.jsonl.xz``; ``.zst`` with the
+``zstandard`` package) are taken as finished files, as log rotation writes them: one is read once
+it has not changed for :data:`SETTLE_SECONDS`, to its end; after a crash it resumes where the
+last committed batch ended; once fully read it is skipped without being opened; if it changes,
+it is read again from the start (rows already stored count as duplicates).
 """
 
 import hashlib
 import logging
+import lzma
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +34,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from fsspec import AbstractFileSystem
+from fsspec.compression import available_compressions
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
@@ -42,7 +51,9 @@ SETTLE_SECONDS = 10.0
 HEAD_BYTES = 4096
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
             ".json": "jsonl"}
-_COMPRESSED = (".gz", ".bz2", ".zst", ".xz", ".zip")
+_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
+_ARCHIVES = (".zip", ".tar", ".tgz", ".7z")
+_FULLY_READ = ";end"
 
 
 @dataclass(frozen=True)
@@ -56,18 +67,38 @@ class FileInfo:
     mtime: float | None
 
 
-def file_format(path: str, configured: str | None) -> str:
-    """``csv``, ``jsonl`` or ``parquet``: the configured format, else from the extension.
+def file_compression(path: str) -> str | None:
+    """The fsspec compression of a file from its last extension (``gzip``, ``bz2``, ``xz``, ``zstd``), or None.
 
     Examples
     --------
-    >>> file_format("logs/2026-01-01.ndjson", None), file_format("x.data", "csv")
-    ('jsonl', 'csv')
+    >>> file_compression("logs/day.csv.gz"), file_compression("logs/day.csv")
+    ('gzip', None)
     """
     suffix = PurePosixPath(path).suffix.lower()
-    if suffix in _COMPRESSED:
-        raise SourceError(f"{path}: compressed files are not supported by the files source; write them "
-                          "uncompressed (or as Parquet, which compresses internally)")
+    if suffix in _ARCHIVES:
+        raise SourceError(f"{path}: archives are not read by the files source; extract the files, or compress "
+                          "each one on its own (.gz, .bz2, .xz)")
+    compression = _COMPRESSION.get(suffix)
+    if compression is not None and compression not in available_compressions():
+        raise SourceError(f"{path}: reading {compression} files needs the 'zstandard' package (pip install zstandard)")
+    return compression
+
+
+def file_format(path: str, configured: str | None) -> str:
+    """``csv``, ``jsonl`` or ``parquet``: the configured format, else from the extension (before any compression's).
+
+    Examples
+    --------
+    >>> file_format("logs/2026-01-01.ndjson", None), file_format("x.data", "csv"), file_format("a.csv.gz", None)
+    ('jsonl', 'csv', 'csv')
+    """
+    compression = file_compression(path)
+    name = PurePosixPath(path)
+    suffix = (name.with_suffix("") if compression else name).suffix.lower()
+    if compression and (configured == "parquet" or suffix in (".parquet", ".pq")):
+        raise SourceError(f"{path}: a compressed Parquet file cannot be read; Parquet compresses internally, "
+                          "write it uncompressed")
     if configured is not None:
         return configured
     if suffix not in _FORMATS:
@@ -127,13 +158,43 @@ class FilesSource:
                 yield from read_parquet(fs, info.path, info.display, start=start, expected=mark,
                                         identity=info.identity, size=info.size, page_size=self.spec.page_size)
             return
+        settled = info.mtime is None or time.time() - info.mtime > SETTLE_SECONDS
+        compression = file_compression(info.path)
+        if compression is not None:
+            yield from self._read_compressed(fs, info, mark, fmt, compression, settled)
+            return
         offset, line = self._text_start(fs, info, mark)
         if mark is not None and offset >= info.size and mark.size == info.size:
             return
-        settled = info.mtime is None or time.time() - info.mtime > SETTLE_SECONDS
         read = TextRead(path=info.path, display=info.display, fmt=fmt, size=info.size, offset=offset, line=line,
                         settled=settled, page_size=self.spec.page_size, fingerprint=self._fingerprint(fs, info))
         yield from read_text(fs, read, expected=mark)
+
+    def _read_compressed(self, fs: AbstractFileSystem, info: FileInfo, mark: FileMark | None, fmt: str,
+                         compression: str, settled: bool) -> Iterator[Batch]:
+        """Read a finished compressed text file to its end (see the module docstring)."""
+        start = self._compressed_start(info, mark)
+        if start is None:
+            return
+        if not settled:
+            log.info("source %s: %s changed less than %.0f s ago; it is taken once it settles", self.name,
+                     info.display, SETTLE_SECONDS)
+            return
+        read = TextRead(path=info.path, display=info.display, fmt=fmt, size=info.size, offset=start[0],
+                        line=start[1], settled=True, page_size=self.spec.page_size,
+                        fingerprint=self._fingerprint(fs, info), compression=compression, end_tag=_FULLY_READ)
+        try:
+            yield from read_text(fs, read, expected=mark)
+        except (EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise SourceError(f"not a readable {compression} file ({exc.__class__.__name__}: {exc})") from exc
+
+    def _compressed_start(self, info: FileInfo, mark: FileMark | None) -> tuple[int, int] | None:
+        """Where to resume a compressed file (uncompressed bytes, lines consumed); None when fully read."""
+        if mark is not None and mark.size == info.size and mark.fingerprint.startswith(info.identity + ";"):
+            return None if mark.fingerprint.endswith(_FULLY_READ) else (mark.offset, mark.rows_read)
+        if mark is not None:
+            log.info("source %s: %s changed; reading it again from the start", self.name, info.display)
+        return 0, 0
 
     def _text_start(self, fs: AbstractFileSystem, info: FileInfo, mark: FileMark | None) -> tuple[int, int]:
         """Where to resume a text file: (byte offset, lines consumed); (0, 0) to read it from its start."""

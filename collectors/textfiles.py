@@ -34,7 +34,12 @@ _ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.Str
 
 @dataclass(frozen=True)
 class TextRead:
-    """What to read of one text file: from ``offset`` (bytes; ``line`` lines consumed) up to ``size``."""
+    """What to read of one text file: from ``offset`` (bytes; ``line`` lines consumed) up to ``size``.
+
+    A ``compression`` (fsspec's name) makes offsets count uncompressed bytes and the file is read
+    to the end of its stream (``size`` is then the compressed size, recorded in the marks only);
+    the mark of the batch that reaches the end gets ``end_tag`` appended to its fingerprint.
+    """
 
     path: str
     display: str
@@ -45,6 +50,8 @@ class TextRead:
     settled: bool
     page_size: int
     fingerprint: str
+    compression: str | None = None
+    end_tag: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class Parsed:
 
 def read_text(fs: Any, read: TextRead, *, expected: FileMark | None) -> Iterator[Batch]:
     """Yield batches of the lines of ``read.path`` past ``read.offset``."""
-    with fs.open(read.path, "rb") as handle:
+    with fs.open(read.path, "rb", compression=read.compression) as handle:
         offset, line, header = read.offset, read.line, None
         if read.fmt == "csv":
             header, header_end = _header(handle, read)
@@ -68,29 +75,53 @@ def read_text(fs: Any, read: TextRead, *, expected: FileMark | None) -> Iterator
             if offset == 0:
                 offset, line = header_end, 1
         handle.seek(offset)
+        blocks = _Blocks(handle, None if read.compression else read.size - offset, read.size)
         mark, buffer = expected, b""
         while True:
-            wanted = min(BLOCK_BYTES, read.size - offset - len(buffer))
-            if wanted > 0:
-                data = handle.read(wanted)
-                if not data:
-                    raise SourceError(f"the file ended at byte {offset + len(buffer)}, before the {read.size} "
-                                      "bytes listed (it shrank while being read)")
-                buffer += data
-            at_end = offset + len(buffer) >= read.size
-            take, n_lines = _cut(buffer, read.page_size, final=at_end and read.settled, full=at_end)
+            buffer += blocks.next()
+            take, n_lines = _cut(buffer, read.page_size, final=blocks.at_end and read.settled, full=blocks.at_end)
             if take == 0:
-                if at_end or wanted <= 0:
+                if blocks.at_end:
                     return
                 if len(buffer) > MAX_LINE_BYTES:
                     raise SourceError(f"line {line + 1} is longer than {MAX_LINE_BYTES} bytes")
                 continue
             data, buffer = buffer[:take], buffer[take:]
+            if not buffer:
+                buffer = blocks.next()
             parsed = parse_csv(data, header, line + 1, read.display) if header else parse_jsonl(
                 data, line + 1, read.display)
-            new_mark = FileMark(read.display, read.size, read.fingerprint, offset + take, line + n_lines)
+            tag = read.end_tag if blocks.at_end and not buffer else ""
+            new_mark = FileMark(read.display, read.size, read.fingerprint + tag, offset + take, line + n_lines)
             yield _batch(parsed, read.display, FileCheckpoint(mark, new_mark))
             mark, offset, line = new_mark, offset + take, line + n_lines
+
+
+class _Blocks:
+    """The bytes of an open file in blocks of at most :data:`BLOCK_BYTES`.
+
+    ``remaining`` is how many bytes are left to read, or None to read to the end of the stream
+    (a decompressed file, whose length is not listed); ``size`` is the listed size, for errors.
+    """
+
+    def __init__(self, handle: Any, remaining: int | None, size: int) -> None:
+        self.handle, self.remaining, self.size = handle, remaining, size
+        self.at_end = remaining is not None and remaining <= 0
+
+    def next(self) -> bytes:
+        """The next block (b"" once at the end, which ``at_end`` then says)."""
+        if self.at_end:
+            return b""
+        data = self.handle.read(BLOCK_BYTES if self.remaining is None else min(BLOCK_BYTES, self.remaining))
+        if self.remaining is None:
+            self.at_end = not data
+            return data
+        if not data:
+            raise SourceError(f"the file ended at byte {self.size - self.remaining}, before the {self.size} "
+                              "bytes listed (it shrank while being read)")
+        self.remaining -= len(data)
+        self.at_end = self.remaining <= 0
+        return data
 
 
 def _cut(buffer: bytes, page_size: int, *, final: bool, full: bool) -> tuple[int, int]:
@@ -113,8 +144,9 @@ def _header(handle: Any, read: TextRead) -> tuple[list[str] | None, int]:
     """The CSV header's column names and the byte offset after it; None while it is incomplete."""
     head = b""
     end = -1
-    while end < 0 and len(head) < min(read.size, MAX_LINE_BYTES):
-        chunk = handle.read(min(HEADER_CHUNK, read.size - len(head)))
+    limit = MAX_LINE_BYTES if read.compression else min(read.size, MAX_LINE_BYTES)
+    while end < 0 and len(head) < limit:
+        chunk = handle.read(min(HEADER_CHUNK, limit - len(head)))
         if not chunk:
             break
         head += chunk

@@ -1,5 +1,8 @@
 """The files source against real files on disk: CSV, JSON Lines and Parquet, appends, rewrites, corrupt files."""
 
+import bz2
+import gzip
+import lzma
 import os
 import time
 from pathlib import Path
@@ -144,6 +147,106 @@ def test_a_corrupt_parquet_file_fails_alone_and_is_not_marked(engine, tmp_path) 
     assert (fixed.status, fixed.rows_stored) == ("succeeded", 7)
     assert len(stored_ids(engine)) == 47
     assert runs(engine, "pq")[-1].error == summary.error
+
+
+COMPRESSORS = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
+
+
+def write_compressed(frame: pd.DataFrame, path: Path, fmt: str, suffix: str) -> bytes:
+    """Write ``frame`` as ``path`` (a ``.{fmt}.{suffix}`` file), settled; return the uncompressed bytes."""
+    plain = path.parent.parent / f"plain.{fmt}"
+    write(frame, plain)
+    body = plain.read_bytes()
+    path.write_bytes(COMPRESSORS[suffix](body))
+    old(path)
+    return body
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("csv", "gz"), ("jsonl", "gz"), ("csv", "bz2"), ("jsonl", "xz")])
+def test_a_compressed_file_is_read_once_it_settles_and_then_skipped(engine, tmp_path, fmt, suffix) -> None:
+    (tmp_path / "logs").mkdir()
+    path = tmp_path / "logs" / f"day.{fmt}.{suffix}"
+    rows = log_rows(120).astype({"income": object})
+    rows.loc[7, "income"] = "lots"
+    body = write_compressed(rows, path, fmt, suffix)
+    os.utime(path)
+    config = setup(tmp_path, engine, [files_source("rotated", f"logs/*.{suffix}", page_size=50)])
+
+    [fresh] = collect(engine, config)
+    old(path)
+    [first] = collect(engine, config)
+    [again] = collect(engine, config)
+
+    assert (fresh.status, fresh.rows_read) == ("succeeded", 0)
+    assert (first.status, first.rows_read, first.rows_stored, first.rows_quarantined) == ("succeeded", 120, 119, 1)
+    assert (again.status, again.rows_read) == ("succeeded", 0)
+    assert stored_ids(engine) == sorted(set(rows["request_id"]) - {"r7"})
+    [row] = quarantined(engine, "rotated").to_dict("records")
+    assert row["location"] == f"{path} line {8 + (1 if fmt == 'csv' else 0)}"
+    [mark] = marks(engine, "rotated").values()
+    assert (mark.offset, mark.size) == (len(body), path.stat().st_size)
+
+
+def test_a_changed_compressed_file_is_read_again_from_the_start(sqlite_engine, tmp_path) -> None:
+    (tmp_path / "logs").mkdir()
+    path = tmp_path / "logs" / "day.csv.gz"
+    write_compressed(log_rows(30), path, "csv", "gz")
+    config = setup(tmp_path, sqlite_engine, [files_source("day", "logs/*.csv.gz")])
+    collect(sqlite_engine, config)
+    write_compressed(log_rows(45, seed=3), path, "csv", "gz")
+
+    [again] = collect(sqlite_engine, config)
+
+    assert (again.rows_read, again.rows_stored, again.rows_duplicate) == (45, 15, 30)
+
+
+def test_a_compressed_file_resumes_after_a_failed_batch_without_rereading(sqlite_engine, tmp_path) -> None:
+    (tmp_path / "logs").mkdir()
+    write_compressed(log_rows(120), tmp_path / "logs" / "day.jsonl.gz", "jsonl", "gz")
+    config = setup(tmp_path, sqlite_engine, [files_source("day", "logs/*.gz", page_size=50)])
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER crash BEFORE INSERT ON prediction_chunks "
+                             "WHEN (SELECT count(*) FROM prediction_chunks) >= 2 "
+                             "BEGIN SELECT RAISE(ABORT, 'crash'); END")
+
+    [crashed] = collect(sqlite_engine, config)
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER crash")
+    [resumed] = collect(sqlite_engine, config)
+
+    assert crashed.status == "failed" and crashed.rows_stored == 100
+    assert (resumed.status, resumed.rows_read, resumed.rows_stored, resumed.rows_duplicate) == ("succeeded", 20, 20, 0)
+    assert len(stored_ids(sqlite_engine)) == 120
+
+
+def test_a_truncated_compressed_file_fails_alone_naming_it(engine, tmp_path) -> None:
+    (tmp_path / "logs").mkdir()
+    write_compressed(log_rows(20), tmp_path / "logs" / "a.csv.gz", "csv", "gz")
+    broken = tmp_path / "logs" / "b.csv.gz"
+    write_compressed(log_rows(200, start=20), broken, "csv", "gz")
+    broken.write_bytes(broken.read_bytes()[:-40])
+    old(broken)
+    config = setup(tmp_path, engine, [files_source("gz", "logs/*.gz")])
+
+    [summary] = collect(engine, config)
+
+    assert summary.status == "failed" and summary.rows_stored == 20
+    assert "b.csv.gz" in summary.error and "not a readable gzip file" in summary.error
+    assert "a.csv.gz" not in summary.error
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("logs.zip", "archives are not read by the files source"),
+    ("day.parquet.gz", "a compressed Parquet file cannot be read"),
+])
+def test_files_it_cannot_read_are_refused_with_the_fix(sqlite_engine, tmp_path, name, message) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / name).write_bytes(b"\x00" * 10)
+    config = setup(tmp_path, sqlite_engine, [files_source("odd", "logs/*")])
+
+    [summary] = collect(sqlite_engine, config)
+
+    assert summary.status == "failed" and message in summary.error and name in summary.error
 
 
 def test_missing_columns_fail_the_file_naming_columns_and_source(engine, tmp_path) -> None:
