@@ -35,6 +35,7 @@ _FIXED: dict[str, str] = {
 _TEXT = frozenset({"text", "character varying"})
 _TIMESTAMP = frozenset({"timestamp with time zone", "timestamp without time zone"})
 SUPPORTED_TYPES = frozenset({*_FIXED, *_TEXT, *_TIMESTAMP})
+PART_ROWS = 65_536
 
 
 class _Field:
@@ -76,6 +77,8 @@ def encode_binary_copy(frame: pd.DataFrame, types: Mapping[str, str]) -> BinaryC
     without a modifier (``bigint``, ``character varying``, ``timestamp with time zone``, ...; see
     :data:`SUPPORTED_TYPES`). Missing values (None, NaN, NaT) become NULL. Fixed-size columns
     without NULLs go first, so the start of every row is one byte matrix written in one step.
+    Rows are encoded :data:`PART_ROWS` at a time, which bounds the scratch memory (the byte
+    positions are int64, eight times the bytes they place) whatever the frame's size.
 
     Raises
     ------
@@ -88,29 +91,38 @@ def encode_binary_copy(frame: pd.DataFrame, types: Mapping[str, str]) -> BinaryC
     >>> copy.columns, copy.payload[19:]
     (['n', 's'], b'\\x00\\x02\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x01a\\xff\\xff')
     """
+    unsupported = [name for name in frame.columns if types[name] not in SUPPORTED_TYPES]
+    if unsupported:
+        name = unsupported[0]
+        raise ValueError(f"column {name!r}: binary COPY of PostgreSQL type {types[name]!r} is not supported "
+                         f"(supported: {', '.join(sorted(SUPPORTED_TYPES))})")
+    fixed = [name for name in frame.columns
+             if (types[name] in _FIXED or types[name] in _TIMESTAMP) and not frame[name].isna().any()]
+    varying = [name for name in frame.columns if name not in fixed]
+    parts = [_encode_rows(frame.iloc[start:start + PART_ROWS], types, fixed, varying)
+             for start in range(0, len(frame), PART_ROWS)]
+    return BinaryCopy(fixed + varying, b"".join([_SIGNATURE, *parts, _TRAILER]))
+
+
+def _encode_rows(frame: pd.DataFrame, types: Mapping[str, str], fixed: list[str], varying: list[str]) -> bytes:
+    """The rows of ``frame``, fields in the order ``fixed + varying`` (``fixed``: fixed-size, no NULL)."""
     fields = {name: _encode_column(frame[name], types[name], name) for name in frame.columns}
-    fixed = [name for name, field in fields.items() if field.width is not None]
-    varying = [name for name in fields if name not in fixed]
     n = len(frame)
     count = np.broadcast_to(np.frombuffer(len(fields).to_bytes(2, "big"), dtype=np.uint8), (n, 2))
     prefix = np.hstack([count, *(fields[name].block() for name in fixed)])
-    row_sizes = prefix.shape[1] + sum((fields[name].sizes for name in varying), np.zeros(n, dtype=np.int64))
-    out = np.empty(len(_SIGNATURE) + int(row_sizes.sum()) + len(_TRAILER), dtype=np.uint8)
-    out[: len(_SIGNATURE)] = np.frombuffer(_SIGNATURE, dtype=np.uint8)
-    out[len(out) - len(_TRAILER):] = np.frombuffer(_TRAILER, dtype=np.uint8)
     if not varying:
-        out[len(_SIGNATURE): len(out) - len(_TRAILER)] = prefix.ravel()
-        return BinaryCopy(fixed, out.tobytes())
-    row_starts = len(_SIGNATURE) + np.concatenate([[0], np.cumsum(row_sizes)[:-1]]).astype(np.int64)
+        return prefix.tobytes()
+    row_sizes = prefix.shape[1] + sum((fields[name].sizes for name in varying), np.zeros(n, dtype=np.int64))
+    out = np.empty(int(row_sizes.sum()), dtype=np.uint8)
+    row_starts = np.concatenate([[0], np.cumsum(row_sizes)[:-1]]).astype(np.int64)
     out[(row_starts[:, None] + np.arange(prefix.shape[1])).ravel()] = prefix.ravel()
     field_starts = row_starts + prefix.shape[1]
     for name in varying:
         field = fields[name]
-        lengths = field.lengths.astype(">i4").view(np.uint8)
-        out[(field_starts[:, None] + np.arange(4)).ravel()] = lengths
+        out[(field_starts[:, None] + np.arange(4)).ravel()] = field.lengths.astype(">i4").view(np.uint8)
         _place_varying(out, field_starts + 4, np.maximum(field.lengths, 0), field.payload)
         field_starts = field_starts + field.sizes
-    return BinaryCopy(fixed + varying, out.tobytes())
+    return out.tobytes()
 
 
 def _place_varying(out: np.ndarray, starts: np.ndarray, sizes: np.ndarray, payload: np.ndarray) -> None:
@@ -126,12 +138,7 @@ def _encode_column(column: pd.Series, pg_type: str, name: str) -> _Field:
         return _encode_text(column)
     if pg_type in _TIMESTAMP:
         return _encode_timestamps(column)
-    if pg_type in _FIXED:
-        return _encode_fixed(column, np.dtype(_FIXED[pg_type]), name)
-    raise ValueError(
-        f"column {name!r}: binary COPY of PostgreSQL type {pg_type!r} is not supported "
-        f"(supported: {', '.join(sorted(SUPPORTED_TYPES))})"
-    )
+    return _encode_fixed(column, np.dtype(_FIXED[pg_type]), name)
 
 
 def _encode_fixed(column: pd.Series, dtype: np.dtype, name: str) -> _Field:

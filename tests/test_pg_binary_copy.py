@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
-from storage.pg_binary_copy import SUPPORTED_TYPES, encode_binary_copy
+from storage.pg_binary_copy import PART_ROWS, SUPPORTED_TYPES, encode_binary_copy
 
 TYPES = {
     "i2": "smallint", "i4": "integer", "i8": "bigint", "f4": "real", "f8": "double precision", "b": "boolean",
@@ -77,6 +77,17 @@ def test_text_and_integers_of_any_shape_read_back(pg, values: list[str | None], 
     frame = pd.DataFrame({"k": range(n), "t": pd.Series(values, dtype=object),
                           "i8": pd.Series(numbers, dtype=object)})
     assert _round_trip(pg, frame) == [(k, v, x) for k, v, x in zip(range(n), values, numbers, strict=True)]
+
+
+def test_a_frame_of_several_parts_keeps_one_column_order(pg) -> None:
+    n = PART_ROWS + 10
+    frame = pd.DataFrame({"k": np.arange(n), "i8": pd.array(np.arange(n), dtype="Int64"),
+                          "t": [f"id-{i}" for i in range(n)]})
+    frame.loc[n - 1, "i8"] = None
+    rows = _round_trip(pg, frame)
+    assert len(rows) == n
+    assert rows[0] == (0, 0, "id-0") and rows[PART_ROWS] == (PART_ROWS, PART_ROWS, f"id-{PART_ROWS}")
+    assert rows[-1] == (n - 1, None, f"id-{n - 1}")
 
 
 def test_the_payload_follows_the_documented_layout() -> None:
