@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from storage.db import is_postgres
-from storage.pg_binary_copy import encode_binary_copy
+from storage.pg_binary_copy import BinaryCopy, encode_binary_copy
 
 _STAGES = itertools.count()
 _UNIQUE_VIOLATION = "23505"
@@ -42,14 +42,15 @@ def insert_frame_ignoring(
 ) -> int:
     """Insert the rows of ``frame`` whose ``conflict`` key is not in ``table`` yet; return how many went in.
 
-    ``constants`` are integer columns with one value for every row, written as SQL literals instead
-    of being sent per row. SQLite: one ``INSERT ... SELECT ... FROM json_each(?) ON CONFLICT DO
+    ``constants`` are integer columns with one value for every row (on SQLite written as SQL
+    literals instead of being sent per row). SQLite: one ``INSERT ... SELECT ... FROM json_each(?) ON CONFLICT DO
     NOTHING`` with the rows as one JSON text, so SQLite inserts them all in one call that releases
     the GIL (a collector prepares its next batch meanwhile; per-row ``executemany`` binding would
     hand the GIL back and forth for every row). PostgreSQL: first one COPY straight into ``table``
     inside a savepoint (the common case, every row new, costs no staging and no speculative
-    insertion); when that hits a unique violation, back to the savepoint, COPY into a temporary
-    stage dropped at commit and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. Callers
+    insertion); when that hits a unique violation, back to the savepoint, COPY the same encoded
+    rows into a temporary stage dropped at commit and one ``INSERT ... SELECT ... ON CONFLICT DO
+    NOTHING``. Callers
     serialise writers of the same keys (a row lock), so the first path cannot race another
     transaction.
     """
@@ -58,18 +59,15 @@ def insert_frame_ignoring(
     constants = {name: int(value) for name, value in (constants or {}).items()}
     if not is_postgres(session):
         return _sqlite_insert_ignoring(session, table, frame, conflict, constants)
-    if _copy_if_all_new(session, table, frame.assign(**constants)):
+    encoded = encode_binary_copy(frame.assign(**constants), _column_types(session, table))
+    if _copy_if_all_new(session, table, encoded):
         return len(frame)
     stage = f"_stage_{table}_{next(_STAGES)}"
-    session.execute(text(
-        f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {', '.join(frame.columns)} FROM {table} "
-        "WITH NO DATA"
-    ))
-    _copy_frame(session, stage, frame)
-    names = ", ".join([*constants, *frame.columns])
-    selected = ", ".join([*map(str, constants.values()), *frame.columns])
+    names = ", ".join(encoded.columns)
+    session.execute(text(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"))
+    _copy_encoded(session, stage, encoded)
     inserted = session.execute(text(
-        f"INSERT INTO {table} ({names}) SELECT {selected} FROM {stage} ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+        f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
     )).rowcount
     return int(inserted)
 
@@ -96,11 +94,11 @@ def _json_rows(frame: pd.DataFrame) -> str:
                         ).to_json(orient="values")
 
 
-def _copy_if_all_new(session: Session, table: str, frame: pd.DataFrame) -> bool:
-    """COPY ``frame`` into ``table`` in a savepoint; False (and nothing written) on a unique violation."""
+def _copy_if_all_new(session: Session, table: str, encoded: BinaryCopy) -> bool:
+    """COPY ``encoded`` into ``table`` in a savepoint; False (and nothing written) on a unique violation."""
     try:
         with session.begin_nested():
-            _copy_frame(session, table, frame)
+            _copy_encoded(session, table, encoded)
     except Exception as exc:
         if getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION:
             return False
@@ -166,7 +164,10 @@ def _rows(table: pa.Table) -> Iterable[tuple[object, ...]]:
 
 def _copy_frame(session: Session, table: str, frame: pd.DataFrame) -> None:
     """One binary COPY of ``frame`` into ``table``, typed by the table's columns as the catalog has them."""
-    encoded = encode_binary_copy(frame, _column_types(session, table))
+    _copy_encoded(session, table, encode_binary_copy(frame, _column_types(session, table)))
+
+
+def _copy_encoded(session: Session, table: str, encoded: BinaryCopy) -> None:
     cursor = session.connection().connection.driver_connection.cursor()
     with cursor.copy(f"COPY {table} ({', '.join(encoded.columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
         copy.write(encoded.payload)

@@ -41,13 +41,13 @@ PART_ROWS = 65_536
 class _Field:
     """One column ready to place: per-row field length (-1 for NULL) and the non-NULL values' bytes.
 
-    ``width`` is the value size of a fixed-size column without NULLs (every row alike), else None.
+    ``width`` is the value size of a fixed-size type, else None.
     """
 
     def __init__(self, lengths: np.ndarray, payload: np.ndarray, width: int | None = None) -> None:
         self.lengths = lengths.astype(np.int64)
         self.payload = payload
-        self.width = width if width is not None and (self.lengths == width).all() else None
+        self.width = width
 
     @property
     def sizes(self) -> np.ndarray:
@@ -55,7 +55,7 @@ class _Field:
         return 4 + np.maximum(self.lengths, 0)
 
     def block(self) -> np.ndarray:
-        """The field of every row as an (n, 4 + width) byte matrix (fixed-size fields only)."""
+        """The field of every row as an (n, 4 + width) byte matrix (fixed-size fields without NULLs only)."""
         assert self.width is not None
         n = len(self.lengths)
         header = np.broadcast_to(np.frombuffer(self.width.to_bytes(4, "big"), dtype=np.uint8), (n, 4))

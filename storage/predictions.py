@@ -38,20 +38,17 @@ class WriteCounts:
 
 @dataclass(frozen=True)
 class DayChunk:
-    """One UTC day of a batch, deduplicated: its rows as Arrow, their new-category flags, the encoded chunk.
+    """One UTC day of a batch, deduplicated: its rows as Arrow, their timestamps and new-category flags, the chunk.
 
-    ``table`` holds the canonical columns with ``ts`` as ``timestamp[us, UTC]``; ``blob`` is
-    ``table`` encoded by :func:`storage.arrow_frames.encode_table`.
+    ``table`` holds the canonical columns with ``ts`` as ``timestamp[us, UTC]``; ``micros`` is that
+    ``ts`` as int64 microseconds since the Unix epoch; ``blob`` is ``table`` encoded by
+    :func:`storage.arrow_frames.encode_table`.
     """
 
     table: pa.Table
+    micros: np.ndarray
     new_categories: np.ndarray
     blob: bytes
-
-    @property
-    def micros(self) -> np.ndarray:
-        """``ts`` as int64 microseconds since the Unix epoch."""
-        return self.table.column("ts").to_numpy().astype("datetime64[us]").astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ def encode_predictions(frame: pd.DataFrame, new_categories: np.ndarray | None = 
     days = []
     for rows in _day_slices(micros):
         day_table = _take(table, rows)
-        days.append(DayChunk(day_table, flags[rows], encode_table(day_table)))
+        days.append(DayChunk(day_table, micros[rows], flags[rows], encode_table(day_table)))
     return EncodedPredictions(days, len(frame))
 
 
@@ -162,11 +159,10 @@ def _write_day(session: Session, model_version_id: int, day: DayChunk, source: s
     if inserted == 0:
         session.delete(chunk)
         session.flush()
-        return DayChunk(day.table.slice(0, 0), day.new_categories[:0], b"")
+        return DayChunk(day.table.slice(0, 0), micros[:0], day.new_categories[:0], b"")
     new = ids.isin(_ids_of_chunk(session, model_version_id, chunk.id, ids)).to_numpy()
-    table = day.table.filter(pa.array(new))
-    day = DayChunk(table, day.new_categories[new], encode_table(table))
-    micros = day.micros
+    table, micros = day.table.filter(pa.array(new)), micros[new]
+    day = DayChunk(table, micros, day.new_categories[new], encode_table(table))
     chunk.min_ts, chunk.max_ts, chunk.n_rows, chunk.data = _utc(micros.min()), _utc(micros.max()), len(micros), day.blob
     session.flush()
     return day
