@@ -4,14 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install browser clean
+.PHONY: demo test lint bench install browser clean FORCE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev]'
+# Strict editable install: the package folders are mapped into one import name, `driftscope`, through
+# a tree of links, so it is reinstalled whenever a module is added or removed (.venv/.modules changes).
+MODULES := $(sort $(wildcard src/driftscope/*.py src/driftscope/*/*.py storage/*.py collectors/*.py \
+	monitors/*.py monitors/*/*.py alerting/*.py alerting/*/*.py dashboard/*.py dashboard/*/*.py \
+	alembic/*.py alembic/versions/*.py))
+
+$(VENV)/.modules: FORCE | $(BIN)/python
+	@echo '$(MODULES)' | cmp -s - $@ || echo '$(MODULES)' > $@
+
+$(STAMP): $(BIN)/python pyproject.toml $(VENV)/.modules
+	rm -rf build/__editable__*
+	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,13 +38,15 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/lint-imports
+	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache tests/artifacts

@@ -1,15 +1,15 @@
-"""Alembic environment: metadata from storage.models, URL from the same settings as the app.
+"""Alembic environment: metadata from driftscope.storage.models, URL from the same settings as the app.
 
-The URL comes from ``config.attributes["url"]`` (set by :mod:`storage.migrations`), else
+The URL comes from ``config.attributes["url"]`` (set by :mod:`driftscope.storage.migrations`), else
 ``$DRIFTSCOPE_DATABASE_URL``, else ``sqlite:///driftscope.db``. Tables owned by APScheduler's job
 store are not ours and are left out of comparisons.
 """
 
 from alembic import context
 
-from storage.db import database_url, make_engine
-from storage.migrations import include_object
-from storage.models import Base
+from driftscope.storage.db import database_url, make_engine
+from driftscope.storage.migrations import include_object
+from driftscope.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -49,6 +49,7 @@ def _run(connection: object) -> None:
         include_object=include_object,
         render_as_batch=True,
         compare_type=True,
+        user_module_prefix="storage_models.",
     )
     with context.begin_transaction():
         context.run_migrations()

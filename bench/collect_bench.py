@@ -35,12 +35,12 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from collectors import collect
 from driftscope.apply import apply_config
+from driftscope.collectors import collect
 from driftscope.config import load_config
-from storage import migrations
-from storage.db import make_engine
-from storage.pg_binary_copy import encode_binary_copy
+from driftscope.storage import migrations
+from driftscope.storage.db import make_engine
+from driftscope.storage.pg_binary_copy import encode_binary_copy
 
 N_NUMERIC, N_CATEGORICAL, N_FILES = 14, 6, 10
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from storage import (
+from driftscope.storage import (
     alerts,
     dashboard,
     dashboard_feature,
@@ -41,13 +41,13 @@ from storage import (
     retraining,
     scheduler_state,
 )
-from storage.db import make_engine, transaction
-from storage.labels import write_labels
-from storage.predictions import write_predictions
-from storage.results import add_detector_events, add_drift_results, add_metric_values, finish_run, start_run
+from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.labels import write_labels
+from driftscope.storage.predictions import write_predictions
+from driftscope.storage.results import add_detector_events, add_drift_results, add_metric_values, finish_run, start_run
 
 HERE = Path(__file__).resolve().parent
-APP = HERE.parent / "dashboard" / "app.py"
+APP = HERE.parent / "dashboard" / "entry" / "driftscope_dashboard.py"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 60
 DAY = timedelta(days=1)

@@ -59,7 +59,7 @@ def _maxrss_mb() -> float:
 
 
 def run_driftscope(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, float]:
-    from monitors.stattests import evaluate_columns, fit_reference
+    from driftscope.monitors.stattests import evaluate_columns, fit_reference
 
     types = {name: "categorical" if reference[name].dtype == object else "numeric" for name in reference}
     start = time.perf_counter()
@@ -85,7 +85,7 @@ def run_evidently(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, f
 def worker(tool: str, rows: int, features: int) -> None:
     """Import the tool, build the frames, run the tool, print one JSON line."""
     sys.path.insert(0, str(ROOT))
-    importlib.import_module("monitors.stattests" if tool == "driftscope" else "evidently.presets")
+    importlib.import_module("driftscope.monitors.stattests" if tool == "driftscope" else "evidently.presets")
     reference, current = make_frame(rows, features, False), make_frame(rows, features, True)
     before = _maxrss_mb()
     result = (run_driftscope if tool == "driftscope" else run_evidently)(reference, current)

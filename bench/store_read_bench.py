@@ -3,7 +3,7 @@
 Layouts, each holding the same rows (1M x 20 features: 14 numeric, 6 categorical):
 
 * ``driftscope``: the store as shipped — Arrow IPC chunks per version and day plus a narrow
-  index table (``storage.predictions.read_window``).
+  index table (``driftscope.storage.predictions.read_window``).
 * ``json-per-row``: one row per prediction with the features as JSON text, parsed in Python.
 * ``wide-table``: one SQL column per feature, read with ``pandas.read_sql``.
 
@@ -26,11 +26,11 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from storage import migrations
-from storage.bulk import insert_frame
-from storage.db import make_engine, transaction
-from storage.predictions import read_window, write_predictions
-from storage.registry import ensure_model, ensure_version
+from driftscope.storage import migrations
+from driftscope.storage.bulk import insert_frame
+from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.predictions import read_window, write_predictions
+from driftscope.storage.registry import ensure_model, ensure_version
 
 N_NUMERIC, N_CATEGORICAL = 14, 6
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

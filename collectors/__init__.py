@@ -8,9 +8,9 @@ Every batch is one transaction holding its rows, its quarantined rows and the so
 position, so a run killed at any point and started again stores every row exactly once.
 """
 
-from collectors.base import SourceSummary
-from collectors.python_api import log_ground_truth, log_predictions
-from collectors.replay import replay_quarantine
-from collectors.run import collect
+from driftscope.collectors.base import SourceSummary
+from driftscope.collectors.python_api import log_ground_truth, log_predictions
+from driftscope.collectors.replay import replay_quarantine
+from driftscope.collectors.run import collect
 
 __all__ = ["SourceSummary", "collect", "log_ground_truth", "log_predictions", "replay_quarantine"]

@@ -2,7 +2,7 @@
 
 Sources do no database work. Each :class:`Batch` carries its raw rows (source column names), how to
 locate and reproduce any of them for quarantine, the rows that could not even be parsed, and the
-:data:`Checkpoint` that :mod:`collectors.ingest` commits in the same transaction as the rows.
+:data:`Checkpoint` that :mod:`driftscope.collectors.ingest` commits in the same transaction as the rows.
 """
 
 from collections.abc import Callable, Iterator
@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 import numpy as np
 import pandas as pd
 
-from storage.collector_state import FileMark
+from driftscope.storage.collector_state import FileMark
 
 Records = Literal["predictions", "ground_truth"]
 

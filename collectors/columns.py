@@ -9,8 +9,17 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from collectors.coerce import Coerced, as_binary, as_boolean, as_category, as_float, as_integer, as_text, text_length
-from collectors.target import Kind, VersionPlan
+from driftscope.collectors.coerce import (
+    Coerced,
+    as_binary,
+    as_boolean,
+    as_category,
+    as_float,
+    as_integer,
+    as_text,
+    text_length,
+)
+from driftscope.collectors.target import Kind, VersionPlan
 
 MAX_TEXT = 200
 KIND_TEXT = {

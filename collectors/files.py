@@ -38,12 +38,12 @@ from fsspec.compression import available_compressions
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from collectors.base import Batch, SourceFailure, SourceState
-from collectors.parquetfiles import read_parquet
-from collectors.textfiles import TextRead, read_text
-from driftscope.config import SourceConfig
+from driftscope.collectors.base import Batch, SourceFailure, SourceState
+from driftscope.collectors.config import SourceConfig
+from driftscope.collectors.parquetfiles import read_parquet
+from driftscope.collectors.textfiles import TextRead, read_text
 from driftscope.errors import SourceError
-from storage.collector_state import FileMark
+from driftscope.storage.collector_state import FileMark
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import requests
 
-from collectors.base import Batch, Rejected, SourceState, WatermarkCheckpoint
-from driftscope.config import SourceConfig
+from driftscope.collectors.base import Batch, Rejected, SourceState, WatermarkCheckpoint
+from driftscope.collectors.config import SourceConfig
 from driftscope.errors import SourceError
 
 log = logging.getLogger(__name__)

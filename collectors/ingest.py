@@ -15,15 +15,15 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from collectors.base import Batch, Checkpoint, FileCheckpoint, WatermarkCheckpoint
-from collectors.target import Target
-from collectors.validate import Validated, validate_batch
+from driftscope.collectors.base import Batch, Checkpoint, FileCheckpoint, WatermarkCheckpoint
+from driftscope.collectors.target import Target
+from driftscope.collectors.validate import Validated, validate_batch
 from driftscope.errors import SchemaError
-from storage.collector_state import add_run_counts, advance_file, advance_watermark
-from storage.db import transaction
-from storage.labels import write_labels
-from storage.predictions import EncodedPredictions, encode_predictions, write_encoded
-from storage.quarantine import add_quarantined
+from driftscope.storage.collector_state import add_run_counts, advance_file, advance_watermark
+from driftscope.storage.db import transaction
+from driftscope.storage.labels import write_labels
+from driftscope.storage.predictions import EncodedPredictions, encode_predictions, write_encoded
+from driftscope.storage.quarantine import add_quarantined
 
 
 @dataclass(frozen=True)

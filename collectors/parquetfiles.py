@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from collectors.base import Batch, FileCheckpoint, rows_as_json
+from driftscope.collectors.base import Batch, FileCheckpoint, rows_as_json
 from driftscope.errors import SourceError
-from storage.collector_state import FileMark
+from driftscope.storage.collector_state import FileMark
 
 
 def read_parquet(

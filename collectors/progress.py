@@ -4,7 +4,7 @@ import sys
 import time
 from typing import TextIO
 
-from collectors.ingest import Counts
+from driftscope.collectors.ingest import Counts
 
 
 class Progress:

@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from collectors.base import Batch, Records, SourceSummary, rows_as_json
-from collectors.ingest import ingest_batch
-from collectors.run import summary_of
-from collectors.target import load_target
+from driftscope.collectors.base import Batch, Records, SourceSummary, rows_as_json
+from driftscope.collectors.ingest import ingest_batch
+from driftscope.collectors.run import summary_of
+from driftscope.collectors.target import load_target
 from driftscope.errors import DriftscopeError, SchemaError
-from storage.collector_state import finish_collector_run, start_collector_run
-from storage.db import make_engine, transaction
+from driftscope.storage.collector_state import finish_collector_run, start_collector_run
+from driftscope.storage.db import make_engine, transaction
 
 PYTHON_PREFIX = "python:"
 

@@ -15,20 +15,22 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from collectors.base import SourceSummary
-from collectors.ingest import Counts, store_validated
-from collectors.python_api import parse_python_source
-from collectors.target import Target, load_target
-from collectors.validate import validate_batch
-from driftscope.config import Config
+from driftscope.collectors.base import SourceSummary
+from driftscope.collectors.config import CollectorSettings
+from driftscope.collectors.ingest import Counts, store_validated
+from driftscope.collectors.python_api import parse_python_source
+from driftscope.collectors.target import Target, load_target
+from driftscope.collectors.validate import validate_batch
 from driftscope.errors import DriftscopeError, SchemaError
-from storage.db import transaction
-from storage.quarantine import list_quarantined, quarantine_counts, remove_quarantined, update_reasons
+from driftscope.storage.db import transaction
+from driftscope.storage.quarantine import list_quarantined, quarantine_counts, remove_quarantined, update_reasons
 
 PAGE_ROWS = 10_000
 
 
-def replay_quarantine(engine: Engine, config: Config, *, sources: list[str] | None = None) -> list[SourceSummary]:
+def replay_quarantine(
+    engine: Engine, config: CollectorSettings, *, sources: list[str] | None = None
+) -> list[SourceSummary]:
     """Replay the quarantined rows of ``sources`` (default: every source with quarantined rows).
 
     ``rows_read`` counts the rows examined, ``rows_stored``/``rows_duplicate`` those that left
@@ -40,7 +42,7 @@ def replay_quarantine(engine: Engine, config: Config, *, sources: list[str] | No
     return [_replay_source(engine, config, name, counts.get(name, 0)) for name in names]
 
 
-def _target_options(config: Config, name: str) -> dict[str, Any] | None:
+def _target_options(config: CollectorSettings, name: str) -> dict[str, Any] | None:
     python = parse_python_source(name)
     if python is not None:
         model, version = python
@@ -53,7 +55,7 @@ def _target_options(config: Config, name: str) -> dict[str, Any] | None:
     return None
 
 
-def _replay_source(engine: Engine, config: Config, name: str, n_quarantined: int) -> SourceSummary:
+def _replay_source(engine: Engine, config: CollectorSettings, name: str, n_quarantined: int) -> SourceSummary:
     options = _target_options(config, name)
     if options is None:
         return SourceSummary(name, "failed", 0, 0, 0, n_quarantined,

@@ -13,31 +13,31 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from collectors.base import Batch, FileCheckpoint, Source, SourceFailure, SourceState, SourceSummary
-from collectors.files import FilesSource
-from collectors.http import HttpSource
-from collectors.ingest import Prepared, commit, prepare
-from collectors.prefetch import prefetch
-from collectors.progress import Progress
-from collectors.sql import SqlSource
-from collectors.target import Target, load_target
-from driftscope.config import Config, SourceConfig
+from driftscope.collectors.base import Batch, FileCheckpoint, Source, SourceFailure, SourceState, SourceSummary
+from driftscope.collectors.config import CollectorSettings, SourceConfig
+from driftscope.collectors.files import FilesSource
+from driftscope.collectors.http import HttpSource
+from driftscope.collectors.ingest import Prepared, commit, prepare
+from driftscope.collectors.prefetch import prefetch
+from driftscope.collectors.progress import Progress
+from driftscope.collectors.sql import SqlSource
+from driftscope.collectors.target import Target, load_target
 from driftscope.errors import DriftscopeError, SchemaError
-from storage.collector_state import (
+from driftscope.storage.collector_state import (
     CollectorRunInfo,
     file_marks,
     finish_collector_run,
     get_watermark,
     start_collector_run,
 )
-from storage.db import transaction
+from driftscope.storage.db import transaction
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 4000
 
 
 def collect(
-    engine: Engine, config: Config, *, sources: list[str] | None = None, progress: bool = False
+    engine: Engine, config: CollectorSettings, *, sources: list[str] | None = None, progress: bool = False
 ) -> list[SourceSummary]:
     """Run each selected source (default: all configured) once; one summary per source, in order.
 

@@ -39,8 +39,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
 from sqlalchemy.sql import FromClause
 
-from collectors.base import Batch, SourceState, WatermarkCheckpoint, rows_as_json
-from driftscope.config import SourceConfig
+from driftscope.collectors.base import Batch, SourceState, WatermarkCheckpoint, rows_as_json
+from driftscope.collectors.config import SourceConfig
 from driftscope.errors import SchemaError, SourceError
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from collectors.base import Records
-from collectors.coerce import as_text
+from driftscope.collectors.base import Records
+from driftscope.collectors.coerce import as_text
 from driftscope.errors import NotFoundError
-from storage.registry import VersionInfo, get_model_id, list_versions, load_reference
+from driftscope.storage.registry import VersionInfo, get_model_id, list_versions, load_reference
 
 Kind = str
 

@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-from collectors.base import Batch, FileCheckpoint, Rejected, rows_as_json
+from driftscope.collectors.base import Batch, FileCheckpoint, Rejected, rows_as_json
 from driftscope.errors import SourceError
-from storage.collector_state import FileMark
+from driftscope.storage.collector_state import FileMark
 
 BLOCK_BYTES = 8 * 2**20
 MAX_LINE_BYTES = 64 * 2**20

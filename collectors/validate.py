@@ -6,7 +6,7 @@ that applies. Rules, per schema role:
 
 * id: required, text of at most 200 characters.
 * timestamp (predictions): required, ISO 8601 text, a datetime or Unix seconds; no zone = UTC.
-* prediction: required, of the version's prediction kind (see :mod:`collectors.target`).
+* prediction: required, of the version's prediction kind (see :mod:`driftscope.collectors.target`).
 * probability (when the schema has one): required, a number in [0, 1].
 * numeric features: a finite number or missing; categorical: any value or missing (values unseen
   in the reference are counted, not refused); binary: 0/1, true/false, yes/no or missing.
@@ -24,9 +24,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from collectors.coerce import Coerced, as_text, as_timestamp, text_length
-from collectors.columns import KIND_TEXT, MAX_TEXT, coerce_kind, feature_values, flag, required_problems
-from collectors.target import Target, VersionPlan
+from driftscope.collectors.coerce import Coerced, as_text, as_timestamp, text_length
+from driftscope.collectors.columns import KIND_TEXT, MAX_TEXT, coerce_kind, feature_values, flag, required_problems
+from driftscope.collectors.target import Target, VersionPlan
 from driftscope.errors import SchemaError
 
 TIMESTAMP_TEXT = "a timestamp (ISO 8601 such as 2026-01-01T12:00:00Z, or Unix seconds)"

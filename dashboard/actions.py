@@ -1,6 +1,6 @@
 """Operator actions as widgets: acknowledge or resolve an alert, request retraining.
 
-Viewers see the controls disabled with the reason; :mod:`dashboard.data` checks the role again
+Viewers see the controls disabled with the reason; :mod:`driftscope.dashboard.data` checks the role again
 before writing. Alert actions take an optional note; retraining needs a reason and a confirmation.
 """
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import data, ui
-from dashboard.data import VersionInfo
+from driftscope.dashboard import data, ui
+from driftscope.dashboard.data import VersionInfo
 
 REQUEST_COLUMNS = ["id", "status", "trigger", "requested_by", "reason", "created_at", "updated_at", "note"]
 

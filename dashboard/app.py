@@ -1,4 +1,5 @@
-"""The driftscope dashboard: ``streamlit run dashboard/app.py`` (or ``driftscope dashboard``).
+"""The driftscope dashboard's app; ``driftscope dashboard`` runs ``entry/driftscope_dashboard.py``, which calls
+:func:`main`.
 
 Page configuration, sign-in, ``st.navigation`` over ``views/``, the shared sidebar, and one place
 that turns driftscope errors (an unreachable or unmigrated store, a bad config) into a readable
@@ -11,15 +12,12 @@ without the login.
 """
 
 from collections.abc import Callable
-from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, data, sidebar, state, ui
-from dashboard.settings import Settings, environment_key, load_settings
+from driftscope.dashboard import auth, data, sidebar, state, ui
+from driftscope.dashboard.settings import Settings, environment_key, load_settings
 from driftscope.errors import DriftscopeError
-
-HERE = Path(__file__).resolve().parent
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -29,7 +27,7 @@ def _settings(key: tuple[str | None, float | None, str | None, str | None]) -> S
 
 
 def _page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page:
-    return st.Page(str(HERE / ui.PAGES[name]), title=title, icon=icon, url_path=ui.URL_PATHS[name], default=default)
+    return st.Page(ui.PAGES[name], title=title, icon=icon, url_path=ui.URL_PATHS[name], default=default)
 
 
 def _pages() -> dict[str, list[st.Page]]:
@@ -87,5 +85,3 @@ def main() -> None:
     finally:
         state.write_url()
 
-
-main()

@@ -12,8 +12,8 @@ from typing import Literal
 
 import streamlit as st
 
-from dashboard.settings import Settings
 from driftscope.config.passwords import verify_password
+from driftscope.dashboard.settings import Settings
 from driftscope.errors import ConfigError, DriftscopeError
 
 Role = Literal["viewer", "operator"]

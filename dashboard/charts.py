@@ -36,9 +36,9 @@ def layout(fig: go.Figure, *, title: str, y_title: str, height: int = 360, x_tit
 def metric_chart(series: pd.DataFrame, events: pd.DataFrame, metric: str, floor: float | None = None) -> go.Figure:
     """One metric over time: value with its bootstrap band, the reference value, an alert floor, events.
 
-    ``series`` has the columns of :func:`storage.dashboard_version.metric_series`; runs flagged by the
+    ``series`` has the columns of :func:`driftscope.storage.result_series.metric_series`; runs flagged by the
     monitor (a significant drop from the reference) are red crosses. ``floor`` is a ``metric_below``
-    rule's value; ``events`` (:func:`storage.dashboard_version.detector_events`) are orange lines.
+    rule's value; ``events`` (:func:`driftscope.storage.result_series.detector_events`) are orange lines.
     """
     rows = series[series["metric"] == metric].sort_values("window_end")
     x = rows["window_end"]

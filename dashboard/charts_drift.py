@@ -1,6 +1,6 @@
 """Pure plotly builders for drift views: the features x windows heatmap and reference-vs-current distributions.
 
-The heatmap colours each cell by the drift score of :func:`storage.dashboard_version.drift_score`
+The heatmap colours each cell by the drift score of :func:`driftscope.storage.result_series.drift_score`
 (1.0 = at the test's threshold), clipped to [0, 2]: green below, yellow at, red above the threshold.
 """
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import CURRENT, REFERENCE, layout
+from driftscope.dashboard.charts import CURRENT, REFERENCE, layout
 
 SCORE_MAX = 2.0
 SCORE_SCALE = [[0.0, "#2b9348"], [0.35, "#a7c957"], [0.5, "#ffd000"], [0.75, "#f77f00"], [1.0, "#d62828"]]
@@ -75,7 +75,7 @@ def drift_heatmap(matrix: pd.DataFrame) -> go.Figure:
 def distribution_chart(dist: pd.DataFrame, *, feature: str, feature_type: str) -> go.Figure:
     """Reference vs current shares: overlaid histograms (numeric) or grouped bars (categories).
 
-    ``dist`` is :func:`storage.dashboard_feature.distribution` output.
+    ``dist`` is :func:`driftscope.storage.drift_history.distribution` output.
     """
     fig = go.Figure()
     numeric = feature_type == "numeric" and dist["left"].notna().any()

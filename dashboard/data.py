@@ -2,7 +2,7 @@
 
 Reads are ``st.cache_data`` entries with a ``ttl`` and ``max_entries``; the engine is passed as an
 underscored (unhashed) argument, and every key holds the store URL and the store's *stamp*
-(:func:`storage.dashboard.store_stamp`, itself cached for :data:`STAMP_TTL_S`), so new monitor
+(:func:`driftscope.storage.version_summary.store_stamp`, itself cached for :data:`STAMP_TTL_S`), so new monitor
 results, alerts and runs show on the next page load without a restart. Reads fall in three groups
 (results, alerts, retraining); each write clears the group it changes. Database failures arrive as
 :class:`~driftscope.errors.StorageError` with a readable message.
@@ -16,16 +16,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.auth import User, require_operator
-from storage import alerts as alert_store
-from storage import dashboard as overview_queries
-from storage import dashboard_feature as feature_queries
-from storage import dashboard_ops as ops_queries
-from storage import dashboard_version as version_queries
-from storage import notifications, registry, retraining, scheduler_state
-from storage.db import make_engine
-from storage.registry import VersionInfo
-from storage.scheduler_state import HeartbeatInfo
+from driftscope.dashboard.auth import User, require_operator
+from driftscope.storage import alerts as alert_store
+from driftscope.storage import drift_history as feature_queries
+from driftscope.storage import notifications, registry, retraining, scheduler_state
+from driftscope.storage import result_series as version_queries
+from driftscope.storage import run_history as ops_queries
+from driftscope.storage import version_summary as overview_queries
+from driftscope.storage.db import make_engine
+from driftscope.storage.registry import VersionInfo
+from driftscope.storage.scheduler_state import HeartbeatInfo
 
 __all__ = ["HeartbeatInfo", "Store", "VersionInfo"]
 
@@ -126,7 +126,7 @@ def extent(store: Store) -> tuple[datetime | None, datetime | None]:
 
 
 def overview(store: Store, *, start: datetime, end: datetime) -> pd.DataFrame:
-    """Health, volume, label coverage, last run and headline metric per version (see storage.dashboard)."""
+    """Health, volume, label coverage, last run and headline metric per version (see storage.version_summary)."""
     return _read(_alerts, store, "overview", start=start, end=end)
 
 
@@ -173,7 +173,7 @@ def histogram(store: Store, *, run_id: int, feature: str) -> dict[str, Any]:
 
 
 def distribution(store: Store, *, run_id: int, feature: str) -> pd.DataFrame:
-    """Reference vs current shares per bin of a feature in one run (see storage.dashboard_feature.distribution)."""
+    """Reference vs current shares per bin of a feature in one run (see storage.drift_history.distribution)."""
     return feature_queries.distribution(histogram(store, run_id=run_id, feature=feature))
 
 

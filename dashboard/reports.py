@@ -4,28 +4,12 @@ The dashboard does not compute reports (it reads the store only): it offers the 
 in ``dashboard.reports_dir`` and otherwise shows the exact command that writes it there.
 """
 
-import re
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dashboard.settings import Settings
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def report_filename(model: str, version: str, start: datetime, end: datetime) -> str:
-    """``<model>_<version>_<start>_<end>.html`` with times as ``YYYYmmddTHHMMZ`` (UTC).
-
-    Examples
-    --------
-    >>> report_filename("credit-default", "1.0", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
-    'credit-default_1.0_20260101T0000Z_20260102T0000Z.html'
-    """
-    stamp = "%Y%m%dT%H%MZ"
-    parts = [_UNSAFE.sub("-", model), _UNSAFE.sub("-", version), start.astimezone(UTC).strftime(stamp),
-             end.astimezone(UTC).strftime(stamp)]
-    return "_".join(parts) + ".html"
+from driftscope.dashboard.settings import Settings
+from driftscope.naming import report_filename
 
 
 def find_report(settings: Settings, model: str, version: str, start: datetime, end: datetime) -> Path | None:

@@ -15,10 +15,11 @@ from driftscope.config import Config, load_config
 from driftscope.config.passwords import USERS_ENV, parse_users
 from driftscope.config.schema import UserConfig
 from driftscope.errors import ConfigError
+from driftscope.naming import DEFAULT_DATABASE_URL, DEFAULT_REPORTS_DIR
 
 CONFIG_ENV = "DRIFTSCOPE_CONFIG"
 DATABASE_ENV = "DRIFTSCOPE_DATABASE_URL"
-DEFAULT_DATABASE_URL = "sqlite:///driftscope.db"
+
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Settings:
     database_url: str
     config_path: str | None = None
     dashboard_url: str = "http://localhost:8501"
-    reports_dir: Path = Path("reports")
+    reports_dir: Path = Path(DEFAULT_REPORTS_DIR)
     auth_enabled: bool = False
     oidc: bool = False
     users: tuple[UserConfig, ...] = ()

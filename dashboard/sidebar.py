@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, state
-from dashboard.auth import User
-from dashboard.data import Store, VersionInfo
-from dashboard.settings import Settings
-from dashboard.ui import PageState
+from driftscope.dashboard import auth, data, state
+from driftscope.dashboard.auth import User
+from driftscope.dashboard.data import Store, VersionInfo
+from driftscope.dashboard.settings import Settings
+from driftscope.dashboard.ui import PageState
 
 DEFAULT_DAYS = 30
 

@@ -3,24 +3,19 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard.auth import User
-from dashboard.data import Store, VersionInfo
-from dashboard.settings import Settings
+from driftscope.dashboard.auth import User
+from driftscope.dashboard.data import Store, VersionInfo
+from driftscope.dashboard.settings import Settings
 from driftscope.errors import DriftscopeError
 
-PAGES = {
-    "overview": "views/overview.py",
-    "version": "views/version.py",
-    "feature": "views/feature.py",
-    "compare": "views/compare.py",
-    "alerts": "views/alerts.py",
-    "runs": "views/runs.py",
-}
+VIEWS = Path(__file__).resolve().parent / "views"
+PAGES = {name: str(VIEWS / f"{name}.py") for name in ("overview", "version", "feature", "compare", "alerts", "runs")}
 URL_PATHS = {  # the address of each page; alert e-mails link to /model_version?model=..&version=..&start=..&end=..
     "overview": "overview", "version": "model_version", "feature": "feature", "compare": "compare",
     "alerts": "alerts", "runs": "runs",

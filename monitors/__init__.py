@@ -1,1 +1,1 @@
-"""Drift monitors: the pure statistics core (``monitors.stattests``) and the monitors built on it."""
+"""Drift monitors: the pure statistics core (``driftscope.monitors.stattests``) and the monitors built on it."""

@@ -2,7 +2,7 @@
 
 Resampling ``n`` rows with replacement is the same as giving row ``i`` the weight ``W[b, i]`` = the
 number of times it was drawn in resample ``b`` (a multinomial count vector summing to ``n``). Every
-metric in :mod:`monitors.metrics` is a weighted statistic, so ``B`` resamples cost a few matrix
+metric in :mod:`driftscope.monitors.metrics` is a weighted statistic, so ``B`` resamples cost a few matrix
 products instead of ``B`` Python calls. Weights come in blocks of at most :data:`BLOCK_CELLS`
 cells to bound memory on large windows.
 

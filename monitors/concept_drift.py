@@ -13,12 +13,12 @@ Detectors (configured by name; default all):
   variation distance between the two label distributions per stratum, averaged with the window's
   stratum shares. Flagged when ``p < alpha`` and the shift is at least :data:`MIN_CALIBRATION_SHIFT`.
 * ``adwin``, ``page_hinkley``, ``ddm``: change detection on the per-prediction error stream in
-  time order (:mod:`monitors.detectors`). Classification errors are ``label != prediction`` (0/1);
+  time order (:mod:`driftscope.monitors.detectors`). Classification errors are ``label != prediction`` (0/1);
   regression errors are ``|label - prediction|`` divided by the reference mean absolute error for
   ADWIN and ``|error| > reference 90th percentile`` (0/1) for Page-Hinkley and DDM. A detector is
   flagged, and its change points stored as events, when the error went up at them (a drop in
   error is counted in the metric's details, not alerted on).
-* ``domain_classifier``: features-only vs features + label AUC (:mod:`monitors.domain_classifier`).
+* ``domain_classifier``: features-only vs features + label AUC (:mod:`driftscope.monitors.domain_classifier`).
 
 ``concept_drift`` (the run's verdict) is the domain classifier's flag when it is configured,
 otherwise the calibration test's: calibration shifts, error-rate changes and label drift also
@@ -36,14 +36,14 @@ import pandas as pd
 from scipy import stats
 
 from driftscope.errors import NotFittedError, SchemaError
-from monitors import detectors
-from monitors.domain_classifier import MIN_ROWS_PER_SIDE, DomainClassifier
-from monitors.metrics import CLASSIFICATION, MetricResult
-from monitors.stattests import evaluate_columns, fit_reference, select_method
-from monitors.stattests.registry import get as get_test
-from monitors.windows import LABEL_COLUMN, as_like
+from driftscope.monitors import detectors
+from driftscope.monitors.domain_classifier import MIN_ROWS_PER_SIDE, DomainClassifier
+from driftscope.monitors.metrics import CLASSIFICATION, MetricResult
+from driftscope.monitors.stattests import evaluate_columns, fit_reference, select_method
+from driftscope.monitors.stattests.registry import get as get_test
+from driftscope.monitors.windows import LABEL_COLUMN, as_like
 
-DETECTORS = ("label_drift", "calibration_drift", "adwin", "page_hinkley", "ddm", "domain_classifier")
+DETECTORS = ("label_drift", "calibration_drift", *detectors.FACTORIES, "domain_classifier")
 DEFAULT_ALPHA = 0.01
 MIN_CALIBRATION_SHIFT = 0.05
 MIN_STRATUM_ROWS = 5
@@ -65,7 +65,7 @@ class ConceptDriftResult:
     detectors_fired: tuple[str, ...]
 
     def summary(self) -> dict[str, Any]:
-        """``MonitorRun.summary`` of a concept-drift run (see ``storage.results``)."""
+        """``MonitorRun.summary`` of a concept-drift run (see ``driftscope.storage.results``)."""
         return {"concept_drift": self.concept_drift, "detectors_fired": list(self.detectors_fired),
                 "label_coverage": self.label_coverage}
 

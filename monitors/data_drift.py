@@ -1,6 +1,6 @@
 """Data drift over a window: per-feature tests, dataset drift, prediction drift and data quality.
 
-The reference is profiled once (:func:`monitors.stattests.fit_reference`); each window is tested
+The reference is profiled once (:func:`driftscope.monitors.stattests.fit_reference`); each window is tested
 column by column with the configured method or Evidently's automatic choice. Conventions:
 
 * Dataset drift (Evidently's rule): ``n_drifted / n_features >= drift_share`` over the features
@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from driftscope.errors import NotFittedError, SchemaError
-from monitors.metrics import finite_or_none
-from monitors.stattests import DriftTestResult, evaluate_columns, fit_reference, registry
-from monitors.stattests.coerce import categorical_values, numeric_values
-from monitors.stattests.columns import CategoricalReference, NumericReference
-from monitors.stattests.evaluate import resolve_threshold
+from driftscope.monitors.metrics import finite_or_none
+from driftscope.monitors.stattests import DriftTestResult, evaluate_columns, fit_reference, registry
+from driftscope.monitors.stattests.coerce import categorical_values, numeric_values
+from driftscope.monitors.stattests.columns import CategoricalReference, NumericReference
+from driftscope.monitors.stattests.evaluate import resolve_threshold
 
 HISTOGRAM_BINS = 20
 TOP_CATEGORIES = 20
@@ -76,7 +76,7 @@ class DataDriftResult:
     n_reference: int
 
     def summary(self) -> dict[str, Any]:
-        """``MonitorRun.summary`` of a data-drift run (see ``storage.results``)."""
+        """``MonitorRun.summary`` of a data-drift run (see ``driftscope.storage.results``)."""
         return {
             "dataset_drift": self.dataset_drift, "drifted_share": self.drifted_share, "n_drifted": self.n_drifted,
             "n_features": self.n_features, "drift_share": self.drift_share, "prediction_drift": self.prediction_drift,

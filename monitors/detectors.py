@@ -29,17 +29,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from river.base import DriftDetector
-from river.drift import ADWIN, PageHinkley
-from river.drift.binary import DDM
+
+from driftscope.extras import require
 
 PRIME_ROWS = 1000
 BINARY_STREAM = frozenset({"page_hinkley", "ddm"})
 
+
+def _drift() -> Any:
+    return require("river.drift", "ml")
+
+
 FACTORIES: Mapping[str, Callable[[], Any]] = MappingProxyType({
-    "adwin": lambda: ADWIN(delta=0.002, clock=32),
-    "page_hinkley": lambda: PageHinkley(min_instances=30, delta=0.01, threshold=50.0, alpha=1 - 1e-4, mode="up"),
-    "ddm": lambda: DDM(warm_start=30, warning_threshold=2.0, drift_threshold=3.0),
+    "adwin": lambda: _drift().ADWIN(delta=0.002, clock=32),
+    "page_hinkley": lambda: _drift().PageHinkley(
+        min_instances=30, delta=0.01, threshold=50.0, alpha=1 - 1e-4, mode="up"
+    ),
+    "ddm": lambda: _drift().binary.DDM(warm_start=30, warning_threshold=2.0, drift_threshold=3.0),
 })
 
 
@@ -106,7 +112,7 @@ def detect(
     return tuple(found)
 
 
-def _feed(detector: DriftDetector, stream: np.ndarray) -> list[int]:
+def _feed(detector: Any, stream: np.ndarray) -> list[int]:
     """Update ``detector`` with each value; return the positions where it signalled a drift."""
     positions = []
     for position, value in enumerate(stream.tolist()):

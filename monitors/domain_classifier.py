@@ -36,13 +36,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
 from scipy import stats
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from driftscope.errors import NotFittedError
-from monitors.bootstrap import single_threaded_blas
-from monitors.windows import LABEL_COLUMN
+from driftscope.extras import require
+from driftscope.monitors.bootstrap import single_threaded_blas
+from driftscope.monitors.windows import LABEL_COLUMN
 
 MAX_ROWS_PER_SIDE = 2000
 N_SPLITS = 3
@@ -244,12 +242,15 @@ class DomainClassifier:
         return features, self.label_column_.onehot(frame[LABEL_COLUMN])[:, 1:]
 
     def _out_of_fold(self, designs: list[sparse.csr_matrix], domain: np.ndarray) -> list[np.ndarray]:
-        folds = StratifiedKFold(n_splits=N_SPLITS, shuffle=True, random_state=self.seed)
+        sklearn_linear = require("sklearn.linear_model", "ml")
+        sklearn_selection = require("sklearn.model_selection", "ml")
+        sklearn_exceptions = require("sklearn.exceptions", "ml")
+        folds = sklearn_selection.StratifiedKFold(n_splits=N_SPLITS, shuffle=True, random_state=self.seed)
         out = [np.zeros(domain.size) for _ in designs]
         with warnings.catch_warnings(), single_threaded_blas():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", sklearn_exceptions.ConvergenceWarning)
             for train, test in folds.split(np.zeros(domain.size), domain):
                 for design, scores in zip(designs, out, strict=True):
-                    model = LogisticRegression(C=1.0, solver="liblinear", random_state=self.seed)
+                    model = sklearn_linear.LogisticRegression(C=1.0, solver="liblinear", random_state=self.seed)
                     scores[test] = model.fit(design[train], domain[train]).predict_proba(design[test])[:, 1]
         return out

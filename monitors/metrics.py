@@ -2,7 +2,7 @@
 
 Every metric takes prepared labelled rows and a ``(B, n)`` array of row weights and returns ``B``
 values: with all-ones weights that is the ordinary metric (checked against scikit-learn), with
-bootstrap count weights (:mod:`monitors.bootstrap`) it is ``B`` resampled values at once.
+bootstrap count weights (:mod:`driftscope.monitors.bootstrap`) it is ``B`` resampled values at once.
 
 Conventions (scikit-learn's unless stated):
 

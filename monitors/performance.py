@@ -1,7 +1,7 @@
 """Performance drift: metrics of a window's labelled predictions against the reference performance.
 
-Each metric (:mod:`monitors.metrics`) comes with a percentile bootstrap interval and a one-sided
-bootstrap test of "no drop from the reference value" (:func:`monitors.bootstrap.drop_p_value`): the
+Each metric (:mod:`driftscope.monitors.metrics`) comes with a percentile bootstrap interval and a one-sided
+bootstrap test of "no drop from the reference value" (:func:`driftscope.monitors.bootstrap.drop_p_value`): the
 reference's bootstrap distribution is computed once at ``fit`` (seed ``seed + 1``), each window's at
 ``evaluate`` (seed ``seed``), ``n_bootstrap`` resamples each. The p-values of one window are
 Holm-Bonferroni adjusted across its metrics (stored adjusted; the raw one in
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from driftscope.errors import NotFittedError, SchemaError
-from monitors.bootstrap import (
+from driftscope.monitors.bootstrap import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -28,7 +28,7 @@ from monitors.bootstrap import (
     percentile_interval,
     resample,
 )
-from monitors.metrics import (
+from driftscope.monitors.metrics import (
     CLASSIFICATION,
     METRICS,
     Metric,
@@ -38,7 +38,7 @@ from monitors.metrics import (
     default_metrics,
     regression_data,
 )
-from monitors.windows import LABEL_COLUMN, as_like
+from driftscope.monitors.windows import LABEL_COLUMN, as_like
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_MIN_LABELS = 100
@@ -59,7 +59,7 @@ class PerformanceResult:
     verdict: str
 
     def summary(self) -> dict[str, Any]:
-        """``MonitorRun.summary`` of a performance run (see ``storage.results``)."""
+        """``MonitorRun.summary`` of a performance run (see ``driftscope.storage.results``)."""
         return {"label_coverage": self.label_coverage, "verdict": self.verdict}
 
     def metric_rows(self) -> list[dict[str, Any]]:

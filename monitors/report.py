@@ -8,7 +8,6 @@ window's data-drift monitor, so both verdicts can be compared. Evidently is impo
 takes seconds to import and only this command needs it.
 """
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,21 +16,22 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from driftscope.config import Config, MonitorConfig
 from driftscope.errors import ConfigError, NotFoundError
-from monitors.data_drift import DEFAULT_DRIFT_SHARE
-from monitors.windows import Window, tile_ending
-from storage.db import read_transaction
-from storage.predictions import read_window
-from storage.registry import get_version, load_reference
+from driftscope.extras import require
+from driftscope.monitors.config import MonitorConfig, MonitorSettings
+from driftscope.monitors.data_drift import DEFAULT_DRIFT_SHARE
+from driftscope.monitors.windows import Window, tile_ending
+from driftscope.naming import DEFAULT_REPORTS_DIR, report_filename
+from driftscope.storage.db import read_transaction
+from driftscope.storage.predictions import read_window
+from driftscope.storage.registry import get_version, load_reference
 
 DEFAULT_WINDOW = timedelta(days=1)
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 EVIDENTLY_METHODS = {"ztest": "z", "tvd": "TVD", "energy": "ed"}
 OUTPUT_COLUMNS = ("prediction", "probability")
 
 
-def report_monitor(config: Config, model: str, monitor: str | None) -> MonitorConfig | None:
+def report_monitor(config: MonitorSettings, model: str, monitor: str | None) -> MonitorConfig | None:
     """The data-drift monitor whose settings the report follows: ``monitor``, else the model's first."""
     if monitor is not None:
         chosen = config.monitor(monitor)
@@ -57,8 +57,9 @@ def build_report(
     categorical for Evidently); ``methods`` uses driftscope's method names. Returns Evidently's
     snapshot (``save_html``, ``dict``).
     """
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
+    evidently = require("evidently", "report")
+    DataDefinition, Dataset, Report = evidently.DataDefinition, evidently.Dataset, evidently.Report
+    DataDriftPreset = require("evidently.presets", "report").DataDriftPreset
 
     columns = [c for c in column_types if c in reference.columns and c in current.columns]
     numeric = [c for c in columns if column_types[c] == "numeric"]
@@ -88,7 +89,7 @@ def _plain(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
 
 def write_report(
     engine: Engine,
-    config: Config,
+    config: MonitorSettings,
     *,
     model: str,
     version: str,
@@ -97,15 +98,14 @@ def write_report(
     path: str | Path | None = None,
     monitor: str | None = None,
     window: timedelta | None = None,
-    base_dir: Path | None = None,
+    reports_dir: Path = Path(DEFAULT_REPORTS_DIR),
 ) -> Path:
     """Write Evidently's drift report of one window.
 
     The window is ``[window_start, window_end)`` when a start is given (e.g. a stored run's
     window), else the tile ending at ``window_end`` (tiled like the monitors) whose width is
     ``window``, else the data-drift monitor's, else one day. The file goes to ``path``, else to
-    :func:`default_report_path` (a relative ``dashboard.reports_dir`` is taken from ``base_dir``,
-    the config file's folder, as the dashboard does).
+    ``reports_dir`` under :func:`driftscope.naming.report_filename`, the name the dashboard looks for.
 
     Raises
     ------
@@ -135,31 +135,8 @@ def write_report(
         thresholds={c: t.threshold for c, t in tests.items() if t.threshold is not None},
         drift_share=drift.effective_drift_share if drift else DEFAULT_DRIFT_SHARE,
     )
-    target = Path(path) if path is not None else default_report_path(config, model, version, tile, base_dir)
+    target = Path(path) if path is not None else reports_dir / report_filename(model, version, tile.start, tile.end)
     target.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(target))
     return target
 
-
-def default_report_path(
-    config: Config, model: str, version: str, window: Window, base_dir: Path | None = None
-) -> Path:
-    """``<dashboard.reports_dir>/<model>_<version>_<start>_<end>.html``, times ``YYYYmmddTHHMMZ`` (UTC).
-
-    The name is the one the dashboard's Runs page looks for (``dashboard.reports.report_filename``);
-    characters other than letters, digits, ``.``, ``_`` and ``-`` become ``-``.
-
-    Examples
-    --------
-    >>> from driftscope.config import Config
-    >>> window = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
-    >>> default_report_path(Config(), "credit default", "1.0", window).as_posix()
-    'reports/credit-default_1.0_20260101T0000Z_20260102T0000Z.html'
-    """
-    stamp = "%Y%m%dT%H%MZ"
-    name = "_".join([_UNSAFE.sub("-", model), _UNSAFE.sub("-", version), window.start.strftime(stamp),
-                     window.end.strftime(stamp)])
-    folder = Path(config.dashboard.reports_dir)
-    if base_dir is not None and not folder.is_absolute():
-        folder = base_dir / folder
-    return folder / f"{name}.html"

@@ -8,11 +8,11 @@ in one transaction, replacing an earlier run of the same window. A failure (refe
 computation) records a ``failed`` run with the error and the loop continues with the next window
 and monitor.
 
-Windows (:mod:`monitors.windows`): ``window_end`` computes the tile ending there,
+Windows (:mod:`driftscope.monitors.windows`): ``window_end`` computes the tile ending there,
 ``backfill_from`` every tile from the one containing it up to ``now``, and by default the latest
 complete tile before ``now``. Performance and concept-drift monitors also recompute earlier runs
 whose window ended in the last :data:`LABEL_LOOKBACK` (14 days, at least one window) and whose
-labels changed since they ran (``storage.results.runs_with_new_labels``): labels arrive days
+labels changed since they ran (``driftscope.storage.results.runs_with_new_labels``): labels arrive days
 late. A failed run in that span whose window has labels counts as changed (it stored none), so
 it is retried.
 """
@@ -27,18 +27,18 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from driftscope.config import Config, MonitorConfig
 from driftscope.errors import ConfigError, NotFoundError
-from monitors.bootstrap import DEFAULT_RESAMPLES
-from monitors.concept_drift import ConceptDriftMonitor, ConceptDriftResult
-from monitors.data_drift import DataDriftMonitor, DataDriftResult
-from monitors.performance import PerformanceMonitor, PerformanceResult
-from monitors.windows import LABEL_COLUMN, Window, attach_labels, latest_tile, tile_ending, tiles_between
-from storage.db import read_transaction, transaction
-from storage.labels import labels_for_window
-from storage.predictions import read_window
-from storage.registry import VersionInfo, get_monitor, list_versions, load_reference
-from storage.results import (
+from driftscope.monitors.bootstrap import DEFAULT_RESAMPLES
+from driftscope.monitors.concept_drift import ConceptDriftMonitor, ConceptDriftResult
+from driftscope.monitors.config import MonitorConfig, MonitorSettings
+from driftscope.monitors.data_drift import DataDriftMonitor, DataDriftResult
+from driftscope.monitors.performance import PerformanceMonitor, PerformanceResult
+from driftscope.monitors.windows import LABEL_COLUMN, Window, attach_labels, latest_tile, tile_ending, tiles_between
+from driftscope.storage.db import read_transaction, transaction
+from driftscope.storage.labels import labels_for_window
+from driftscope.storage.predictions import read_window
+from driftscope.storage.registry import VersionInfo, get_monitor, list_versions, load_reference
+from driftscope.storage.results import (
     RunInfo,
     add_detector_events,
     add_drift_results,
@@ -75,7 +75,7 @@ class Target:
 
 def run_monitors(
     engine: Engine,
-    config: Config,
+    config: MonitorSettings,
     *,
     monitor: str | None = None,
     model: str | None = None,
@@ -127,7 +127,7 @@ def run_monitors(
     return runs
 
 
-def select_monitors(config: Config, *, monitor: str | None, model: str | None) -> list[MonitorConfig]:
+def select_monitors(config: MonitorSettings, *, monitor: str | None, model: str | None) -> list[MonitorConfig]:
     """The configured monitors named ``monitor`` and/or of ``model`` (all when both are None)."""
     if monitor is not None:
         chosen = [config.monitor(monitor)]

@@ -101,7 +101,7 @@ def attach_labels(window: pd.DataFrame, labels: pd.DataFrame, like: pd.Series | 
     window : DataFrame
         Canonical prediction frame (``prediction_id``, ``ts``, ``prediction``, ...).
     labels : DataFrame
-        ``prediction_id`` and ``label`` (text as stored), e.g. from ``storage.labels.labels_for_window``.
+        ``prediction_id`` and ``label`` (text as stored), e.g. from ``driftscope.storage.labels.labels_for_window``.
     like : Series or None
         The reference target; labels are converted to its dtype (see :func:`as_like`).
 

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from driftscope.errors import DriftscopeError, NotFoundError
-from storage.models import Alert, AlertEvent, Model, ModelVersion, Prediction, PredictionChunk
-from storage.notifications import enqueue, jsonable, new_event, notified_channels
+from driftscope.storage.models import Alert, AlertEvent, Model, ModelVersion, Prediction, PredictionChunk
+from driftscope.storage.notifications import enqueue, jsonable, new_event, notified_channels
 
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 ACTIVE_STATUSES = ("open", "acknowledged")

@@ -16,8 +16,8 @@ import pyarrow as pa
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from storage.db import is_postgres
-from storage.pg_binary_copy import BinaryCopy, encode_binary_copy
+from driftscope.storage.db import is_postgres
+from driftscope.storage.pg_binary_copy import BinaryCopy, encode_binary_copy
 
 _STAGES = itertools.count()
 _UNIQUE_VIOLATION = "23505"

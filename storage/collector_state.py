@@ -19,8 +19,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from driftscope.errors import NotFoundError, StorageError
-from storage.db import is_postgres
-from storage.models import CollectedFile, CollectorRun, CollectorState
+from driftscope.storage.db import is_postgres
+from driftscope.storage.models import CollectedFile, CollectorRun, CollectorState
 
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
 

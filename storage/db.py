@@ -16,8 +16,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from driftscope.errors import ConfigError
+from driftscope.extras import require
+from driftscope.naming import DEFAULT_DATABASE_URL
 
-DEFAULT_DATABASE_URL = "sqlite:///driftscope.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _READ_ONLY = "driftscope_read_only"
 
@@ -50,6 +51,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _configure_sqlite(engine)
         return engine
+    if parsed.drivername == "postgresql+psycopg":
+        require("psycopg", "postgres")
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kwargs)
 

@@ -12,8 +12,8 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.bulk import existing_values, insert_frame
-from storage.models import GroundTruth, LabelRevision, Model, Prediction
+from driftscope.storage.bulk import existing_values, insert_frame
+from driftscope.storage.models import GroundTruth, LabelRevision, Model, Prediction
 
 _IN_SLICE = 5_000
 

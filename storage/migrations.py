@@ -1,8 +1,11 @@
 """Schema migrations through Alembic: upgrade, downgrade, and a check that the store is current.
 
-The migration scripts live in the project's top-level ``alembic/`` folder.
+The migration scripts live in the project's top-level ``alembic/`` folder, which installs as the
+package resource ``driftscope.migrations`` (in a wheel and in an editable install alike); Alembic is
+pointed at it in resource form, ``driftscope.migrations:``, never at a path guessed from this file.
 """
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +17,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from driftscope.errors import StorageError
-from storage.db import make_engine
+from driftscope.storage.db import make_engine
 
-SCRIPT_LOCATION = Path(__file__).resolve().parent.parent / "alembic"
+SCRIPT_PACKAGE = "driftscope.migrations"
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 
 
@@ -28,12 +31,22 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
 
 def alembic_config(url: str | None = None, engine: Engine | None = None) -> AlembicConfig:
     """An Alembic config pointing at our scripts, bound to ``url`` or to ``engine``."""
-    if not (SCRIPT_LOCATION / "env.py").exists():
-        raise StorageError(f"migration scripts not found at {SCRIPT_LOCATION}; install driftscope from source")
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(SCRIPT_LOCATION))
+    cfg.set_main_option("script_location", str(script_location()))
     cfg.attributes["url"] = url if engine is None else engine.url.render_as_string(hide_password=False)
     return cfg
+
+
+def script_location() -> Path:
+    """The folder of the installed ``driftscope.migrations`` resource (``env.py`` and ``versions/``)."""
+    spec = importlib.util.find_spec(SCRIPT_PACKAGE)
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in map(Path, folders):
+        if (folder / "env.py").is_file():
+            return folder
+    raise StorageError(
+        f"the migration scripts ({SCRIPT_PACKAGE}) are missing from this installation; reinstall driftscope"
+    )
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> str:
@@ -51,7 +64,7 @@ def head_revision() -> str:
     """The newest revision among the migration scripts."""
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     if head is None:
-        raise StorageError(f"no migration scripts in {SCRIPT_LOCATION / 'versions'}")
+        raise StorageError(f"no migration scripts in {script_location() / 'versions'}")
     return head
 
 
@@ -69,7 +82,7 @@ def current_revision(url: str | None = None, engine: Engine | None = None) -> st
 
 def schema_differences(engine: Engine) -> list[Any]:
     """Alembic's autogenerate comparison of the live schema with the models; empty when they agree."""
-    from storage.models import Base
+    from driftscope.storage.models import Base
 
     with engine.connect() as conn:
         context = MigrationContext.configure(

@@ -151,7 +151,7 @@ class Prediction(Base):
     their two per-row checks halved COPY throughput), no index on ``chunk_id`` (only a partly
     duplicate batch asks which of its ids a chunk holds, and it looks them up by primary key),
     and ids that compare bytewise on PostgreSQL. Integrity comes from the one writer,
-    :func:`storage.predictions.write_predictions`, which writes a chunk and its index rows in one
+    :func:`driftscope.storage.predictions.write_predictions`, which writes a chunk and its index rows in one
     transaction; nothing deletes model versions or chunks that rows point to.
     """
 

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from driftscope.errors import NotFoundError
-from storage.models import DeliveryAttempt, Notification
+from driftscope.storage.models import DeliveryAttempt, Notification
 
 SCHEMA_VERSION = 1
 NOTIFICATION_STATUSES = ("pending", "delivered", "failed")

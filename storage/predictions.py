@@ -1,4 +1,4 @@
-"""Write and read logged predictions (see :mod:`storage.models` for the columnar layout).
+"""Write and read logged predictions (see :mod:`driftscope.storage.models` for the columnar layout).
 
 Frames here are *canonical*: columns ``prediction_id`` (str), ``ts`` (datetime64, UTC),
 ``prediction``, optional ``probability``, then the features under their schema names.
@@ -16,10 +16,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.arrow_frames import decode_frames, encode_table
-from storage.bulk import insert_frame_ignoring
-from storage.db import is_postgres
-from storage.models import ModelVersion, Prediction, PredictionChunk, PredictionVolume
+from driftscope.storage.arrow_frames import decode_frames, encode_table
+from driftscope.storage.bulk import insert_frame_ignoring
+from driftscope.storage.db import is_postgres
+from driftscope.storage.models import ModelVersion, Prediction, PredictionChunk, PredictionVolume
 
 CANONICAL_COLUMNS = ("prediction_id", "ts", "prediction", "probability")
 _HOUR_US = 3_600_000_000
@@ -42,7 +42,7 @@ class DayChunk:
 
     ``table`` holds the canonical columns with ``ts`` as ``timestamp[us, UTC]``; ``micros`` is that
     ``ts`` as int64 microseconds since the Unix epoch; ``blob`` is ``table`` encoded by
-    :func:`storage.arrow_frames.encode_table`.
+    :func:`driftscope.storage.arrow_frames.encode_table`.
     """
 
     table: pa.Table

@@ -11,8 +11,8 @@ import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.bulk import insert_frame
-from storage.models import QuarantinedRow
+from driftscope.storage.bulk import insert_frame
+from driftscope.storage.models import QuarantinedRow
 
 COLUMNS = ("id", "source", "model_id", "records", "location", "reason", "payload", "created_at")
 _DELETE_SLICE = 5_000

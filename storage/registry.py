@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from driftscope.errors import NotFoundError, SchemaError
-from storage.arrow_frames import decode_frames, encode_frame
-from storage.models import Model, ModelVersion, MonitorDefinition, ReferenceDataset
+from driftscope.storage.arrow_frames import decode_frames, encode_frame
+from driftscope.storage.models import Model, ModelVersion, MonitorDefinition, ReferenceDataset
 
 Change = Literal["created", "updated", "unchanged"]
 RESERVED_COLUMNS = frozenset({"prediction_id", "ts", "prediction", "probability", "label"})

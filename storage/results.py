@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import (
+from driftscope.storage.models import (
     DetectorEvent,
     DriftResult,
     GroundTruth,

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from driftscope.errors import DriftscopeError, NotFoundError
-from storage.alerts import list_alerts
-from storage.models import Model, ModelVersion, RetrainingRequest
-from storage.notifications import enqueue, jsonable, new_event
+from driftscope.storage.alerts import list_alerts
+from driftscope.storage.models import Model, ModelVersion, RetrainingRequest
+from driftscope.storage.notifications import enqueue, jsonable, new_event
 
 REQUEST_STATUSES = ("pending", "sent", "acknowledged", "completed", "failed")
 TRIGGERS = ("manual", "alert")

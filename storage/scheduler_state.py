@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.db import is_postgres
-from storage.models import JobLease, SchedulerHeartbeat
+from driftscope.storage.db import is_postgres
+from driftscope.storage.models import JobLease, SchedulerHeartbeat
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from storage import migrations
-from storage.db import make_engine
-from storage.models import Base
+from driftscope.storage import migrations
+from driftscope.storage.db import make_engine
+from driftscope.storage.models import Base
 
 PG_ENV = "DRIFTSCOPE_TEST_PG_URL"
 

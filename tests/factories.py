@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from storage.db import transaction
-from storage.registry import VersionInfo, ensure_model, ensure_version, get_version_by_id
+from driftscope.storage.db import transaction
+from driftscope.storage.registry import VersionInfo, ensure_model, ensure_version, get_version_by_id
 
 CREDIT_SCHEMA = {
     "id": "request_id",

@@ -2,7 +2,7 @@
 
 * :func:`alert_config`: a validated :class:`Config` with the credit model, three monitors and the
   given rules and channels.
-* :func:`store_run`: a finished monitor run with its result rows, written through ``storage.results``.
+* :func:`store_run`: a finished monitor run with its result rows, written through ``driftscope.storage.results``.
 * :class:`Receiver`: a threaded HTTP server that verifies webhook signatures, can answer 500 a few
   times, and records every request.
 * :class:`Mailbox`: an aiosmtpd SMTP server (plain, STARTTLS, SSL, optional login) that keeps the
@@ -30,14 +30,15 @@ from typing import Any
 import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from factories import CREDIT_SCHEMA, T0
 from sqlalchemy import Engine
 
+from driftscope.alerting.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from driftscope.alerting.rules import evaluate_run
 from driftscope.config import Config, parse_config
-from monitors.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from monitors.rules import evaluate_run
-from storage.db import transaction
-from storage.registry import ensure_model, ensure_monitor, ensure_version, get_monitor
-from storage.results import (
+from driftscope.storage.db import transaction
+from driftscope.storage.registry import ensure_model, ensure_monitor, ensure_version, get_monitor
+from driftscope.storage.results import (
     RunInfo,
     add_detector_events,
     add_drift_results,
@@ -46,7 +47,6 @@ from storage.results import (
     get_run,
     start_run,
 )
-from tests.factories import CREDIT_SCHEMA, T0
 
 SECRET = "test-webhook-secret"
 ENV = {"HOOK_SECRET": SECRET}
@@ -156,7 +156,7 @@ def store_run(
 
 
 def drift_summary(n_drifted: int, n_features: int = 4, drift_share: float = 0.5) -> dict[str, Any]:
-    """A data-drift run summary as the contract in :mod:`storage.results` says."""
+    """A data-drift run summary as the contract in :mod:`driftscope.storage.results` says."""
     share = n_drifted / n_features
     return {"dataset_drift": share >= drift_share, "drifted_share": share, "n_drifted": n_drifted,
             "n_features": n_features, "drift_share": drift_share, "prediction_drift": False}

@@ -17,12 +17,12 @@ from sqlalchemy import Engine
 
 from driftscope.apply import apply_config
 from driftscope.config import Config, parse_config
-from storage.collector_state import file_marks, get_watermark, list_collector_runs
-from storage.db import transaction
-from storage.labels import labels_for_window
-from storage.predictions import hourly_volume, read_window
-from storage.quarantine import list_quarantined
-from storage.registry import get_version
+from driftscope.storage.collector_state import file_marks, get_watermark, list_collector_runs
+from driftscope.storage.db import transaction
+from driftscope.storage.labels import labels_for_window
+from driftscope.storage.predictions import hourly_volume, read_window
+from driftscope.storage.quarantine import list_quarantined
+from driftscope.storage.registry import get_version
 
 MODEL = "credit-default"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from storage import alerts, collector_state, migrations, notifications, quarantine, results, scheduler_state
-from storage.db import transaction
-from storage.labels import write_labels
-from storage.predictions import write_predictions
-from storage.registry import ensure_model, ensure_monitor, ensure_version
+from driftscope.storage import alerts, collector_state, migrations, notifications, quarantine, results, scheduler_state
+from driftscope.storage.db import transaction
+from driftscope.storage.labels import write_labels
+from driftscope.storage.predictions import write_predictions
+from driftscope.storage.registry import ensure_model, ensure_monitor, ensure_version
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 14

@@ -22,10 +22,10 @@ from sqlalchemy import Engine
 
 from driftscope.apply import apply_config
 from driftscope.config import Config, parse_config
-from storage.db import transaction
-from storage.labels import write_labels
-from storage.predictions import write_predictions
-from storage.registry import get_version
+from driftscope.storage.db import transaction
+from driftscope.storage.labels import write_labels
+from driftscope.storage.predictions import write_predictions
+from driftscope.storage.registry import get_version
 
 FEATURES = {"income": "numeric", "age": "numeric", "debt_ratio": "numeric", "region": "categorical",
             "has_card": "binary"}

@@ -1,11 +1,11 @@
 """``driftscope alerts list|show|ack|resolve`` on a real store."""
 
 import pytest
+from helpers_alerts import DRIFT_RULE, alert_config, alert_document, fired_drift_alert, register, write_yaml
 
 from driftscope.cli import main
-from storage.db import transaction
-from storage.notifications import list_notifications
-from tests.helpers_alerts import DRIFT_RULE, alert_config, alert_document, fired_drift_alert, register, write_yaml
+from driftscope.storage.db import transaction
+from driftscope.storage.notifications import list_notifications
 
 
 @pytest.fixture

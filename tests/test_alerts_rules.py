@@ -4,20 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from driftscope.config import RuleConfig
-from monitors.rules import CHECKS, RunResults, evaluate_no_data, evaluate_run
-from monitors.rules.checks import no_data_finding
-from storage.alerts import acknowledge_alert, alert_history, list_alerts
-from storage.db import transaction
-from storage.notifications import list_notifications
-from storage.predictions import write_predictions
-from storage.results import RunInfo
-from storage.retraining import list_requests
-from tests.factories import T0, canonical_predictions
-from tests.helpers_alerts import (
+from factories import T0, canonical_predictions
+from helpers_alerts import (
     alert_config,
     drift_row,
     drift_summary,
@@ -26,6 +14,18 @@ from tests.helpers_alerts import (
     store_run,
     webhook_channel,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+from driftscope.alerting.rules import CHECKS, RunResults, evaluate_no_data, evaluate_run
+from driftscope.alerting.rules.checks import no_data_finding
+from driftscope.config import RuleConfig
+from driftscope.storage.alerts import acknowledge_alert, alert_history, list_alerts
+from driftscope.storage.db import transaction
+from driftscope.storage.notifications import list_notifications
+from driftscope.storage.predictions import write_predictions
+from driftscope.storage.results import RunInfo
+from driftscope.storage.retraining import list_requests
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 HOOK = webhook_channel("hook", "http://127.0.0.1:9/unused")

@@ -4,9 +4,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from factories import register_version
 from sqlalchemy import Engine
 
-from storage.alerts import (
+from driftscope.storage.alerts import (
     ALERT_COLUMNS,
     AlertStateError,
     acknowledge_alert,
@@ -17,10 +18,10 @@ from storage.alerts import (
     record_clean_run,
     resolve_alert,
 )
-from storage.db import make_engine, transaction
-from storage.notifications import claim_due, delivery_log, enqueue, list_notifications, record_attempt
-from storage.registry import ensure_model
-from storage.retraining import (
+from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.notifications import claim_due, delivery_log, enqueue, list_notifications, record_attempt
+from driftscope.storage.registry import ensure_model
+from driftscope.storage.retraining import (
     RequestStateError,
     get_request,
     list_requests,
@@ -28,7 +29,7 @@ from storage.retraining import (
     request_retraining,
     set_status,
 )
-from storage.scheduler_state import (
+from driftscope.storage.scheduler_state import (
     acquire_lease,
     beat,
     get_lease,
@@ -36,7 +37,6 @@ from storage.scheduler_state import (
     release_lease,
     renew_lease,
 )
-from tests.factories import register_version
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

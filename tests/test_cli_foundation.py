@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from factories import write_project
 from sqlalchemy import inspect
 
 from driftscope.cli import main
-from storage.db import make_engine
-from storage.models import Base
-from tests.factories import write_project
+from driftscope.storage.db import make_engine
+from driftscope.storage.models import Base
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "driftscope.yaml"
 COMMANDS = ["db", "config", "apply", "collect", "quarantine", "monitor", "report", "scheduler", "retrain",

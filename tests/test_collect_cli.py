@@ -9,15 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
-
-from collectors.ingest import Counts
-from collectors.progress import Progress
-from driftscope.cli import main
-from storage.collector_state import list_collector_runs
-from storage.db import make_engine
-from tests.helpers_collect import (
+from helpers_collect import (
     MODEL,
     files_source,
     log_rows,
@@ -27,6 +19,14 @@ from tests.helpers_collect import (
     stored_ids,
     write_config,
 )
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from driftscope.cli import main
+from driftscope.collectors.ingest import Counts
+from driftscope.collectors.progress import Progress
+from driftscope.storage.collector_state import list_collector_runs
+from driftscope.storage.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,9 +11,7 @@ import fsspec
 import numpy as np
 import pandas as pd
 import pytest
-
-from collectors import collect
-from tests.helpers_collect import (
+from helpers_collect import (
     LOG_COLUMNS,
     assert_identity,
     files_source,
@@ -27,6 +25,8 @@ from tests.helpers_collect import (
     stored_ids,
     volume,
 )
+
+from driftscope.collectors import collect
 
 FORMATS = ["csv", "jsonl", "parquet"]
 

@@ -4,10 +4,7 @@ import json
 import socket
 
 import pytest
-
-from collectors import collect
-from collectors.http import decode_cursor
-from tests.helpers_collect import (
+from helpers_collect import (
     MODEL,
     PagedApi,
     assert_identity,
@@ -18,6 +15,9 @@ from tests.helpers_collect import (
     stored_ids,
     watermark,
 )
+
+from driftscope.collectors import collect
+from driftscope.collectors.http import decode_cursor
 
 
 def items(start: int, n: int) -> list[dict]:

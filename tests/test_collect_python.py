@@ -4,13 +4,7 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-
-from collectors import collect, log_ground_truth, log_predictions, replay_quarantine
-from driftscope.errors import NotFoundError, SchemaError
-from storage.db import make_engine, transaction
-from storage.labels import labels_for_window
-from storage.registry import get_version
-from tests.helpers_collect import (
+from helpers_collect import (
     MODEL,
     T0,
     assert_identity,
@@ -22,6 +16,12 @@ from tests.helpers_collect import (
     setup,
     stored_ids,
 )
+
+from driftscope.collectors import collect, log_ground_truth, log_predictions, replay_quarantine
+from driftscope.errors import NotFoundError, SchemaError
+from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.labels import labels_for_window
+from driftscope.storage.registry import get_version
 
 
 def test_log_predictions_validates_quarantines_and_is_idempotent(engine, tmp_path) -> None:

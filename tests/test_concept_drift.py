@@ -5,18 +5,18 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_monitor import FEATURES, credit_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2_contingency, norm
 from sklearn.metrics import roc_auc_score
 
 from driftscope.errors import NotFittedError, SchemaError
-from monitors import detectors
-from monitors.bootstrap import weight_blocks
-from monitors.concept_drift import DETECTORS, ConceptDriftMonitor, calibration_test
-from monitors.domain_classifier import DomainClassifier, delong_one_sided
-from monitors.metrics import weighted_roc_auc
-from tests.helpers_monitor import FEATURES, credit_frame
+from driftscope.monitors import detectors
+from driftscope.monitors.bootstrap import weight_blocks
+from driftscope.monitors.concept_drift import DETECTORS, ConceptDriftMonitor, calibration_test
+from driftscope.monitors.domain_classifier import DomainClassifier, delong_one_sided
+from driftscope.monitors.metrics import weighted_roc_auc
 
 TS = pd.Series(pd.date_range("2026-01-01", periods=3000, freq="min", tz="UTC"))
 

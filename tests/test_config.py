@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from driftscope.config import load_config, parse_config
-from driftscope.config.durations import parse_duration
 from driftscope.config.env import interpolate
+from driftscope.durations import parse_duration
 from driftscope.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "driftscope.yaml"
@@ -57,7 +57,7 @@ def test_environment_overrides_defaults_and_secrets_stay_hidden() -> None:
 BROKEN = [
     (lambda d: d["models"][0]["schema"]["features"].update(age="numerc"), "models[0].schema.features.age"),
     (lambda d: d["monitors"][0].update(windw="1d"), "monitors[0].windw: unknown key"),
-    (lambda d: d["monitors"][0]["tests"]["income"].update(method="psy"), "valid: ks, chisquare"),
+    (lambda d: d["monitors"][0]["tests"]["income"].update(method="psy"), "valid: anderson, chisquare"),
     (lambda d: d["monitors"][0].update(schedule="every hour"), "monitors[0].schedule"),
     (lambda d: d["sources"][0].update(model="nope"), "sources[0].model: no model named 'nope'"),
     (lambda d: d["alerts"]["rules"][0].update(channels=["pager"]), "alerts.rules[0].channels: no channel named"),

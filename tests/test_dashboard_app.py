@@ -8,15 +8,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import streamlit
+from helpers_dashboard import DAY, DAYS, T0, Seeded, fresh_store_url, seed_store
 from streamlit.testing.v1 import AppTest
 
-from dashboard import ui
-from monitors.notify.messages import dashboard_link
-from storage import dashboard_ops
-from storage.db import make_engine, transaction
-from tests.helpers_dashboard import DAY, DAYS, T0, Seeded, fresh_store_url, seed_store
+from driftscope.alerting.notify.messages import dashboard_link
+from driftscope.dashboard import ui
+from driftscope.storage import run_history
+from driftscope.storage.db import make_engine, transaction
 
-APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "entry" / "driftscope_dashboard.py"
 END = T0 + DAYS * DAY
 RANGE = {"start": "2026-01-01", "end": "2026-01-15"}
 ENV = ("DRIFTSCOPE_CONFIG", "DRIFTSCOPE_DATABASE_URL", "DRIFTSCOPE_DASHBOARD_USERS")
@@ -51,7 +51,7 @@ def open_app(monkeypatch: pytest.MonkeyPatch, url: str, page: str | None = None,
     at.query_params.update(params)
     at.run()
     if page is not None:
-        at.switch_page(f"views/{page}.py").run()
+        at.switch_page(f"../views/{page}.py").run()
     assert_clean(at)
     return at
 
@@ -169,7 +169,7 @@ def test_runs_page_counts_runs_and_shows_failures(monkeypatch: pytest.MonkeyPatc
     at = open_app(monkeypatch, url, "runs", start="2026-01-01", end="2026-01-16")
     engine = make_engine(url)
     with transaction(engine) as session:
-        expected = dashboard_ops.monitor_runs(session, start=T0, end=END + DAY)
+        expected = run_history.monitor_runs(session, start=T0, end=END + DAY)
     engine.dispose()
     shown = metrics(at)
     assert shown["Monitor runs"] == str(len(expected)) and shown["Monitor runs failed"] == "1"
@@ -188,7 +188,7 @@ def test_runs_page_counts_runs_and_shows_failures(monkeypatch: pytest.MonkeyPatc
 def test_selection_travels_between_pages_in_the_url(monkeypatch: pytest.MonkeyPatch, store: tuple[str, Seeded]) -> None:
     at = open_app(monkeypatch, store[0], "version", model="house-price", version="3.1", **RANGE)
     assert at.title[0].value == "house-price · version 3.1"
-    at.switch_page("views/feature.py").run()
+    at.switch_page("../views/feature.py").run()
     assert {k: at.query_params[k] for k in ("model", "version", "start", "end")} == {
         "model": "house-price", "version": "3.1", **RANGE}
     assert at.selectbox(key="w.feature").options == ["city (categorical)", "sqft (numeric)"]
@@ -215,12 +215,12 @@ def test_empty_store_says_how_to_add_a_model(monkeypatch: pytest.MonkeyPatch, db
     assert "No models yet" in page_messages(at) and "driftscope apply" in page_messages(at)
     assert "No scheduler heartbeat yet" in page_messages(at)
     for page in ("version", "feature", "compare"):
-        at.switch_page(f"views/{page}.py").run()
+        at.switch_page(f"../views/{page}.py").run()
         assert_clean(at)
         assert "No models yet" in page_messages(at)
-    at.switch_page("views/alerts.py").run()
+    at.switch_page("../views/alerts.py").run()
     assert "No alerts match these filters." in page_messages(at)
-    at.switch_page("views/runs.py").run()
+    at.switch_page("../views/runs.py").run()
     assert "No monitor runs in this range." in page_messages(at)
 
 

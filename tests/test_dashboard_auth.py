@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 import streamlit
 import yaml
+from helpers_dashboard import Seeded, seed_store
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
-from dashboard.auth import AccessDenied, User
 from driftscope.config.passwords import hash_password
-from storage import alerts, retraining
-from storage.db import make_engine, transaction
-from tests.helpers_dashboard import Seeded, seed_store
+from driftscope.dashboard import data
+from driftscope.dashboard.auth import AccessDenied, User
+from driftscope.storage import alerts, retraining
+from driftscope.storage.db import make_engine, transaction
 
-APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "entry" / "driftscope_dashboard.py"
 ENV = ("DRIFTSCOPE_CONFIG", "DRIFTSCOPE_DATABASE_URL", "DRIFTSCOPE_DASHBOARD_USERS")
 RANGE = {"start": "2026-01-01", "end": "2026-01-15"}
 FAST = 1_000
@@ -95,10 +95,10 @@ def test_viewer_sees_disabled_actions_and_cannot_write(
 ) -> None:
     url, seeded = seeded_sqlite
     at = sign_in(app(monkeypatch, local_users(tmp_path, url)).run(), "vic", "view-pw")
-    at.switch_page("views/alerts.py").run()
+    at.switch_page("../views/alerts.py").run()
     assert button(at, "Acknowledge").disabled and button(at, "Resolve").disabled
     assert any("only operators can act here" in c.value for c in at.caption)
-    at.switch_page("views/version.py").run()
+    at.switch_page("../views/version.py").run()
     assert button(at, "Request retraining").disabled
     store = data.open_store(url)
     viewer = User(name="vic", role="viewer", method="password")
@@ -118,7 +118,7 @@ def test_operator_acknowledges_resolves_and_requests_retraining(monkeypatch: pyt
     monkeypatch.setenv("DRIFTSCOPE_DASHBOARD_USERS", f"olga:operator:{hash_password('op-pw', iterations=FAST)}")
     at = sign_in(app(monkeypatch, url=db_url).run(), "olga", "op-pw")
     auc = seeded.alert_ids["auc"]
-    at.switch_page("views/alerts.py").run()
+    at.switch_page("../views/alerts.py").run()
     at.selectbox(key="alerts.selected").set_value(auc).run()
     at.text_input(key=f"alert.note.{auc}").input("checking the January cohort")
     button(at, "Acknowledge").click().run()
@@ -132,7 +132,7 @@ def test_operator_acknowledges_resolves_and_requests_retraining(monkeypatch: pyt
         ["acknowledged", "checking the January cohort"], ["resolved", None]]
 
     version_id = seeded.version_ids["credit-1.0"]
-    at.switch_page("views/version.py").run()
+    at.switch_page("../views/version.py").run()
     at.text_area(key=f"retrain.reason.{version_id}").input("roc_auc below the floor since Jan 11")
     button(at, "Request retraining").click().run()
     assert "Tick the confirmation and give a reason to request retraining." in [e.value for e in at.error]

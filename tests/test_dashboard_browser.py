@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers_dashboard import seed_store
 from playwright.sync_api import Page, sync_playwright
 
-from storage.db import make_engine
-from tests.helpers_dashboard import seed_store
+from driftscope.storage.db import make_engine
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -70,7 +70,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
     engine.dispose()
     config = folder / "driftscope.yaml"
     config.write_text(yaml.safe_dump({"database_url": f"sqlite:///{store}"}))
-    port, log = free_port(), folder / "dashboard.log"
+    port, log = free_port(), folder / "driftscope.dashboard.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTSCOPE_")}
     command = [sys.executable, "-m", "driftscope.cli", "dashboard", "--config", str(config), "--port", str(port)]
     with log.open("w") as out:

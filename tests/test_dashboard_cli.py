@@ -57,7 +57,7 @@ def test_dashboard_refuses_to_start_with_a_readable_error(
 def test_streamlit_is_run_headless_on_the_given_address_without_usage_statistics() -> None:
     command = streamlit_command(8600, "127.0.0.1")
     assert command[:5] == [sys.executable, "-P", "-m", "streamlit", "run"]
-    assert Path(command[5]) == app_path() and app_path().name == "app.py" and app_path().is_file()
+    assert Path(command[5]) == app_path() and app_path().name == "driftscope_dashboard.py" and app_path().is_file()
     options = dict(zip(command[6::2], command[7::2], strict=True))
     assert options == {"--server.port": "8600", "--server.address": "127.0.0.1", "--server.headless": "true",
                        "--browser.gatherUsageStats": "false", "--client.toolbarMode": "viewer"}

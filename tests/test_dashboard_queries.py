@@ -7,14 +7,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_dashboard import CREDIT_FEATURES, DAY, DAYS, DRIFT_FROM_DAY, T0, Seeded, fresh_store_url, seed_store
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from driftscope.errors import StorageError
-from storage import alerts, dashboard, dashboard_feature, dashboard_labels, dashboard_ops, dashboard_version, results
-from storage.db import make_engine, transaction
-from tests.helpers_dashboard import CREDIT_FEATURES, DAY, DAYS, DRIFT_FROM_DAY, T0, Seeded, fresh_store_url, seed_store
+from driftscope.storage import (
+    alerts,
+    drift_history,
+    label_coverage,
+    result_series,
+    results,
+    run_history,
+    version_summary,
+)
+from driftscope.storage.db import make_engine, transaction
 
 END = T0 + DAYS * DAY
 
@@ -39,7 +47,7 @@ def seeded(store: tuple[Engine, Seeded]) -> Seeded:
 
 def test_overview_counts_match_the_seed(engine: Engine, seeded: Seeded) -> None:
     with transaction(engine) as session:
-        frame = dashboard.overview(session, start=T0, end=END).set_index("version")
+        frame = version_summary.overview(session, start=T0, end=END).set_index("version")
     assert list(frame.index) == ["1.0", "2.0", "3.1"]
     for key, version in (("credit-1.0", "1.0"), ("credit-2.0", "2.0"), ("house-3.1", "3.1")):
         assert frame.loc[version, "predictions"] == seeded.predictions[key]
@@ -57,7 +65,7 @@ def test_overview_counts_match_the_seed(engine: Engine, seeded: Seeded) -> None:
 @pytest.mark.parametrize(("days", "expected"), [(1, 144), (7, 7 * 144)])
 def test_overview_counts_only_the_range(engine: Engine, seeded: Seeded, days: int, expected: int) -> None:
     with transaction(engine) as session:
-        frame = dashboard.overview(session, start=END - days * DAY, end=END).set_index("version")
+        frame = version_summary.overview(session, start=END - days * DAY, end=END).set_index("version")
     assert frame.loc["1.0", "predictions"] == expected
     labelled_days = max(0, 10 - (DAYS - days))
     assert frame.loc["1.0", "labelled"] == labelled_days * 72
@@ -66,8 +74,8 @@ def test_overview_counts_only_the_range(engine: Engine, seeded: Seeded, days: in
 def test_label_coverage_is_estimated_from_hour_slices_on_large_ranges(engine: Engine, seeded: Seeded) -> None:
     predictions = {seeded.version_ids["credit-1.0"]: 2016, seeded.version_ids["house-3.1"]: 672}
     with transaction(engine) as session:
-        exact = dashboard_labels.label_coverage(session, predictions=predictions, start=T0, end=END)
-        estimated = dashboard_labels.label_coverage(session, predictions=predictions, start=T0, end=END,
+        exact = label_coverage.label_coverage(session, predictions=predictions, start=T0, end=END)
+        estimated = label_coverage.label_coverage(session, predictions=predictions, start=T0, end=END,
                                                     exact_limit=0, sample_hours=36)
     assert exact["labelled"].tolist() == [720, 0] and exact["label_coverage_exact"].all()
     assert not estimated["label_coverage_exact"].any()
@@ -78,11 +86,11 @@ def test_label_coverage_is_estimated_from_hour_slices_on_large_ranges(engine: En
 def test_version_series(engine: Engine, seeded: Seeded) -> None:
     v1 = seeded.version_ids["credit-1.0"]
     with transaction(engine) as session:
-        metrics = dashboard_version.metric_series(session, model_version_id=v1, start=T0, end=END)
-        matrix = dashboard_version.drift_matrix(session, model_version_id=v1, start=T0, end=END)
-        shares = dashboard_version.drift_share_series(session, model_version_id=v1, start=T0, end=END)
-        events = dashboard_version.detector_events(session, model_version_id=v1, start=T0, end=END)
-        volume = dashboard_version.volume_series(session, model_version_ids=[v1], start=T0, end=END, freq="D")
+        metrics = result_series.metric_series(session, model_version_id=v1, start=T0, end=END)
+        matrix = result_series.drift_matrix(session, model_version_id=v1, start=T0, end=END)
+        shares = result_series.drift_share_series(session, model_version_id=v1, start=T0, end=END)
+        events = result_series.detector_events(session, model_version_id=v1, start=T0, end=END)
+        volume = result_series.volume_series(session, model_version_ids=[v1], start=T0, end=END, freq="D")
     auc = metrics[metrics["metric"] == "roc_auc"]
     assert auc["value"].tolist() == pytest.approx(seeded.roc_auc)
     assert (auc["ci_high"] - auc["ci_low"]).to_numpy() == pytest.approx(np.full(DAYS, 0.06))
@@ -99,7 +107,7 @@ def test_version_series(engine: Engine, seeded: Seeded) -> None:
 
 def test_drift_matrix_keeps_the_newest_run_per_day_when_windows_crowd(engine: Engine, seeded: Seeded) -> None:
     with transaction(engine) as session:
-        frame = dashboard_version.drift_matrix(
+        frame = result_series.drift_matrix(
             session, model_version_id=seeded.version_ids["credit-1.0"], start=T0, end=END, max_windows=5
         )
     assert frame["window_end"].nunique() == DAYS
@@ -109,27 +117,27 @@ def test_drift_matrix_keeps_the_newest_run_per_day_when_windows_crowd(engine: En
 def test_feature_history_and_histogram(engine: Engine, seeded: Seeded) -> None:
     v1 = seeded.version_ids["credit-1.0"]
     with transaction(engine) as session:
-        history = dashboard_feature.feature_history(session, model_version_id=v1, feature="region", start=T0, end=END)
-        names = dashboard_feature.drift_features(session, model_version_id=v1)
-        hist = dashboard_feature.histogram(session, run_id=int(history["run_id"].iloc[-1]), feature="region")
+        history = drift_history.feature_history(session, model_version_id=v1, feature="region", start=T0, end=END)
+        names = drift_history.drift_features(session, model_version_id=v1)
+        hist = drift_history.histogram(session, run_id=int(history["run_id"].iloc[-1]), feature="region")
     assert names == sorted(CREDIT_FEATURES)
     assert history["n_new_categories"].tolist() == [0] * DRIFT_FROM_DAY + [1] * (DAYS - DRIFT_FROM_DAY)
     assert history["new_categories"].iloc[-1] == ["west"]
     assert history["missing_share_current"].iloc[-1] == pytest.approx(0.08)
-    dist = dashboard_feature.distribution(hist).set_index(["side", "bin"])["share"]
+    dist = drift_history.distribution(hist).set_index(["side", "bin"])["share"]
     assert dist["current", "north"] == pytest.approx(70 / 105)
     assert dist["reference", "west"] == 0
 
 
 def test_runs_page_queries(engine: Engine, seeded: Seeded) -> None:
     with transaction(engine) as session:
-        runs = dashboard_ops.monitor_runs(session, start=T0, end=END + DAY)
-        one = dashboard_ops.monitor_runs(session, start=T0, end=END, model_version_id=seeded.version_ids["house-3.1"])
+        runs = run_history.monitor_runs(session, start=T0, end=END + DAY)
+        one = run_history.monitor_runs(session, start=T0, end=END, model_version_id=seeded.version_ids["house-3.1"])
         since = datetime.now(UTC) - timedelta(days=1)
-        collectors = dashboard_ops.collector_runs(session, since=since)
-        quarantine = dashboard_ops.quarantine_counts(session, since=since)
-        sample = dashboard_ops.quarantine_sample(session, source="credit-predictions", limit=2, max_chars=8)
-        too_late = dashboard_ops.collector_runs(session, since=datetime.now(UTC) + timedelta(hours=1))
+        collectors = run_history.collector_runs(session, since=since)
+        quarantine = run_history.quarantine_counts(session, since=since)
+        sample = run_history.quarantine_sample(session, source="credit-predictions", limit=2, max_chars=8)
+        too_late = run_history.collector_runs(session, since=datetime.now(UTC) + timedelta(hours=1))
     assert len(runs) == 2 * DAYS + 7 * 2 + DAYS + 1 + 1
     failed = runs[runs["status"] == "failed"]
     assert failed["error"].tolist() == [seeded.failed_run_error]
@@ -142,7 +150,7 @@ def test_runs_page_queries(engine: Engine, seeded: Seeded) -> None:
     assert (collectors["duration_s"] >= 0).all()
     assert quarantine[["source", "records", "n_rows"]].values.tolist() == [["credit-predictions", "predictions", 3]]
     assert len(sample) == 2 and sample["payload"].str.len().max() == 8
-    assert too_late.empty and list(too_late.columns) == dashboard_ops.COLLECTOR_RUN_COLUMNS
+    assert too_late.empty and list(too_late.columns) == run_history.COLLECTOR_RUN_COLUMNS
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
@@ -150,12 +158,12 @@ def test_stamp_changes_when_an_alert_is_acknowledged(db_url: str) -> None:
     engine = make_engine(db_url)
     seeded = seed_store(engine)
     with transaction(engine) as session:
-        before = dashboard.store_stamp(session)
+        before = version_summary.store_stamp(session)
     with transaction(engine) as session:
-        assert dashboard.store_stamp(session) == before
+        assert version_summary.store_stamp(session) == before
         alerts.acknowledge_alert(session, alert_id=seeded.alert_ids["auc"], actor="ann", note="looking")
     with transaction(engine) as session:
-        assert dashboard.store_stamp(session) != before
+        assert version_summary.store_stamp(session) != before
     engine.dispose()
 
 
@@ -172,7 +180,7 @@ def test_headline_metric_is_the_newest_measured_value(db_url: str) -> None:
             {"metric": "roc_auc", "status": "insufficient_labels", "value": None, "reference_value": 0.86, "n": 3}])
         results.finish_run(session, run_id=run_id, status="succeeded", summary={"verdict": "insufficient_labels"})
     with transaction(engine) as session:
-        frame = dashboard.overview(session, start=T0, end=END + DAY).set_index("version")
+        frame = version_summary.overview(session, start=T0, end=END + DAY).set_index("version")
     engine.dispose()
     assert frame.loc["1.0", ["metric", "metric_value", "metric_reference"]].tolist() == [
         "roc_auc", pytest.approx(seeded.roc_auc[-1]), pytest.approx(0.86)]
@@ -184,26 +192,26 @@ def test_headline_metric_is_the_newest_measured_value(db_url: str) -> None:
 def test_empty_store_gives_empty_frames(db_url: str) -> None:
     engine = make_engine(db_url)
     with transaction(engine) as session:
-        frame = dashboard.overview(session, start=T0, end=END)
-        extent = dashboard.data_extent(session)
+        frame = version_summary.overview(session, start=T0, end=END)
+        extent = version_summary.data_extent(session)
     engine.dispose()
-    assert frame.empty and list(frame.columns) == dashboard.OVERVIEW_COLUMNS
+    assert frame.empty and list(frame.columns) == version_summary.OVERVIEW_COLUMNS
     assert extent == (None, None)
 
 
 def test_store_session_turns_a_missing_schema_into_a_readable_error(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'blank.db'}")
     with pytest.raises(StorageError, match=r"reading the overview failed: no such table.*driftscope db upgrade"), \
-            dashboard.store_session(engine, doing="reading the overview") as session:
-        dashboard.overview(session, start=T0, end=END)
+            version_summary.store_session(engine, doing="reading the overview") as session:
+        version_summary.overview(session, start=T0, end=END)
     with pytest.raises(StorageError, match="revision none"):
-        dashboard.check_store(engine)
+        version_summary.check_store(engine)
 
 
 def test_check_store_names_an_unreachable_server() -> None:
     engine = make_engine("postgresql+psycopg://nobody:secret@127.0.0.1:1/x", connect_args={"connect_timeout": 2})
     with pytest.raises(StorageError, match=r"opening the store failed: .*\*\*\*@127\.0\.0\.1:1/x") as info:
-        dashboard.check_store(engine)
+        version_summary.check_store(engine)
     assert "secret" not in str(info.value)
 
 
@@ -212,7 +220,7 @@ def test_check_store_names_an_unreachable_server() -> None:
     threshold=st.floats(min_value=1e-6, max_value=0.5),
 )
 def test_p_value_score_is_one_at_the_threshold_and_falls_with_p(p: float, threshold: float) -> None:
-    score = dashboard_version.drift_score([None, None, None], [p, threshold, min(1.0, p * 2)], [threshold] * 3)
+    score = result_series.drift_score([None, None, None], [p, threshold, min(1.0, p * 2)], [threshold] * 3)
     assert score[1] == pytest.approx(1.0)
     assert score[0] >= 0 and score[0] >= score[2] - 1e-12
     assert (score[0] > 1) == (p < threshold) or p == pytest.approx(threshold)
@@ -222,7 +230,7 @@ def test_p_value_score_is_one_at_the_threshold_and_falls_with_p(p: float, thresh
 def test_distribution_shares_sum_to_one_per_side(counts: list[tuple[int, int]]) -> None:
     hist = {"categories": [f"c{i}" for i in range(len(counts))], "reference": [c[0] for c in counts],
             "current": [c[1] for c in counts]}
-    frame = dashboard_feature.distribution(hist)
+    frame = drift_history.distribution(hist)
     totals = frame.groupby("side")["share"].sum()
     for side, index in (("reference", 0), ("current", 1)):
         expected = 1.0 if sum(c[index] for c in counts) else 0.0

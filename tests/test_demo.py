@@ -13,11 +13,11 @@ import pytest
 
 from driftscope.demo.run import DemoResult, run_demo
 from driftscope.demo.scenario import QUIET_DAYS, event
-from storage.alerts import list_alerts
-from storage.db import make_engine, read_transaction
-from storage.quarantine import list_quarantined
-from storage.registry import get_version
-from storage.results import drift_results, list_runs
+from driftscope.storage.alerts import list_alerts
+from driftscope.storage.db import make_engine, read_transaction
+from driftscope.storage.quarantine import list_quarantined
+from driftscope.storage.registry import get_version
+from driftscope.storage.results import drift_results, list_runs
 
 pytestmark = pytest.mark.slow
 
@@ -169,7 +169,7 @@ def test_the_demo_dashboard_in_chromium(demo) -> None:
 
     chromium_or_skip()
     ARTIFACTS.mkdir(exist_ok=True)
-    port, log = free_port(), Path(demo.directory) / "dashboard.log"
+    port, log = free_port(), Path(demo.directory) / "driftscope.dashboard.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTSCOPE_")}
     command = [sys.executable, "-m", "driftscope", "dashboard", "--config", str(demo.config_path), "--port", str(port)]
     with log.open("w") as out:

@@ -18,7 +18,7 @@ from evidently.legacy.core import ColumnType
 from evidently.metrics import ValueDrift
 from evidently.presets import DataDriftPreset
 
-from monitors.stattests import drift_test, evaluate_columns, fit_reference, registry, select_method
+from driftscope.monitors.stattests import drift_test, evaluate_columns, fit_reference, registry, select_method
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from helpers_monitor import applied, config_document, credit_frame, standard_monitors, store_rows
 
 from driftscope.cli import main
 from driftscope.config import load_config
-from storage.db import make_engine, transaction
-from storage.labels import write_labels
-from storage.registry import get_version
-from tests.helpers_monitor import applied, config_document, credit_frame, standard_monitors, store_rows
+from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.labels import write_labels
+from driftscope.storage.registry import get_version
 
 DRIFTSCOPE = str(Path(sys.executable).parent / "driftscope")
 
@@ -70,8 +70,8 @@ def test_report_writes_evidently_html(config_file: Path, tmp_path: Path, capsys:
 
 
 def test_report_goes_where_the_dashboard_looks_for_it(config_file: Path, capsys: pytest.CaptureFixture) -> None:
-    from dashboard.reports import find_report
-    from dashboard.settings import load_settings
+    from driftscope.dashboard.reports import find_report
+    from driftscope.dashboard.settings import load_settings
 
     start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
     assert main(["report", "--config", str(config_file), "--model", "credit", "--version", "1.0",

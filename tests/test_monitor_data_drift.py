@@ -5,13 +5,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_monitor import FEATURES, credit_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftscope.errors import NotFittedError, SchemaError
-from monitors.data_drift import HISTOGRAM_BINS, TOP_CATEGORIES, DataDriftMonitor, numeric_quality
-from monitors.stattests import drift_test
-from tests.helpers_monitor import FEATURES, credit_frame
+from driftscope.monitors.data_drift import HISTOGRAM_BINS, TOP_CATEGORIES, DataDriftMonitor, numeric_quality
+from driftscope.monitors.stattests import drift_test
 
 OUTPUTS = {"prediction": "binary", "probability": "numeric"}
 

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers_monitor import SCHEMA, applied, credit_frame, make_config, standard_monitors, store_rows
 from sqlalchemy import Engine
 
 from driftscope.config import Config
 from driftscope.errors import ConfigError, NotFoundError
-from monitors.runner import run_monitors
-from storage.db import transaction
-from storage.labels import write_labels
-from storage.registry import ensure_version, get_version
-from storage.results import count_runs, detector_events, drift_results, list_runs, metric_values
-from tests.helpers_monitor import SCHEMA, applied, credit_frame, make_config, standard_monitors, store_rows
+from driftscope.monitors.runner import run_monitors
+from driftscope.storage.db import transaction
+from driftscope.storage.labels import write_labels
+from driftscope.storage.registry import ensure_version, get_version
+from driftscope.storage.results import count_runs, detector_events, drift_results, list_runs, metric_values
 
 DAY = timedelta(days=1)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -10,7 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from driftscope.errors import SchemaError
-from monitors.windows import EPOCH, Window, align, as_like, attach_labels, latest_tile, tile_ending, tiles_between
+from driftscope.monitors.windows import (
+    EPOCH,
+    Window,
+    align,
+    as_like,
+    attach_labels,
+    latest_tile,
+    tile_ending,
+    tiles_between,
+)
 
 WIDTHS = st.sampled_from([timedelta(minutes=15), timedelta(hours=1), timedelta(hours=6), timedelta(days=1),
                           timedelta(days=7), timedelta(seconds=90)])

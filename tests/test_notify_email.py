@@ -3,11 +3,11 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from helpers_alerts import DRIFT_RULE, Mailbox, alert_config, fired_drift_alert, free_port, register, self_signed
 
-from monitors.notify import deliver_due
-from storage.db import transaction
-from storage.notifications import delivery_log, list_notifications
-from tests.helpers_alerts import DRIFT_RULE, Mailbox, alert_config, fired_drift_alert, free_port, register, self_signed
+from driftscope.alerting.notify import deliver_due
+from driftscope.storage.db import transaction
+from driftscope.storage.notifications import delivery_log, list_notifications
 
 LINK = ("http://dash.test:8501/model_version?model=credit-default&version=1.0"
         "&start=2026-01-01T00%3A00%3A00Z&end=2026-01-02T00%3A00%3A00Z")

@@ -8,17 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from sqlalchemy import select
-
-from monitors.notify import Backoff, deliver_due
-from monitors.notify.signing import sign, verify
-from storage.db import transaction
-from storage.models import Notification
-from storage.notifications import delivery_log, list_notifications
-from storage.retraining import get_request, request_retraining
-from tests.helpers_alerts import (
+from helpers_alerts import (
     DRIFT_RULE,
     SECRET,
     Receiver,
@@ -28,6 +18,16 @@ from tests.helpers_alerts import (
     register,
     webhook_channel,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from driftscope.alerting.notify import Backoff, deliver_due
+from driftscope.alerting.notify.signing import sign, verify
+from driftscope.storage.db import transaction
+from driftscope.storage.models import Notification
+from driftscope.storage.notifications import delivery_log, list_notifications
+from driftscope.storage.retraining import get_request, request_retraining
 
 FAST = Backoff(base=timedelta(milliseconds=100), jitter=0.0)
 

@@ -9,8 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from monitors.bootstrap import drop_p_value, percentile_interval, resample, weight_blocks
-from monitors.metrics import EPS, METRICS, classification_data, default_metrics, regression_data, weighted_roc_auc
+from driftscope.monitors.bootstrap import drop_p_value, percentile_interval, resample, weight_blocks
+from driftscope.monitors.metrics import (
+    EPS,
+    METRICS,
+    classification_data,
+    default_metrics,
+    regression_data,
+    weighted_roc_auc,
+)
 
 BINARY = ("accuracy", "precision", "recall", "f1", "f1_macro", "roc_auc", "log_loss", "brier")
 MULTICLASS = ("accuracy", "precision", "recall", "f1", "f1_macro")
@@ -150,7 +157,7 @@ def test_bootstrap_equals_a_loop_over_explicit_resamples(name: str) -> None:
 
 
 def test_weights_are_multinomial_counts_in_bounded_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("monitors.bootstrap.BLOCK_CELLS", 1000)
+    monkeypatch.setattr("driftscope.monitors.bootstrap.BLOCK_CELLS", 1000)
     blocks = list(weight_blocks(300, 10, seed=0))
     assert [b.shape for b in blocks] == [(3, 300), (3, 300), (3, 300), (1, 300)]
     assert all((b.sum(axis=1) == 300).all() for b in blocks)

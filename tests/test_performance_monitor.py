@@ -3,12 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_monitor import credit_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftscope.errors import NotFittedError, SchemaError
-from monitors.performance import PerformanceMonitor, holm_adjust
-from tests.helpers_monitor import credit_frame
+from driftscope.monitors.performance import PerformanceMonitor, holm_adjust
 
 
 def monitor(**kwargs) -> PerformanceMonitor:

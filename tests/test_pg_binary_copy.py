@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
-from storage.pg_binary_copy import PART_ROWS, SUPPORTED_TYPES, encode_binary_copy
+from driftscope.storage.pg_binary_copy import PART_ROWS, SUPPORTED_TYPES, encode_binary_copy
 
 TYPES = {
     "i2": "smallint", "i4": "integer", "i8": "bigint", "f4": "real", "f8": "double precision", "b": "boolean",

@@ -8,18 +8,18 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from factories import CREDIT_SCHEMA, T0, canonical_predictions, write_project
 
-from collectors import log_ground_truth, log_predictions
 from driftscope.apply import apply_config, canonical_reference
+from driftscope.collectors import log_ground_truth, log_predictions
 from driftscope.config import load_config
 from driftscope.errors import SchemaError
-from monitors.domain_classifier import DomainClassifier
-from monitors.windows import LABEL_COLUMN
-from storage.db import transaction
-from storage.labels import labels_for_window
-from storage.predictions import read_window
-from storage.registry import get_version, load_reference
-from tests.factories import CREDIT_SCHEMA, T0, canonical_predictions, write_project
+from driftscope.monitors.domain_classifier import DomainClassifier
+from driftscope.monitors.windows import LABEL_COLUMN
+from driftscope.storage.db import transaction
+from driftscope.storage.labels import labels_for_window
+from driftscope.storage.predictions import read_window
+from driftscope.storage.registry import get_version, load_reference
 
 
 def _logged_rows(n: int, seed: int) -> pd.DataFrame:

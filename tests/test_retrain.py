@@ -1,11 +1,11 @@
 """``driftscope retrain``: manual requests sent to a real webhook, status, acknowledgement, completion."""
 
 import pytest
+from helpers_alerts import SECRET, Receiver, alert_config, alert_document, register, webhook_channel, write_yaml
 
 from driftscope.cli import main
-from storage.db import transaction
-from storage.retraining import list_requests
-from tests.helpers_alerts import SECRET, Receiver, alert_config, alert_document, register, webhook_channel, write_yaml
+from driftscope.storage.db import transaction
+from driftscope.storage.retraining import list_requests
 
 
 def _cli(capsys, *args: str) -> tuple[int, str]:

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from factories import T0
 from hypothesis import given
 from hypothesis import strategies as st
 
+from driftscope.alerting.rules import CHECKS, RunResults
 from driftscope.config import RuleConfig
-from monitors.rules import CHECKS, RunResults
-from storage.results import RunInfo
-from tests.factories import T0
+from driftscope.storage.results import RunInfo
 
 
 def _run(status: str = "succeeded") -> RunInfo:

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers_monitor import applied, credit_frame, make_config, standard_monitors, store_rows
 from sqlalchemy import Engine
 
-from monitors.runner import run_monitors
-from storage.db import transaction
-from storage.results import metric_values
-from tests.helpers_monitor import applied, credit_frame, make_config, standard_monitors, store_rows
+from driftscope.monitors.runner import run_monitors
+from driftscope.storage.db import transaction
+from driftscope.storage.results import metric_values
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
 DAYS = ("none", "covariate", "concept", "performance")
@@ -26,7 +26,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
     """Summaries and metric rows per (day kind, monitor kind) after one backfill."""
     import shutil
 
-    from storage.db import make_engine
+    from driftscope.storage.db import make_engine
 
     folder = tmp_path_factory.mktemp("scenario")
     shutil.copy(sqlite_template, folder / "store.db")

@@ -6,16 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
-
-from driftscope import pipeline
-from driftscope.cli import main
-from driftscope.config import load_config
-from driftscope.scheduler import build_scheduler, job_specs, sync_jobs, tick_job
-from storage.alerts import list_alerts, resolve_alert
-from storage.db import make_engine, transaction
-from storage.notifications import list_notifications
-from storage.scheduler_state import acquire_lease, get_lease, release_lease
-from tests.helpers_alerts import (
+from helpers_alerts import (
     DRIFT_RULE,
     ENV,
     SECRET,
@@ -26,6 +17,15 @@ from tests.helpers_alerts import (
     webhook_channel,
     write_yaml,
 )
+
+from driftscope import pipeline
+from driftscope.cli import main
+from driftscope.config import load_config
+from driftscope.scheduler import build_scheduler, job_specs, sync_jobs, tick_job
+from driftscope.storage.alerts import list_alerts, resolve_alert
+from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.notifications import list_notifications
+from driftscope.storage.scheduler_state import acquire_lease, get_lease, release_lease
 
 RETRY = timedelta(seconds=30)
 

@@ -8,13 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-
-from driftscope.apply import apply_config
-from driftscope.config import load_config
-from storage.db import transaction
-from storage.notifications import delivery_log, list_notifications
-from storage.scheduler_state import latest_heartbeat, list_heartbeats
-from tests.helpers_alerts import (
+from helpers_alerts import (
     DRIFT_RULE,
     ENV,
     Receiver,
@@ -26,7 +20,13 @@ from tests.helpers_alerts import (
     webhook_channel,
     write_yaml,
 )
-from tests.helpers_monitor import SCHEMA, credit_frame, reference_file
+from helpers_monitor import SCHEMA, credit_frame, reference_file
+
+from driftscope.apply import apply_config
+from driftscope.config import load_config
+from driftscope.storage.db import transaction
+from driftscope.storage.notifications import delivery_log, list_notifications
+from driftscope.storage.scheduler_state import latest_heartbeat, list_heartbeats
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Golden values and behaviour of the per-column drift tests (``monitors.stattests.drift_test``)."""
+"""Golden values and behaviour of the per-column drift tests (``driftscope.monitors.stattests.drift_test``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from monitors.stattests import (
+from driftscope.monitors.stattests import (
     DriftTestResult,
     UnknownMethodError,
     drift_test,
@@ -20,7 +20,7 @@ from monitors.stattests import (
     fit_reference,
     registry,
 )
-from monitors.stattests.binning import histogram_edges, sorted_histogram
+from driftscope.monitors.stattests.binning import histogram_edges, sorted_histogram
 
 RNG = np.random.default_rng(20240601)
 REF = RNG.normal(0.0, 1.0, 400)

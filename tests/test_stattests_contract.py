@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitors.stattests import drift_test, registry
-from monitors.stattests.base import FEATURE_TYPES, StatTest
+from driftscope.monitors.stattests import drift_test, registry
+from driftscope.monitors.stattests.base import FEATURE_TYPES, StatTest
 
 Check = Callable[[StatTest, str], None]
 CHECKS: dict[str, Check] = {}

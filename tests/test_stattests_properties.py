@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitors.stattests import (
+from driftscope.monitors.stattests import (
     DriftTestResult,
     drift_test,
     evaluate_columns,
@@ -16,7 +16,7 @@ from monitors.stattests import (
     registry,
     select_method,
 )
-from monitors.stattests.binning import histogram_edges
+from driftscope.monitors.stattests.binning import histogram_edges
 
 SETTINGS = settings(max_examples=40, deadline=None)
 FAST = [name for name in registry.names() if name != "tvd"]  # tvd runs 1000 permutations

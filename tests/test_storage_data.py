@@ -6,14 +6,15 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from factories import CREDIT_SCHEMA, T0, canonical_predictions, register_version
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from driftscope.errors import SchemaError
-from storage.db import transaction
-from storage.labels import label_history, labels_for_window, write_labels
-from storage.predictions import count_predictions, hourly_volume, read_window, write_predictions
-from storage.registry import (
+from driftscope.storage.db import transaction
+from driftscope.storage.labels import label_history, labels_for_window, write_labels
+from driftscope.storage.predictions import count_predictions, hourly_volume, read_window, write_predictions
+from driftscope.storage.registry import (
     ensure_model,
     ensure_monitor,
     ensure_reference,
@@ -21,7 +22,6 @@ from storage.registry import (
     list_versions,
     load_reference,
 )
-from tests.factories import CREDIT_SCHEMA, T0, canonical_predictions, register_version
 
 
 def test_predictions_round_trip(engine) -> None:
@@ -157,7 +157,7 @@ def test_registry_is_idempotent_and_refuses_schema_change(engine) -> None:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(split=st.lists(st.integers(0, 199), min_size=0, max_size=6))
 def test_any_split_into_batches_stores_each_row_once(sqlite_url, split) -> None:
-    from storage.db import make_engine
+    from driftscope.storage.db import make_engine
 
     engine = make_engine(sqlite_url)
     version = register_version(engine, model=f"m-{uuid.uuid4().hex[:8]}")

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from storage import migrations
-from storage.db import make_engine, transaction
-from storage.models import Base
+from driftscope.storage import migrations
+from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.models import Base
 
 
 def test_migrations_match_models(engine) -> None:
@@ -111,7 +111,7 @@ def test_sqlite_two_writers_at_once(sqlite_url) -> None:
 
 
 def test_database_url_from_environment(monkeypatch) -> None:
-    from storage.db import database_url
+    from driftscope.storage.db import database_url
 
     monkeypatch.setenv("DRIFTSCOPE_DATABASE_URL", "sqlite:///elsewhere.db")
     assert database_url() == "sqlite:///elsewhere.db"
@@ -123,7 +123,7 @@ def test_database_url_from_environment(monkeypatch) -> None:
 
 def test_a_reader_does_not_wait_for_a_writer(sqlite_url) -> None:
     """A read transaction proceeds while another connection holds SQLite's writer lock."""
-    from storage.db import read_transaction
+    from driftscope.storage.db import read_transaction
 
     writer_engine, reader_engine = make_engine(sqlite_url), make_engine(sqlite_url)
     try:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-import storage.models
+from driftscope.storage import models as storage_models
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('fingerprint', sa.String(length=200), nullable=False),
     sa.Column('offset', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('rows_read', sa.BigInteger(), server_default='0', nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_collected_files')),
     sa.UniqueConstraint('source', 'path', name=op.f('uq_collected_files_source_path'))
     )
@@ -34,8 +34,8 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('started_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('finished_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('finished_at', storage_models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('rows_read', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('rows_stored', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('rows_duplicate', sa.BigInteger(), server_default='0', nullable=False),
@@ -49,14 +49,14 @@ def upgrade() -> None:
     op.create_table('collector_state',
     sa.Column('source', sa.String(length=200), nullable=False),
     sa.Column('watermark', sa.Text(), nullable=True),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('source', name=op.f('pk_collector_state'))
     )
     op.create_table('job_leases',
     sa.Column('job', sa.String(length=200), nullable=False),
     sa.Column('holder', sa.String(length=200), nullable=False),
-    sa.Column('acquired_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acquired_at', storage_models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', storage_models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('job', name=op.f('pk_job_leases'))
     )
     op.create_table('models',
@@ -64,14 +64,14 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('task', sa.String(length=40), nullable=False),
     sa.Column('retrain_webhook', sa.String(length=200), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_models')),
     sa.UniqueConstraint('name', name=op.f('uq_models_name'))
     )
     op.create_table('scheduler_heartbeat',
     sa.Column('instance', sa.String(length=200), nullable=False),
-    sa.Column('started_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('beat_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('started_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('beat_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('next_runs', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), server_default='{}', nullable=False),
     sa.PrimaryKeyConstraint('instance', name=op.f('pk_scheduler_heartbeat'))
     )
@@ -80,10 +80,10 @@ def upgrade() -> None:
     sa.Column('model_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('prediction_id', sa.String(length=200), nullable=False),
     sa.Column('label', sa.String(length=200), nullable=False),
-    sa.Column('ts', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ts', storage_models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('revision', sa.Integer(), server_default='1', nullable=False),
-    sa.Column('received_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('received_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['model_id'], ['models.id'], name=op.f('fk_ground_truth_model_id_models'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ground_truth')),
     sa.UniqueConstraint('model_id', 'prediction_id', name=op.f('uq_ground_truth_model_id_prediction_id'))
@@ -98,7 +98,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), server_default='active', nullable=False),
     sa.Column('column_schema', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('schema_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['model_id'], ['models.id'], name=op.f('fk_model_versions_model_id_models'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_model_versions')),
     sa.UniqueConstraint('model_id', 'version', name=op.f('uq_model_versions_model_id_version'))
@@ -111,8 +111,8 @@ def upgrade() -> None:
     sa.Column('schedule', sa.String(length=100), nullable=True),
     sa.Column('window_seconds', sa.Integer(), nullable=False),
     sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['model_id'], ['models.id'], name=op.f('fk_monitors_model_id_models'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_monitors')),
     sa.UniqueConstraint('name', name=op.f('uq_monitors_name'))
@@ -125,7 +125,7 @@ def upgrade() -> None:
     sa.Column('location', sa.Text(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['model_id'], ['models.id'], name=op.f('fk_quarantine_model_id_models'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quarantine'))
     )
@@ -143,12 +143,12 @@ def upgrade() -> None:
     sa.Column('evidence', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), server_default='{}', nullable=False),
     sa.Column('fire_count', sa.Integer(), server_default='1', nullable=False),
     sa.Column('clean_runs', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('window_start', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('window_end', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('first_seen', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('last_seen', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('last_notified_at', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('window_start', storage_models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('window_end', storage_models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_seen', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('last_seen', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('last_notified_at', storage_models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', storage_models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_alerts_model_version_id_model_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts'))
     )
@@ -162,7 +162,7 @@ def upgrade() -> None:
     sa.Column('old_label', sa.String(length=200), nullable=False),
     sa.Column('new_label', sa.String(length=200), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=False),
-    sa.Column('changed_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('changed_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['ground_truth_id'], ['ground_truth.id'], name=op.f('fk_label_revisions_ground_truth_id_ground_truth'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_label_revisions'))
     )
@@ -173,15 +173,15 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('monitor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('model_version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('window_start', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('window_end', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('window_start', storage_models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('window_end', storage_models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('n_rows', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('n_reference', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('n_labels', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('summary', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), server_default='{}', nullable=False),
-    sa.Column('started_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('finished_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('finished_at', storage_models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('duration_s', sa.Float(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_monitor_runs_model_version_id_model_versions'), ondelete='CASCADE'),
@@ -195,12 +195,12 @@ def upgrade() -> None:
     op.create_table('prediction_chunks',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('model_version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('min_ts', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('max_ts', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('min_ts', storage_models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('max_ts', storage_models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('n_rows', sa.Integer(), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=False),
     sa.Column('data', sa.LargeBinary().with_variant(postgresql.BYTEA(), 'postgresql'), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_prediction_chunks_model_version_id_model_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_prediction_chunks'))
     )
@@ -209,7 +209,7 @@ def upgrade() -> None:
 
     op.create_table('prediction_volume',
     sa.Column('model_version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('hour', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('hour', storage_models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('n_rows', sa.BigInteger(), nullable=False),
     sa.Column('n_new_categories', sa.BigInteger(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_prediction_volume_model_version_id_model_versions'), ondelete='CASCADE'),
@@ -222,7 +222,7 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('n_rows', sa.Integer(), nullable=False),
     sa.Column('data', sa.LargeBinary().with_variant(postgresql.BYTEA(), 'postgresql'), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_reference_datasets_model_version_id_model_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reference_datasets')),
     sa.UniqueConstraint('model_version_id', name=op.f('uq_reference_datasets_model_version_id'))
@@ -233,7 +233,7 @@ def upgrade() -> None:
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('actor', sa.String(length=200), server_default='driftscope', nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_alert_events_alert_id_alerts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_events'))
     )
@@ -244,7 +244,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('run_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('detector', sa.String(length=40), nullable=False),
-    sa.Column('detected_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('detected_at', storage_models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), server_default='{}', nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['monitor_runs.id'], name=op.f('fk_detector_events_run_id_monitor_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_detector_events'))
@@ -294,7 +294,7 @@ def upgrade() -> None:
     op.create_table('predictions',
     sa.Column('model_version_id', sa.BigInteger(), nullable=False),
     sa.Column('prediction_id', sa.String(length=200), nullable=False),
-    sa.Column('ts', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ts', storage_models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('chunk_id', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('model_version_id', 'prediction_id', name=op.f('pk_predictions'))
     )
@@ -312,8 +312,8 @@ def upgrade() -> None:
     sa.Column('idempotency_key', sa.String(length=100), nullable=False),
     sa.Column('evidence', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), server_default='{}', nullable=False),
     sa.Column('alert_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_by', sa.String(length=200), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_retraining_requests_alert_id_alerts'), ondelete='SET NULL'),
@@ -332,9 +332,9 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('next_attempt_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('delivered_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('delivered_at', storage_models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_notifications_alert_id_alerts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['retraining_request_id'], ['retraining_requests.id'], name=op.f('fk_notifications_retraining_request_id_retraining_requests'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
@@ -353,7 +353,7 @@ def upgrade() -> None:
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('response', sa.Text(), nullable=True),
     sa.Column('duration_ms', sa.Float(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', storage_models.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_delivery_attempts_notification_id_notifications'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_attempts'))
     )

@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import actions, data, state, ui
+from driftscope.dashboard import actions, data, state, ui
 
 STATUSES = {"Active": "active", "Open": "open", "Acknowledged": "acknowledged", "Resolved": "resolved", "All": None}
 SEVERITIES = ("critical", "warning", "info")

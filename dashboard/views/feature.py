@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, charts_drift, data, state, ui
-from dashboard.data import VersionInfo
+from driftscope.dashboard import charts, charts_drift, data, state, ui
+from driftscope.dashboard.data import VersionInfo
 
 
 def pick_feature(ctx: ui.PageState, version: VersionInfo) -> str | None:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, state, ui
+from driftscope.dashboard import data, state, ui
 
 HEALTH_ORDER = {"critical": 0, "warning": 1, "ok": 2}
 HEALTH_COLOURS = {"critical": "#f8d7da", "warning": "#fff3cd", "ok": "#d1e7dd"}

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, reports, ui
+from driftscope.dashboard import data, reports, ui
 
 RECENT = timedelta(days=7)
 RUN_COLUMNS = {

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import actions, charts, charts_drift, data, state, ui
-from dashboard.data import VersionInfo
+from driftscope.dashboard import actions, charts, charts_drift, data, state, ui
+from driftscope.dashboard.data import VersionInfo
 
 HOURLY_UP_TO = timedelta(days=3)
 

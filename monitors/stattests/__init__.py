@@ -1,8 +1,8 @@
 """Pure statistics core of driftscope: two-sample drift tests on arrays, frozen dataclasses out.
 
-One module per method, a registry (:mod:`monitors.stattests.registry`), Evidently's automatic
-choice (:mod:`monitors.stattests.select`) and a batch path for whole frames
-(:mod:`monitors.stattests.batch`). Conventions follow Evidently's legacy stat tests exactly.
+One module per method, a registry (:mod:`driftscope.monitors.stattests.registry`), Evidently's automatic
+choice (:mod:`driftscope.monitors.stattests.select`) and a batch path for whole frames
+(:mod:`driftscope.monitors.stattests.batch`). Conventions follow Evidently's legacy stat tests exactly.
 
 Examples
 --------
@@ -12,10 +12,10 @@ Examples
 (1.0, True)
 """
 
-from monitors.stattests.base import DriftTestResult, StatTest, UnknownMethodError
-from monitors.stattests.batch import ReferenceProfile, evaluate_columns, fit_reference
-from monitors.stattests.evaluate import drift_test
-from monitors.stattests.select import select_method
+from driftscope.monitors.stattests.base import DriftTestResult, StatTest, UnknownMethodError
+from driftscope.monitors.stattests.batch import ReferenceProfile, evaluate_columns, fit_reference
+from driftscope.monitors.stattests.evaluate import drift_test
+from driftscope.monitors.stattests.select import select_method
 
 __all__ = [
     "DriftTestResult",

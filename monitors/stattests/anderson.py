@@ -7,8 +7,8 @@ import warnings
 
 from scipy.stats import anderson_ksamp
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.columns import NumericPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.columns import NumericPair
 
 # scipy 1.17 replaced ``midrank=True`` (the default Evidently relies on) by ``variant="midrank"``.
 _MIDRANK = {"variant": "midrank"} if "variant" in inspect.signature(anderson_ksamp).parameters else {}

@@ -6,7 +6,7 @@ per-row codes (categorical). Evaluating a window then costs one sort (numeric) o
 factorisation (categorical) of the current column plus the test itself. Histogram edges are not
 precomputed: Evidently's convention puts them over the pooled reference + current data, so they
 depend on the window; they are derived from the pooled min, max and size without building the
-pooled array. Results equal :func:`monitors.stattests.drift_test` on the same column.
+pooled array. Results equal :func:`driftscope.monitors.stattests.drift_test` on the same column.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from monitors.stattests import registry
-from monitors.stattests.base import DriftTestResult, StatTest
-from monitors.stattests.coerce import ArrayLike
-from monitors.stattests.columns import ColumnReference, fit_column, pair
-from monitors.stattests.evaluate import check_feature_type, evaluate_pair, resolve_threshold
-from monitors.stattests.select import select_for_pair
+from driftscope.monitors.stattests import registry
+from driftscope.monitors.stattests.base import DriftTestResult, StatTest
+from driftscope.monitors.stattests.coerce import ArrayLike
+from driftscope.monitors.stattests.columns import ColumnReference, fit_column, pair
+from driftscope.monitors.stattests.evaluate import check_feature_type, evaluate_pair, resolve_threshold
+from driftscope.monitors.stattests.select import select_for_pair
 
 Columns = Mapping[str, ArrayLike]  # a pandas DataFrame qualifies
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitors.stattests.columns import MAX_UNIQUE_AS_CATEGORIES, ColumnPair, NumericPair
+from driftscope.monitors.stattests.columns import MAX_UNIQUE_AS_CATEGORIES, ColumnPair, NumericPair
 
 EPSILON = 1e-4
 Bins = int | str

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import chisquare as scipy_chisquare
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.columns import ColumnPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.columns import ColumnPair
 
 
 def chisquare(pair: ColumnPair) -> Score:

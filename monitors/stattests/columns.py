@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from monitors.stattests.coerce import ArrayLike, categorical_values, numeric_values, sorted_value_counts
+from driftscope.monitors.stattests.coerce import ArrayLike, categorical_values, numeric_values, sorted_value_counts
 
 # Evidently's ``get_binned_data`` histograms numeric data only when the reference has more
 # than 20 distinct values; below that it counts values like categories.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from scipy.stats import cramervonmises_2samp
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.columns import NumericPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.columns import NumericPair
 
 
 def cramer_von_mises(pair: NumericPair) -> Score:

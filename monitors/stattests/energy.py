@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.binning import cdf_distance
-from monitors.stattests.columns import NumericPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.binning import cdf_distance
+from driftscope.monitors.stattests.columns import NumericPair
 
 
 def energy(pair: NumericPair) -> Score:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from monitors.stattests import registry
-from monitors.stattests.base import FEATURE_TYPES, DriftTestResult, StatTest
-from monitors.stattests.coerce import ArrayLike
-from monitors.stattests.columns import ColumnPair, fit_column, pair
+from driftscope.monitors.stattests import registry
+from driftscope.monitors.stattests.base import FEATURE_TYPES, DriftTestResult, StatTest
+from driftscope.monitors.stattests.coerce import ArrayLike
+from driftscope.monitors.stattests.columns import ColumnPair, fit_column, pair
 
 
 def check_feature_type(feature_type: str, test: StatTest | None = None) -> None:
@@ -83,7 +83,7 @@ def drift_test(
     Parameters
     ----------
     method : str
-        Registry name, one of :func:`monitors.stattests.registry.names`.
+        Registry name, one of :func:`driftscope.monitors.stattests.registry.names`.
     reference, current : list, numpy array or pandas Series
         Values to compare. Missing values (None, NaN, pd.NA, +/-inf) are dropped and reported.
     feature_type : {"numeric", "categorical", "binary"}

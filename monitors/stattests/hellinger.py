@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.binning import histogram_edges, sorted_histogram
-from monitors.stattests.columns import ColumnPair, NumericPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.binning import histogram_edges, sorted_histogram
+from driftscope.monitors.stattests.columns import ColumnPair, NumericPair
 
 
 def _numeric_affinity(pair: NumericPair) -> float:

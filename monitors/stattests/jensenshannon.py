@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from scipy.spatial.distance import jensenshannon as scipy_jensenshannon
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.binning import Bins, binned_proportions
-from monitors.stattests.columns import ColumnPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.binning import Bins, binned_proportions
+from driftscope.monitors.stattests.columns import ColumnPair
 
 
 def jensenshannon(pair: ColumnPair, *, bins: Bins = "sturges", base: float | None = None) -> Score:
     """Jensen-Shannon *distance* (square root of the divergence), natural log unless ``base``.
 
     Conventions, as Evidently's ``legacy/calculations/stattests/jensenshannon.py``: binning as
-    :func:`monitors.stattests.psi.psi` (Sturges edges over pooled data for numeric features with
+    :func:`driftscope.monitors.stattests.psi.psi` (Sturges edges over pooled data for numeric features with
     more than 20 distinct reference values, per-value counts otherwise) but **no** zero filling;
     ``scipy.spatial.distance.jensenshannon(reference, current, base)``, which renormalises both
     vectors. With the natural log the distance lies in [0, sqrt(ln 2)]. Default threshold 0.1;

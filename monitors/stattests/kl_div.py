@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from scipy.stats import entropy
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.binning import Bins, binned_proportions
-from monitors.stattests.columns import ColumnPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.binning import Bins, binned_proportions
+from driftscope.monitors.stattests.columns import ColumnPair
 
 
 def kl_div(pair: ColumnPair, *, bins: Bins = "sturges") -> Score:
     """Kullback-Leibler divergence ``KL(reference || current)``, natural log.
 
     Conventions, as Evidently's ``legacy/calculations/stattests/kl_div.py``: binning and zero
-    filling as :func:`monitors.stattests.psi.psi` (Sturges edges over pooled data for numeric
+    filling as :func:`driftscope.monitors.stattests.psi.psi` (Sturges edges over pooled data for numeric
     features with more than 20 distinct reference values, per-value counts otherwise; zeros
     filled with 1e-4 or ``min_nonzero / 1e6``), then ``scipy.stats.entropy(reference, current)``,
     which renormalises both vectors to sum 1. Not symmetric. Default threshold 0.1; drift when

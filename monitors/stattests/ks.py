@@ -6,8 +6,8 @@ import warnings
 
 from scipy.stats import ks_2samp
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.columns import NumericPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.columns import NumericPair
 
 
 def ks(pair: NumericPair) -> Score:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.binning import Bins, binned_proportions
-from monitors.stattests.columns import ColumnPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.binning import Bins, binned_proportions
+from driftscope.monitors.stattests.columns import ColumnPair
 
 
 def psi(pair: ColumnPair, *, bins: Bins = "sturges") -> Score:
     """Population Stability Index ``sum((r - c) * ln(r / c))`` over bins or categories.
 
     Conventions, as Evidently's ``legacy/calculations/stattests/psi.py`` with ``get_binned_data``
-    (see :mod:`monitors.stattests.binning`): numeric features with more than 20 distinct reference
+    (see :mod:`driftscope.monitors.stattests.binning`): numeric features with more than 20 distinct reference
     values are histogrammed on Sturges edges over the pooled data, others counted per value;
     proportions ``count / n`` per side; zeros filled with 1e-4 (or ``min_nonzero / 1e6`` when the
     smallest non-zero proportion is at most 1e-4), no renormalisation; natural log. ``bins``

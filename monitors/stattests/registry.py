@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from monitors.stattests import (
+from driftscope.monitors.stattests import (
     anderson,
     chisquare,
     cramer_von_mises,
@@ -29,7 +29,7 @@ from monitors.stattests import (
     wasserstein,
     ztest,
 )
-from monitors.stattests.base import StatTest, UnknownMethodError
+from driftscope.monitors.stattests.base import StatTest, UnknownMethodError
 
 _MODULES = (
     anderson,

@@ -16,9 +16,9 @@ n             numeric                         categorical / binary
 
 from __future__ import annotations
 
-from monitors.stattests.coerce import ArrayLike
-from monitors.stattests.columns import ColumnPair, NumericPair, NumericReference, fit_column, pair
-from monitors.stattests.evaluate import check_feature_type
+from driftscope.monitors.stattests.coerce import ArrayLike
+from driftscope.monitors.stattests.columns import ColumnPair, NumericPair, NumericReference, fit_column, pair
+from driftscope.monitors.stattests.evaluate import check_feature_type
 
 SMALL_REFERENCE = 1000
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.columns import CategoricalPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.columns import CategoricalPair
 
 
 def _scaled_distance(reference: np.ndarray, current: np.ndarray, n_ref: int, n_cur: int) -> np.integer:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from monitors.stattests.base import Score, StatTest
-from monitors.stattests.binning import cdf_distance
-from monitors.stattests.columns import NumericPair
+from driftscope.monitors.stattests.base import Score, StatTest
+from driftscope.monitors.stattests.binning import cdf_distance
+from driftscope.monitors.stattests.columns import NumericPair
 
 MIN_NORM = 0.001
 

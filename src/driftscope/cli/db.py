@@ -1,0 +1,45 @@
+"""``driftscope db upgrade|current``: schema migrations."""
+
+import argparse
+
+from driftscope.cli.common import add_config_argument
+from driftscope.config import load_config
+from driftscope.storage import migrations
+from driftscope.storage.db import database_url
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``db`` command group."""
+    parser = commands.add_parser("db", help="create or migrate the store's tables")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, handler, text in (
+        ("upgrade", _upgrade, "apply every migration (creates the tables on a new store)"),
+        ("current", _current, "print the store's schema revision"),
+    ):
+        sub = actions.add_parser(name, help=text)
+        sub.add_argument("--database-url", help="SQLAlchemy URL (default: the config's, else $DRIFTSCOPE_DATABASE_URL)")
+        add_config_argument(sub)
+        sub.set_defaults(handler=handler)
+
+
+def _url(args: argparse.Namespace) -> str:
+    if args.database_url:
+        return args.database_url
+    from pathlib import Path
+
+    if Path(args.config).exists():
+        return load_config(args.config).database_url
+    return database_url()
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    revision = migrations.upgrade(_url(args))
+    print(f"store is at revision {revision}")
+    return 0
+
+
+def _current(args: argparse.Namespace) -> int:
+    revision = migrations.current_revision(_url(args))
+    head = migrations.head_revision()
+    print(f"store is at revision {revision or 'none'} (newest: {head})")
+    return 0 if revision == head else 1

@@ -1,0 +1,79 @@
+"""The ``models`` section: models, their versions and the column schema their logged rows follow.
+
+Every layer reads it (collectors validate rows against the schema, monitors know the task, storage
+registers versions), so it belongs to the shared base.
+"""
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from driftscope.errors import NotFoundError
+from driftscope.sections import OptionalStr, Strict
+
+Task = Literal["binary_classification", "multiclass_classification", "regression"]
+FeatureType = Literal["numeric", "categorical", "binary"]
+VersionStatus = Literal["active", "shadow", "retired"]
+
+
+class SchemaConfig(Strict):
+    """Column roles and types of a model's logged rows."""
+
+    id: str
+    timestamp: str
+    prediction: str
+    probability: OptionalStr = None
+    target: OptionalStr = None
+    positive_label: Any = Field(default=1, description="class counted as positive (binary tasks)")
+    features: dict[str, FeatureType] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _roles_distinct(self) -> "SchemaConfig":
+        roles = [self.id, self.timestamp, self.prediction, self.probability, self.target]
+        named = [r for r in roles if r is not None] + list(self.features)
+        clashes = sorted({c for c in named if named.count(c) > 1})
+        if clashes:
+            raise ValueError(f"columns used for two roles: {', '.join(clashes)}")
+        return self
+
+
+class VersionConfig(Strict):
+    """One version of a model and the reference data it was validated on."""
+
+    version: str
+    reference: str
+    status: VersionStatus = "active"
+    schema_: SchemaConfig | None = Field(default=None, alias="schema")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f'quote the version ("{value}") so YAML keeps it as text')
+        return value
+
+
+class ModelConfig(Strict):
+    """A model, its versions and the schema they share unless a version overrides it."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    task: Task
+    retrain_webhook: OptionalStr = None
+    versions: list[VersionConfig] = Field(min_length=1)
+    schema_: SchemaConfig = Field(alias="schema")
+
+    def schema_for(self, version: str) -> SchemaConfig:
+        """Return the schema of ``version`` (its override, or the model's)."""
+        for v in self.versions:
+            if v.version == version:
+                return v.schema_ or self.schema_
+        valid = ", ".join(v.version for v in self.versions)
+        raise NotFoundError(f"model {self.name!r} has no version {version!r}; configured: {valid}")
+
+    @model_validator(mode="after")
+    def _unique_versions(self) -> "ModelConfig":
+        seen = [v.version for v in self.versions]
+        dupes = sorted({v for v in seen if seen.count(v) > 1})
+        if dupes:
+            raise ValueError(f"version listed twice: {', '.join(dupes)}")
+        return self

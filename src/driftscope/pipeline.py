@@ -1,0 +1,202 @@
+"""Orchestration of one unit of unattended work, callable without APScheduler (CLI, tests, demo).
+
+* :func:`collect_cycle`: pull the sources.
+* :func:`monitor_cycle`: run monitors -> evaluate the rules on each new run -> deliver due notifications.
+* :func:`tick`: evaluate ``no_data`` rules -> deliver due notifications (retries included).
+* :func:`run_job`: any of these under a job's lease (one holder across processes), logged as one
+  ``logfmt`` line per run on the ``driftscope.jobs`` logger.
+
+Each step commits its own transactions, so a failure later in a cycle never undoes stored results.
+:func:`request_stop` asks running cycles to stop at the next safe point (between messages; a
+monitor run in progress completes), which is how the scheduler shuts down on SIGTERM.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from driftscope.alerting.notify import DEFAULT_BACKOFF, Backoff, Delivery, deliver_due
+from driftscope.alerting.rules import AlertChange, evaluate_no_data, evaluate_run
+from driftscope.config import Config
+from driftscope.storage.db import transaction
+from driftscope.storage.results import RunInfo
+from driftscope.storage.scheduler_state import acquire_lease, get_lease, release_lease, renew_lease
+
+log = logging.getLogger(__name__)
+job_log = logging.getLogger("driftscope.jobs")
+_STOP = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask running cycles to stop at their next safe point (idempotent, thread-safe)."""
+    _STOP.set()
+
+
+def stop_requested() -> bool:
+    """True once :func:`request_stop` was called in this process."""
+    return _STOP.is_set()
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What a cycle did: monitor runs stored, alert changes, delivery attempts."""
+
+    runs: list[RunInfo] = field(default_factory=list)
+    alerts: list[AlertChange] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+def collect_cycle(engine: Engine, config: Config, *, sources: list[str] | None = None) -> list[Any]:
+    """Pull ``sources`` (default: all) once; return the collectors' per-source summaries."""
+    # Imported here: the collectors' dependencies (fsspec, pyarrow readers) are not needed by the
+    # alert commands and the tick, which import this module.
+    from driftscope.collectors import collect
+
+    return collect(engine, config, sources=sources)
+
+
+def monitor_cycle(
+    engine: Engine, config: Config, *, backoff: Backoff = DEFAULT_BACKOFF, **selection: Any
+) -> CycleReport:
+    """Run monitors, then the rules on each new run, then deliver due notifications.
+
+    ``selection`` goes to ``run_monitors``: monitor, model, version, window_end, backfill_from, now.
+
+    ``selection["now"]``, when given, is also the rules' clock (cooldown, retraining interval).
+    """
+    # Imported here: the monitors pull in scikit-learn, river and evidently, which the alert
+    # commands and the tick do not need.
+    from driftscope.monitors.runner import run_monitors
+
+    runs = run_monitors(engine, config, **selection)
+    changes = evaluate_runs(engine, config, runs, now=selection.get("now"))
+    deliveries = deliver_due(engine, config, backoff=backoff, should_stop=stop_requested)
+    return CycleReport(runs, changes, deliveries)
+
+
+def evaluate_runs(
+    engine: Engine, config: Config, runs: list[RunInfo], *, now: datetime | None = None
+) -> list[AlertChange]:
+    """Evaluate the rules on each run, oldest window first, one transaction per run.
+
+    A run whose evaluation fails is logged and skipped; the others are still evaluated.
+    """
+    changes: list[AlertChange] = []
+    for run in sorted(runs, key=lambda r: (r.window_end, r.id)):
+        try:
+            with transaction(engine) as session:
+                changes += evaluate_run(session, config, run, now=now)
+        except Exception:  # one broken evaluation must not hide the alerts of the other runs
+            log.exception("evaluating the alert rules on monitor run %s (%s) failed", run.id, run.monitor)
+    return changes
+
+
+def tick(
+    engine: Engine, config: Config, *, now: datetime | None = None, backoff: Backoff = DEFAULT_BACKOFF
+) -> CycleReport:
+    """Evaluate ``no_data`` rules, then deliver due notifications (new ones and retries)."""
+    with transaction(engine) as session:
+        changes = evaluate_no_data(session, config, now=now)
+    deliveries = deliver_due(engine, config, backoff=backoff, should_stop=stop_requested)
+    return CycleReport([], changes, deliveries)
+
+
+def logfmt(**fields: Any) -> str:
+    """``key=value`` pairs in order; values with spaces, quotes or ``=`` are quoted; None is ``-``.
+
+    Examples
+    --------
+    >>> logfmt(job="monitor:m", rows=10, outcome="failed", error='bad "x"', version=None)
+    'job=monitor:m rows=10 outcome=failed error="bad \\\\"x\\\\"" version=-'
+    """
+    parts = []
+    for key, value in fields.items():
+        text = "-" if value is None else str(value)
+        if not text or any(c in text for c in ' "=\n\t'):
+            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+@cache
+def instance_id() -> str:
+    """This process's identity in leases and heartbeats: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextmanager
+def leased(engine: Engine, job: str, ttl: timedelta) -> Iterator[str | None]:
+    """Hold the lease on ``job`` while the block runs, renewing it every ``ttl / 3``; release it after.
+
+    Yields the holder token, or None when another holder has the lease (then do nothing).
+    """
+    holder = f"{instance_id()}/{uuid.uuid4().hex[:8]}"
+    with transaction(engine) as session:
+        held = acquire_lease(session, job=job, holder=holder, ttl=ttl)
+    if not held:
+        yield None
+        return
+    done = threading.Event()
+    keeper = threading.Thread(target=_renew, args=(engine, job, holder, ttl, done), name=f"lease:{job}", daemon=True)
+    keeper.start()
+    try:
+        yield holder
+    finally:
+        done.set()
+        keeper.join(timeout=5)
+        with transaction(engine) as session:
+            release_lease(session, job=job, holder=holder)
+
+
+def _renew(engine: Engine, job: str, holder: str, ttl: timedelta, done: threading.Event) -> None:
+    while not done.wait(ttl.total_seconds() / 3):
+        try:
+            with transaction(engine) as session:
+                if not renew_lease(session, job=job, holder=holder, ttl=ttl):
+                    log.warning("lost the lease on %s (it expired and was taken); finishing this run anyway", job)
+                    return
+        except SQLAlchemyError:
+            log.exception("could not renew the lease on %s; will retry", job)
+
+
+def run_job(
+    engine: Engine, config: Config, job: str, work: Callable[[], Iterable[dict[str, Any]]]
+) -> str:
+    """Run ``work`` under ``job``'s lease; log one line per run it reports. Returns the outcome.
+
+    ``work`` yields one dict of log fields per run (model, version, window, rows, outcome...).
+    Outcomes: ``done``, ``skipped`` (another process holds the lease) or ``error`` (``work`` raised;
+    logged with its traceback, not re-raised, so the scheduler keeps going).
+    """
+    started = time.monotonic()
+    with leased(engine, job, config.scheduler.lease_ttl) as holder:
+        if holder is None:
+            with transaction(engine) as session:
+                lease = get_lease(session, job=job)
+            reason = f"lease held by {lease.holder}" if lease else "lease held by another scheduler"
+            job_log.info(logfmt(job=job, outcome="skipped", reason=reason))
+            return "skipped"
+        try:
+            lines = list(work())
+        except Exception as exc:  # logged with the job; the scheduler keeps running the other jobs
+            job_log.exception(logfmt(job=job, duration_s=_since(started), outcome="error", error=str(exc)[:500]))
+            return "error"
+    for fields in lines or [{"outcome": "nothing_to_do"}]:
+        job_log.info(logfmt(job=job, **fields, duration_s=_since(started)))
+    return "done"
+
+
+def _since(started: float) -> str:
+    return f"{time.monotonic() - started:.3f}"
