@@ -6,6 +6,7 @@ store are not ours and are left out of comparisons.
 """
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from driftscope.storage.db import database_url, make_engine
 from driftscope.storage.migrations import include_object
@@ -42,7 +43,7 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -66,7 +66,9 @@ def as_text(raw: pd.Series) -> Coerced:
     if isinstance(raw.dtype, pd.CategoricalDtype):
         categories = as_text(pd.Series(raw.cat.categories)).values.to_numpy(dtype=object)
         codes = raw.cat.codes.to_numpy()
-        text = np.where(codes >= 0, categories[np.maximum(codes, 0)] if len(categories) else None, None)
+        text: np.ndarray = np.full(len(codes), None, dtype=object)
+        present = codes >= 0
+        text[present] = categories[codes[present]]
     elif raw.dtype.kind == "f":
         values = raw.to_numpy()
         integral = np.isfinite(values) & (np.abs(values) < _MAX_EXACT_INT)

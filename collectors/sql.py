@@ -14,7 +14,7 @@ each run logs how many there are. Rows with a NULL key sort first within their w
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -41,7 +41,7 @@ from sqlalchemy.sql import FromClause
 
 from driftscope.collectors.base import Batch, SourceState, WatermarkCheckpoint, rows_as_json
 from driftscope.collectors.config import SourceConfig
-from driftscope.errors import SchemaError, SourceError
+from driftscope.errors import ConfigError, SchemaError, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,9 @@ def _tag(value: Any) -> list[Any]:
 
 def _untag(tagged: list[Any]) -> Any:
     kind, value = tagged
-    converters = {"datetime": datetime.fromisoformat, "date": date.fromisoformat, "decimal": Decimal}
+    converters: dict[str, Callable[[str], Any]] = {
+        "datetime": datetime.fromisoformat, "date": date.fromisoformat, "decimal": Decimal,
+    }
     return converters[kind](value) if kind in converters else value
 
 
@@ -116,6 +118,9 @@ class SqlSource:
         self.spec = spec
         self.key_column = key_column
         self.relation_name = spec.table or "query"
+        if spec.watermark is None:
+            raise ConfigError(f"source {spec.name!r}: a sql source needs 'watermark' (a timestamp or increasing id)")
+        self.watermark_column: str = spec.watermark
 
     def batches(self, state: SourceState) -> Iterator[Batch]:
         """Yield pages after the committed position until a short page."""
@@ -132,11 +137,11 @@ class SqlSource:
 
     def _pages(self, conn: Connection, watermark: str | None) -> Iterator[Batch]:
         relation = self._relation(conn)
-        missing = [c for c in (self.spec.watermark, self.key_column) if c not in relation.c]
+        missing = [c for c in (self.watermark_column, self.key_column) if c not in relation.c]
         if missing:
             raise SchemaError(f"source {self.name!r}: {self.relation_name} has no column {', '.join(missing)} "
                               f"(columns: {', '.join(relation.c.keys())}); check `watermark:` and the id mapping")
-        mark, key = relation.c[self.spec.watermark], relation.c[self.key_column]
+        mark, key = relation.c[self.watermark_column], relation.c[self.key_column]
         self._warn_null_watermarks(conn, relation, mark)
         position = decode_position(watermark) if watermark else None
         while True:
@@ -151,7 +156,7 @@ class SqlSource:
             encoded = encode_position(last[mark.name], last[key.name])
             if encoded == watermark:
                 raise SourceError(f"source {self.name!r}: the watermark did not advance past {encoded}; the "
-                                  f"{self.spec.watermark} column must be comparable in the source database")
+                                  f"{self.watermark_column} column must be comparable in the source database")
             frame = pd.DataFrame.from_records(rows, columns=list(result.keys()))
             yield self._batch(frame, WatermarkCheckpoint(watermark, encoded))
             watermark, position = encoded, (last[mark.name], last[key.name])
@@ -166,15 +171,18 @@ class SqlSource:
             except NoSuchTableError as exc:
                 raise SourceError(f"source {self.name!r}: no table {self.spec.table!r} in the source database") from exc
             return table(name, *(column(c.name) for c in reflected.columns), schema=schema or None)
-        probe = text(self.spec.query).columns().subquery("q")
+        query = self.spec.query
+        if query is None:
+            raise ConfigError(f"source {self.name!r}: a sql source needs 'table' or 'query'")
+        probe = text(query).columns().subquery("q")
         names = list(conn.execute(select(literal_column("*")).select_from(probe).limit(0)).keys())
-        return text(self.spec.query).columns(*(column(n) for n in names)).subquery("q")
+        return text(query).columns(*(column(n) for n in names)).subquery("q")
 
     def _warn_null_watermarks(self, conn: Connection, relation: FromClause, mark: Any) -> None:
         n_null = conn.execute(select(func.count()).select_from(relation).where(mark.is_(None))).scalar_one()
         if n_null:
             log.warning("source %s: %d rows of %s have a NULL %s and are not collected; give them a value",
-                        self.name, n_null, self.relation_name, self.spec.watermark)
+                        self.name, n_null, self.relation_name, self.watermark_column)
 
     def _batch(self, frame: pd.DataFrame, checkpoint: WatermarkCheckpoint) -> Batch:
         keys = frame[self.key_column]

@@ -6,6 +6,7 @@ orange a concept-drift detector event.
 """
 
 from collections.abc import Sequence
+from typing import cast
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -82,7 +83,7 @@ def volume_chart(volume: pd.DataFrame, *, freq: str, labels: dict[int, str] | No
     fig = go.Figure()
     labels = labels or {}
     for i, (version_id, rows) in enumerate(volume.groupby("version_id", sort=True)):
-        fig.add_trace(go.Bar(x=rows["bucket"], y=rows["n_rows"], name=labels.get(int(version_id), "predictions"),
+        fig.add_trace(go.Bar(x=rows["bucket"], y=rows["n_rows"], name=labels.get(cast(int, version_id), "predictions"),
                              marker_color=VERSION_COLOURS[i % len(VERSION_COLOURS)]))
     fig.update_layout(barmode="group", showlegend=len(labels) > 1)
     unit = "hour" if freq == "h" else "day"

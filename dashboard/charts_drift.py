@@ -23,7 +23,7 @@ def heatmap_grid(matrix: pd.DataFrame) -> tuple[list[str], list[pd.Timestamp], n
     z_frame = matrix.pivot_table(index="feature", columns="window_end", values="score", aggfunc="max")
     order = z_frame.mean(axis=1).sort_values(kind="stable").index
     z_frame = z_frame.loc[order]
-    features, windows = [str(f) for f in z_frame.index], list(z_frame.columns)
+    features, windows = [str(f) for f in z_frame.index], [pd.Timestamp(w) for w in z_frame.columns]
     keyed = matrix.drop_duplicates(["feature", "window_end"], keep="last").set_index(["feature", "window_end"])
     full = pd.MultiIndex.from_product([z_frame.index, z_frame.columns], names=["feature", "window_end"])
     details = keyed.reindex(full)

@@ -97,11 +97,15 @@ class _Levels:
 
     @property
     def size(self) -> int:
-        return self.edges.size + 1 if self.edges is not None else len(self.classes) + 1
+        if self.edges is not None:
+            return self.edges.size + 1
+        assert self.classes is not None, "a binning has bin edges or classes"
+        return len(self.classes) + 1
 
     def codes(self, values: pd.Series) -> np.ndarray:
         if self.edges is not None:
             return np.searchsorted(self.edges, values.to_numpy(np.float64), side="right")
+        assert self.classes is not None, "a binning has bin edges or classes"
         found = self.classes.get_indexer(pd.Index(values.astype(str)))
         return np.where(found < 0, self.size - 1, found)
 
@@ -272,12 +276,12 @@ class ConceptDriftMonitor:
             self.levels_[name] = float(stream[: detectors.PRIME_ROWS].mean())
 
     def _errors(self, labelled: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(error values, 0/1 errors) of each labelled row."""
+        """(error values as float64, error indicator as bool) of each labelled row."""
         if not self.regression_:
-            wrong = (labelled[LABEL_COLUMN].to_numpy(object) != labelled["prediction"].to_numpy(object))
-            return wrong.astype(np.float64), wrong.astype(np.float64)
+            wrong = (labelled[LABEL_COLUMN].to_numpy(object) != labelled["prediction"].to_numpy(object)).astype(bool)
+            return wrong.astype(np.float64), wrong
         absolute = np.abs(labelled[LABEL_COLUMN].to_numpy(float) - labelled["prediction"].to_numpy(float))
-        return absolute / self.error_scale_, (absolute > self.error_cut_).astype(np.float64)
+        return absolute / self.error_scale_, absolute > self.error_cut_
 
     def _domain(self, labelled: pd.DataFrame) -> list[MetricResult]:
         result = self.domain_.evaluate(labelled)

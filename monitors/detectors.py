@@ -11,9 +11,9 @@ Settings (documented so a verdict can be reproduced):
 
 * ``adwin``: ``river.drift.ADWIN(delta=0.002, clock=32)`` on the error values (any change of mean).
 * ``page_hinkley``: ``river.drift.PageHinkley(min_instances=30, delta=0.01, threshold=50,
-  alpha=1 - 1e-4, mode="up")`` on 0/1 errors (increases only).
+  alpha=1 - 1e-4, mode="up")`` on the error indicator as floats 0.0/1.0 (increases only).
 * ``ddm``: ``river.drift.binary.DDM(warm_start=30, warning_threshold=2, drift_threshold=3)`` on
-  0/1 errors.
+  the error indicator as booleans, as river's binary detectors take them.
 
 Detections split the window's stream into segments. A detection is an *increase* when the mean
 error of the segment after it is higher than before it, where "before" is the reference error level
@@ -34,6 +34,7 @@ from driftscope.extras import require
 
 PRIME_ROWS = 1000
 BINARY_STREAM = frozenset({"page_hinkley", "ddm"})
+"""Detectors fed the error indicator (wrong, or error above the cut) rather than the error values."""
 
 
 def _drift() -> Any:
@@ -113,9 +114,14 @@ def detect(
 
 
 def _feed(detector: Any, stream: np.ndarray) -> list[int]:
-    """Update ``detector`` with each value; return the positions where it signalled a drift."""
+    """Update ``detector`` with each value; return the positions where it signalled a drift.
+
+    River's binary detectors (``river.drift.binary``) take booleans, the others numbers: values are
+    passed as Python ``bool`` or ``float`` accordingly.
+    """
+    binary = isinstance(detector, require("river.base", "ml").BinaryDriftDetector)
     positions = []
-    for position, value in enumerate(stream.tolist()):
+    for position, value in enumerate(stream.astype(bool if binary else np.float64).tolist()):
         detector.update(value)
         if detector.drift_detected:
             positions.append(position)

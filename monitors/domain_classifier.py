@@ -74,7 +74,10 @@ class _Column:
 
     @property
     def width(self) -> int:
-        return (self.edges.size + 2) if self.edges is not None else len(self.categories) + 2
+        if self.edges is not None:
+            return self.edges.size + 2
+        assert self.categories is not None, "an encoding has bin edges or categories"
+        return len(self.categories) + 2
 
     def codes(self, values: pd.Series) -> np.ndarray:
         """Level of each value; the last level is "missing", the one before "other" (categorical)."""
@@ -82,6 +85,7 @@ class _Column:
             numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float64)
             codes = np.searchsorted(self.edges, numbers, side="right")
             return np.where(np.isfinite(numbers), codes, self.width - 1)
+        assert self.categories is not None, "an encoding has bin edges or categories"
         found = self.categories.get_indexer(pd.Index(category_text(values)))
         missing = pd.isna(pd.Series(values, dtype=object)).to_numpy()
         return np.where(missing, self.width - 1, np.where(found < 0, self.width - 2, found))

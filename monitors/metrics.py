@@ -314,7 +314,7 @@ class MetricResult:
         }
 
 
-def finite_or_none(value: float | None) -> float | None:
+def finite_or_none(value: float | np.floating | None) -> float | None:
     """``float(value)`` when finite, else None (NaN and infinities are not stored).
 
     Examples

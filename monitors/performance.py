@@ -14,6 +14,7 @@ no verdict.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -192,17 +193,19 @@ class PerformanceMonitor:
     def _judge(self, metric: Metric, value: float, samples: np.ndarray, n: int) -> MetricResult:
         reference = self.reference_values_.get(metric.name)
         interval = percentile_interval(samples, self.confidence) or (None, None)
-        common = {"metric": metric.name, "value": value, "n": n, "ci_low": interval[0], "ci_high": interval[1],
-                  "reference_value": reference, "threshold": self.alpha, "details": self._details(metric)}
+        result = partial(
+            MetricResult, metric=metric.name, value=value, n=n, ci_low=interval[0], ci_high=interval[1],
+            reference_value=reference, threshold=self.alpha, details=self._details(metric),
+        )
         if not np.isfinite(value):
-            return MetricResult(status="undefined", **common)
+            return result(status="undefined")
         if n < self.min_labels:
-            return MetricResult(status="insufficient_labels", **common)
+            return result(status="insufficient_labels")
         reference_samples = self.reference_samples_.get(metric.name)
         if reference is None or reference_samples is None:
-            return MetricResult(status="ok", **common)
+            return result(status="ok")
         p_value = drop_p_value(samples, reference_samples, higher_is_better=metric.higher_is_better)
-        return MetricResult(status="ok", p_value=p_value, **common)
+        return result(status="ok", p_value=p_value)
 
 
 def holm_adjust(p_values: np.ndarray) -> np.ndarray:
@@ -230,7 +233,9 @@ def _holm(results: tuple[MetricResult, ...], alpha: float) -> tuple[MetricResult
     out = list(results)
     for i, p_value in zip(tested, adjusted, strict=True):
         r = results[i]
-        worse = r.value < r.reference_value if r.details["higher_is_better"] else r.value > r.reference_value
+        value, reference = r.value, r.reference_value
+        assert value is not None and reference is not None, "a drop test implies a value and a reference"
+        worse = value < reference if r.details["higher_is_better"] else value > reference
         out[i] = replace(r, p_value=float(p_value), flagged=bool(p_value < alpha and worse),
                          details={**r.details, "p_value_unadjusted": r.p_value})
     return tuple(out)

@@ -16,7 +16,7 @@ import pyarrow as pa
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from driftscope.storage.db import is_postgres
+from driftscope.storage.db import driver_connection, is_postgres, rowcount
 from driftscope.storage.pg_binary_copy import BinaryCopy, encode_binary_copy
 
 _STAGES = itertools.count()
@@ -66,10 +66,9 @@ def insert_frame_ignoring(
     names = ", ".join(encoded.columns)
     session.execute(text(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"))
     _copy_encoded(session, stage, encoded)
-    inserted = session.execute(text(
+    return rowcount(session.execute(text(
         f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
-    )).rowcount
-    return int(inserted)
+    )))
 
 
 def _sqlite_insert_ignoring(
@@ -79,7 +78,7 @@ def _sqlite_insert_ignoring(
     fields = [*map(str, constants.values()), *(f"json_extract(value, '$[{i}]')" for i in range(len(frame.columns)))]
     sql = (f"INSERT INTO {table} ({names}) SELECT {', '.join(fields)} FROM json_each(?) WHERE true "
            f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
-    cursor = session.connection().connection.driver_connection.cursor()
+    cursor = driver_connection(session).cursor()
     try:
         cursor.execute(sql, (_json_rows(frame),))
         return int(cursor.rowcount)
@@ -148,7 +147,7 @@ def _executemany_frame(session: Session, table: str, frame: pd.DataFrame) -> Non
 
 def _executemany(session: Session, sql: str, arrow: pa.Table) -> int:
     """Run ``sql`` once per row of ``arrow`` in one ``executemany``; return the rows changed."""
-    cursor = session.connection().connection.driver_connection.cursor()
+    cursor = driver_connection(session).cursor()
     try:
         cursor.executemany(sql, _rows(arrow))
         return int(cursor.rowcount)
@@ -168,7 +167,7 @@ def _copy_frame(session: Session, table: str, frame: pd.DataFrame) -> None:
 
 
 def _copy_encoded(session: Session, table: str, encoded: BinaryCopy) -> None:
-    cursor = session.connection().connection.driver_connection.cursor()
+    cursor = driver_connection(session).cursor()
     with cursor.copy(f"COPY {table} ({', '.join(encoded.columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
         copy.write(encoded.payload)
 

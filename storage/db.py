@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -120,3 +120,18 @@ def is_postgres(engine_or_session: Engine | Session) -> bool:
     """True when the bind is PostgreSQL (COPY and other server-side paths apply)."""
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "postgresql"
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows changed by the INSERT, UPDATE or DELETE whose ``session.execute`` returned ``result``."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"rowcount needs the result of a DML statement, got {type(result).__name__}")
+    return int(result.rowcount)
+
+
+def driver_connection(session: Session) -> Any:
+    """The DB-API connection (sqlite3 or psycopg) under ``session``'s current transaction."""
+    driver = session.connection().connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the session's connection has no driver connection (it was closed)")
+    return driver

@@ -9,10 +9,12 @@ coverage times the range's predictions. This keeps the query near 0.2 s however 
 the range holds (``bench/dashboard_bench.py`` measures it on 10M).
 """
 
+from __future__ import annotations
+
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, func, select, union_all
+from sqlalchemy import Select, and_, func, select, union_all
 from sqlalchemy.orm import Session
 
 from driftscope.storage.models import GroundTruth, ModelVersion, Prediction
@@ -82,7 +84,7 @@ def label_coverage(
     })
 
 
-def _counts(ids: list[int], start: datetime, end: datetime) -> object:
+def _counts(ids: list[int], start: datetime, end: datetime) -> Select[int, int, int]:
     return (
         select(Prediction.model_version_id, func.count(), func.count(GroundTruth.id))
         .join(ModelVersion, ModelVersion.id == Prediction.model_version_id)

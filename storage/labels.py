@@ -5,8 +5,10 @@ before its prediction is kept and joins when the prediction is stored. Labels ar
 (``str(value)``; floats via ``repr`` so they round-trip) and converted back by the reader.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import insert, select, update
@@ -71,19 +73,21 @@ def _apply_corrections(session: Session, model_id: int, known: pd.DataFrame, sou
     if changed.empty:
         return 0
     now = datetime.now(UTC)
+    records = changed.to_dict("records")
     session.execute(
         update(GroundTruth),
         [
-            {"id": int(r.gt_id), "label": r.label, "ts": r.ts.to_pydatetime(), "revision": int(r.revision) + 1,
-             "updated_at": now}
-            for r in changed.itertuples(index=False)
+            {"id": int(r["gt_id"]), "label": r["label"], "ts": r["ts"].to_pydatetime(),
+             "revision": int(r["revision"]) + 1, "updated_at": now}
+            for r in records
         ],
     )
     session.execute(
         insert(LabelRevision),
         [
-            {"ground_truth_id": int(r.gt_id), "old_label": r.old_label, "new_label": r.label, "source": source}
-            for r in changed.itertuples(index=False)
+            {"ground_truth_id": int(r["gt_id"]), "old_label": r["old_label"], "new_label": r["label"],
+             "source": source}
+            for r in records
         ],
     )
     return len(changed)
@@ -91,7 +95,7 @@ def _apply_corrections(session: Session, model_id: int, known: pd.DataFrame, sou
 
 def _current_labels(session: Session, model_id: int, prediction_ids: list[str]) -> pd.DataFrame:
     """Stored labels of ``prediction_ids``, fetched in slices that stay under bind-parameter limits."""
-    rows = []
+    rows: list[Sequence[Any]] = []
     for start in range(0, len(prediction_ids), _IN_SLICE):
         rows += session.execute(
             select(GroundTruth.id, GroundTruth.prediction_id, GroundTruth.label, GroundTruth.revision).where(

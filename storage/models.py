@@ -25,6 +25,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -78,6 +79,8 @@ def _now() -> Any:
 class Base(DeclarativeBase):
     """Declarative base with the naming convention."""
 
+    # every mapped class here maps one Table (never a join or a select), so its DML methods type-check
+    __table__: ClassVar[Table]
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: Json, list[Any]: Json}
 

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from driftscope.storage.bulk import insert_frame
+from driftscope.storage.db import rowcount
 from driftscope.storage.models import QuarantinedRow
 
 COLUMNS = ("id", "source", "model_id", "records", "location", "reason", "payload", "created_at")
@@ -59,9 +60,9 @@ def remove_quarantined(session: Session, *, ids: Sequence[int]) -> int:
     removed = 0
     ids = [int(i) for i in ids]
     for start in range(0, len(ids), _DELETE_SLICE):
-        removed += session.execute(
+        removed += rowcount(session.execute(
             delete(QuarantinedRow).where(QuarantinedRow.id.in_(ids[start : start + _DELETE_SLICE]))
-        ).rowcount
+        ))
     return removed
 
 

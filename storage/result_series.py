@@ -6,6 +6,7 @@ window ends in ``(start, end]``. Volumes come from the hourly ``prediction_volum
 prediction rows.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -157,7 +158,7 @@ def volume_series(
     return totals.astype({"n_rows": "int64", "n_new_categories": "int64"})
 
 
-def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
+def _frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("window_start", "window_end", "detected_at", "bucket"):
         if column in frame:

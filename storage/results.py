@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from driftscope.storage.models import (
+    Base,
     DetectorEvent,
     DriftResult,
     GroundTruth,
@@ -187,7 +188,7 @@ def count_runs(session: Session, *, monitor_id: int | None = None) -> int:
     return session.execute(query).scalar_one()
 
 
-def _frame(session: Session, query: Any, model: type) -> pd.DataFrame:
+def _frame(session: Session, query: Any, model: type[Base]) -> pd.DataFrame:
     columns = [c.key for c in model.__table__.columns]
     rows = session.execute(query.with_only_columns(*model.__table__.columns)).all()
     return pd.DataFrame(rows, columns=columns)

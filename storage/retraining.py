@@ -124,7 +124,7 @@ def get_request(session: Session, *, request_id: int) -> dict[str, Any]:
     frame = _requests(session, [RetrainingRequest.id == request_id])
     if frame.empty:
         raise NotFoundError(f"no retraining request {request_id}; `driftscope retrain status` lists them")
-    return frame.iloc[0].to_dict()
+    return frame.iloc[:1].to_dict("records", into=dict)[0]
 
 
 def list_requests(session: Session, *, model_version_id: int | None = None) -> pd.DataFrame:
@@ -154,7 +154,7 @@ def _requests(session: Session, filters: list[Any]) -> pd.DataFrame:
 def _active_alerts(session: Session, model_version_id: int) -> list[dict[str, Any]]:
     alerts = list_alerts(session, status="active", model_version_id=model_version_id)
     keep = ["id", "rule", "kind", "severity", "title", "fire_count", "window_start", "window_end", "evidence"]
-    return alerts[keep].to_dict("records")
+    return alerts[keep].to_dict("records", into=dict)
 
 
 def _get(session: Session, request_id: int) -> RetrainingRequest:

@@ -58,7 +58,7 @@ def drifted_features(drift: pd.DataFrame) -> list[dict[str, Any]]:
     rows = drift.loc[drift["drifted"].astype(bool), DRIFT_COLUMNS].copy()
     ratio = rows["statistic"].astype(float) / rows["threshold"].astype(float).where(rows["threshold"] != 0)
     rows = rows.assign(_ratio=ratio.fillna(0.0)).sort_values("_ratio", ascending=False, kind="stable")
-    return rows.drop(columns="_ratio").to_dict("records")
+    return rows.drop(columns="_ratio").to_dict("records", into=dict)
 
 
 def _judged_features(rule: RuleConfig, run: RunInfo, results: RunResults) -> pd.DataFrame | None:
@@ -87,7 +87,8 @@ def dataset_drift(rule: RuleConfig, run: RunInfo, results: RunResults) -> Findin
         "drift_share": summary.get("drift_share"), "prediction_drift": summary.get("prediction_drift"),
         "drifted_features": drifted_features(results.drift),
     }
-    share_text = "" if _number(share) is None else f" ({float(share):.0%})"
+    number = _number(share)
+    share_text = "" if number is None else f" ({number:.0%})"
     title = f"dataset drift: {n_drifted} of {n_features} features drifted{share_text}"
     return Finding(bool(summary["dataset_drift"]), title, evidence)
 

@@ -79,7 +79,7 @@ def main() -> None:
         return
     st.caption(f"{len(frame)} alert(s): most severe first, then most recently seen.")
     st.dataframe(ui.alerts_table(frame), hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
-    records = frame.to_dict("records")
+    records = frame.to_dict("records", into=dict)
     labels = {int(r["id"]): f"#{r['id']} {r['severity']} · {r['status']} · {r['title']}" for r in records}
     picked = st.selectbox("Alert", list(labels), format_func=labels.__getitem__, key="alerts.selected")
     details(ctx, next(r for r in records if int(r["id"]) == picked))

@@ -85,6 +85,8 @@ class StatTest:
     def drifted(self, score: Score, threshold: float) -> bool:
         """Apply the verdict rule to a score."""
         value = score.p_value if self.kind == "p_value" else score.statistic
+        if value is None:
+            raise ValueError(f"drift method {self.name!r} returned no {self.kind} to judge against {threshold}")
         return bool(_OPERATORS[self.rule](value, threshold))
 
 

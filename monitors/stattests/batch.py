@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from driftscope.monitors.stattests import registry
 from driftscope.monitors.stattests.base import DriftTestResult, StatTest
 from driftscope.monitors.stattests.coerce import ArrayLike
@@ -22,7 +24,7 @@ from driftscope.monitors.stattests.columns import ColumnReference, fit_column, p
 from driftscope.monitors.stattests.evaluate import check_feature_type, evaluate_pair, resolve_threshold
 from driftscope.monitors.stattests.select import select_for_pair
 
-Columns = Mapping[str, ArrayLike]  # a pandas DataFrame qualifies
+Columns = pd.DataFrame | Mapping[str, ArrayLike]
 
 
 @dataclass(frozen=True, eq=False)

@@ -49,7 +49,7 @@ def _float_array(data: np.ndarray | pd.Series | pd.Index | pd.Categorical) -> tu
     dtype = data.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
         return np.asarray(data).astype(np.float64, copy=False), dtype.kind in "iu"
-    if not isinstance(dtype, np.dtype) and pd.api.types.is_numeric_dtype(dtype):
+    if not isinstance(data, np.ndarray) and not isinstance(dtype, np.dtype) and pd.api.types.is_numeric_dtype(dtype):
         return np.asarray(data.to_numpy(dtype=np.float64, na_value=np.nan)), False
     array = np.asarray(data, dtype=object)
     inferred = pd.api.types.infer_dtype(array, skipna=True)

@@ -154,7 +154,7 @@ def pair(reference: ColumnReference, values: ArrayLike) -> ColumnPair:
         clean = numeric_values(values)
         return NumericPair(reference, clean.values, clean.integer, clean.n_rows)
     codes, uniques, n_rows = categorical_values(values)
-    position = reference.categories.get_indexer(uniques)
+    position = reference.categories.get_indexer(pd.Index(uniques))
     new = position < 0
     n_known = len(reference.categories)
     position[new] = n_known + np.arange(np.count_nonzero(new))

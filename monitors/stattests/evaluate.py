@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from driftscope.monitors.stattests import registry
@@ -49,24 +50,23 @@ def evaluate_pair(
     """Run ``test`` on prepared data; sides below ``test.min_size`` give ``status="no_data"``."""
     n_reference, n_current = column_pair.sizes
     rows_reference, rows_current = column_pair.rows
-    common = {
-        "method": test.name,
-        "threshold": threshold,
-        "feature_type": feature_type,
-        "missing_share_reference": _share(rows_reference - n_reference, rows_reference),
-        "missing_share_current": _share(rows_current - n_current, rows_current),
-        "new_categories": column_pair.new_categories,
-        "n_reference": n_reference,
-        "n_current": n_current,
-        "column": column,
-    }
+    result = partial(
+        DriftTestResult,
+        method=test.name,
+        threshold=threshold,
+        feature_type=feature_type,
+        missing_share_reference=_share(rows_reference - n_reference, rows_reference),
+        missing_share_current=_share(rows_current - n_current, rows_current),
+        new_categories=column_pair.new_categories,
+        n_reference=n_reference,
+        n_current=n_current,
+        column=column,
+    )
     if min(n_reference, n_current) < test.min_size:
-        return DriftTestResult(statistic=None, p_value=None, drifted=False, status="no_data", **common)
+        return result(statistic=None, p_value=None, drifted=False, status="no_data")
     score = test.func(column_pair, **params)
     drifted = test.drifted(score, threshold)
-    return DriftTestResult(
-        statistic=score.statistic, p_value=score.p_value, drifted=drifted, status="ok", **common
-    )
+    return result(statistic=score.statistic, p_value=score.p_value, drifted=drifted, status="ok")
 
 
 def drift_test(

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -171,9 +171,13 @@ def _renew(engine: Engine, job: str, holder: str, ttl: timedelta, done: threadin
             log.exception("could not renew the lease on %s; will retry", job)
 
 
+JobOutcome = Literal["done", "skipped", "error"]
+"""What one run of a scheduled job came to (see :func:`run_job`)."""
+
+
 def run_job(
     engine: Engine, config: Config, job: str, work: Callable[[], Iterable[dict[str, Any]]]
-) -> str:
+) -> JobOutcome:
     """Run ``work`` under ``job``'s lease; log one line per run it reports. Returns the outcome.
 
     ``work`` yields one dict of log fields per run (model, version, window, rows, outcome...).

@@ -36,6 +36,7 @@ from driftscope.alerting.notify import DEFAULT_BACKOFF, Backoff
 from driftscope.config import Config, load_config
 from driftscope.durations import is_interval, parse_duration
 from driftscope.errors import DriftscopeError
+from driftscope.pipeline import JobOutcome
 from driftscope.storage.db import make_engine, transaction
 from driftscope.storage.migrations import require_current
 from driftscope.storage.registry import list_versions
@@ -53,7 +54,7 @@ class JobSpec:
     """A job as configured: id (``source:<name>``, ``monitor:<name>`` or ``tick``), function, args, trigger."""
 
     id: str
-    func: Callable[..., None]
+    func: Callable[..., JobOutcome]
     args: tuple[Any, ...]
     trigger: BaseTrigger
 
@@ -128,7 +129,7 @@ def _context(config_path: str, job: str) -> tuple[Config, Engine] | None:
     return config, _engine(config.database_url)
 
 
-def source_job(config_path: str, source: str) -> str:
+def source_job(config_path: str, source: str) -> JobOutcome:
     """Scheduled job: pull one source. Returns the :func:`~driftscope.pipeline.run_job` outcome."""
     job = f"source:{source}"
     if (context := _context(config_path, job)) is None:
@@ -145,7 +146,7 @@ def source_job(config_path: str, source: str) -> str:
     return pipeline.run_job(engine, config, job, work)
 
 
-def monitor_job(config_path: str, monitor: str, retry_base_s: float) -> str:
+def monitor_job(config_path: str, monitor: str, retry_base_s: float) -> JobOutcome:
     """Scheduled job: run one monitor for its versions, evaluate rules, deliver notifications."""
     job = f"monitor:{monitor}"
     if (context := _context(config_path, job)) is None:
@@ -169,7 +170,7 @@ def monitor_job(config_path: str, monitor: str, retry_base_s: float) -> str:
     return pipeline.run_job(engine, config, job, work)
 
 
-def tick_job(config_path: str, retry_base_s: float) -> str:
+def tick_job(config_path: str, retry_base_s: float) -> JobOutcome:
     """Scheduled job: ``no_data`` rules and due deliveries."""
     if (context := _context(config_path, TICK_JOB)) is None:
         return "error"

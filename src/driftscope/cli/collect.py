@@ -57,7 +57,7 @@ def _list(args: argparse.Namespace) -> int:
         rows = list_quarantined(session, source=args.source, limit=args.limit)
         counts = quarantine_counts(session)
     total = counts.get(args.source, 0) if args.source else sum(counts.values())
-    records = rows.assign(payload=rows["payload"].map(_clip)).to_dict("records")
+    records = rows.assign(payload=rows["payload"].map(_clip)).to_dict("records", into=dict)
     print_table(records, ("id", "source", "location", "reason", "payload"))
     print(f"quarantine: showing {len(rows)} of {total} rows" + (f" of source {args.source}" if args.source else ""))
     return 0

@@ -134,7 +134,7 @@ def headline(run: RunInfo) -> str:
         return f"error: {first_line[:_MAX_ERROR]}"
     s = run.summary
     if run.kind == "data_drift":
-        prediction = {True: "yes", False: "no"}.get(s.get("prediction_drift"), "-")
+        prediction = "-" if s.get("prediction_drift") is None else _yes(s["prediction_drift"])
         return (f"dataset drift {_yes(s.get('dataset_drift'))} ({s.get('n_drifted', 0)}/{s.get('n_features', 0)} "
                 f"features, share >= {s.get('drift_share', 0):.2f}), prediction drift {prediction}")
     coverage = f"label coverage {s.get('label_coverage', 0.0):.0%}"

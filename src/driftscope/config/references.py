@@ -21,46 +21,46 @@ def reference_errors(config: Config) -> list[str]:
             if channel is None or channel.kind != "webhook":
                 errors.append(f"models[{i}].retrain_webhook: no webhook channel named {model.retrain_webhook!r}")
     for i, source in enumerate(config.sources):
-        model = models.get(source.model)
-        if model is None:
+        owner = models.get(source.model)
+        if owner is None:
             errors.append(f"sources[{i}].model: no model named {source.model!r}")
-        elif source.version is not None and source.version not in {v.version for v in model.versions}:
-            errors.append(f"sources[{i}].version: model {model.name!r} has no version {source.version!r}")
+        elif source.version is not None and source.version not in {v.version for v in owner.versions}:
+            errors.append(f"sources[{i}].version: model {owner.name!r} has no version {source.version!r}")
     for i, monitor in enumerate(config.monitors):
-        model = models.get(monitor.model)
-        if model is None:
+        owner = models.get(monitor.model)
+        if owner is None:
             errors.append(f"monitors[{i}].model: no model named {monitor.model!r}")
             continue
-        known = {v.version for v in model.versions}
+        known = {v.version for v in owner.versions}
         for version in monitor.versions or []:
             if version not in known:
-                errors.append(f"monitors[{i}].versions: model {model.name!r} has no version {version!r}")
-        features = set(model.schema_.features)
+                errors.append(f"monitors[{i}].versions: model {owner.name!r} has no version {version!r}")
+        features = set(owner.schema_.features)
         for column in monitor.tests or {}:
             if column not in features:
-                errors.append(f"monitors[{i}].tests.{column}: not a feature of model {model.name!r}")
+                errors.append(f"monitors[{i}].tests.{column}: not a feature of model {owner.name!r}")
         for metric in monitor.metrics or []:
-            if model.task not in METRICS[metric].tasks:
-                errors.append(f"monitors[{i}].metrics: {metric!r} does not apply to a {model.task} model")
-        if monitor.kind in ("performance", "concept_drift") and model.schema_.target is None:
-            errors.append(f"monitors[{i}].kind: {monitor.kind} needs schema.target on model {model.name!r}")
+            if owner.task not in METRICS[metric].tasks:
+                errors.append(f"monitors[{i}].metrics: {metric!r} does not apply to a {owner.task} model")
+        if monitor.kind in ("performance", "concept_drift") and owner.schema_.target is None:
+            errors.append(f"monitors[{i}].kind: {monitor.kind} needs schema.target on model {owner.name!r}")
     for i, rule in enumerate(config.alerts.rules):
         where = f"alerts.rules[{i}]"
         if rule.monitor is not None and rule.monitor not in monitors:
             errors.append(f"{where}.monitor: no monitor named {rule.monitor!r}")
         if rule.model is not None and rule.model not in models:
             errors.append(f"{where}.model: no model named {rule.model!r}")
-        for channel in rule.channels:
-            if channel not in channels:
-                errors.append(f"{where}.channels: no channel named {channel!r}")
-        monitor = monitors.get(rule.monitor or "")
+        for name in rule.channels:
+            if name not in channels:
+                errors.append(f"{where}.channels: no channel named {name!r}")
+        watched = monitors.get(rule.monitor or "")
         kinds = _RULE_MONITOR_KINDS.get(rule.when)
-        if monitor is not None and kinds is not None and monitor.kind not in kinds:
+        if watched is not None and kinds is not None and watched.kind not in kinds:
             errors.append(f"{where}.when: a {rule.when} rule needs a {' or '.join(kinds)} "
-                          f"monitor; {monitor.name!r} is {monitor.kind}")
-        performance = monitor is not None and monitor.kind == "performance"
-        if performance and rule.metric is not None and rule.metric not in (monitor.metrics or []):
-            errors.append(f"{where}.metric: monitor {monitor.name!r} does not compute {rule.metric!r}")
+                          f"monitor; {watched.name!r} is {watched.kind}")
+        if watched is not None and watched.kind == "performance" and rule.metric is not None \
+                and rule.metric not in (watched.metrics or []):
+            errors.append(f"{where}.metric: monitor {watched.name!r} does not compute {rule.metric!r}")
     return errors
 
 

@@ -51,7 +51,7 @@ def _hourly_timestamps(rng: np.random.Generator, start: datetime, per_hour: int,
     counts = rng.poisson(per_hour * rhythm)
     base = np.repeat(hours.tz_convert(None).to_numpy(), counts)
     offsets = pd.to_timedelta(rng.uniform(0, 3600, len(base)), unit="s")
-    return pd.Series(np.sort(base + offsets.to_numpy())).dt.tz_localize("UTC")
+    return pd.Series(pd.DatetimeIndex(np.sort(base + offsets.to_numpy())).tz_localize("UTC"))
 
 
 def _credit_inputs(rng: np.random.Generator, n: int, shift: np.ndarray | float = 0.0) -> pd.DataFrame:
