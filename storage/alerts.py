@@ -18,12 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from driftscope.errors import DriftscopeError, NotFoundError
+from driftscope.naming import ALERT_STATUSES, SEVERITIES
 from driftscope.storage.models import Alert, AlertEvent, Model, ModelVersion, Prediction, PredictionChunk
 from driftscope.storage.notifications import enqueue, jsonable, new_event, notified_channels
 
-ALERT_STATUSES = ("open", "acknowledged", "resolved")
 ACTIVE_STATUSES = ("open", "acknowledged")
-SEVERITIES = ("info", "warning", "critical")
 SYSTEM_ACTOR = "driftscope"
 ALERT_COLUMNS = [
     "id", "rule", "kind", "model", "version", "model_version_id", "severity", "status", "title", "fire_count",

@@ -1,4 +1,5 @@
-"""Names shared by every layer: the store's default URL and the file name of a window's report."""
+"""Names shared by every layer: the store's default URL, the file name of a window's report, and the
+alert statuses and severities (the store's vocabulary, which the CLI offers as choices)."""
 
 import re
 from datetime import UTC, datetime
@@ -7,6 +8,10 @@ from datetime import UTC, datetime
 DEFAULT_DATABASE_URL = "sqlite:///driftscope.db"
 #: where Evidently reports go when ``dashboard.reports_dir`` is not set (relative to the config file)
 DEFAULT_REPORTS_DIR = "reports"
+#: an alert's life: open -> acknowledged -> resolved ("active" means open or acknowledged)
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+#: alert severities, least to most severe
+SEVERITIES = ("info", "warning", "critical")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -1,4 +1,9 @@
-"""``driftscope alerts list|show|ack|resolve`` and ``driftscope retrain [status|ack|complete]``."""
+"""``driftscope alerts list|show|ack|resolve`` and ``driftscope retrain [status|ack|complete]``.
+
+The store, pandas and the notification code are imported by the handlers, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
 
 import argparse
 import getpass
@@ -6,25 +11,13 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from driftscope.alerting.notify import deliver_due
 from driftscope.cli.common import add_config_argument, load, open_store, print_table
-from driftscope.storage.alerts import (
-    ALERT_STATUSES,
-    SEVERITIES,
-    acknowledge_alert,
-    alert_history,
-    get_alert,
-    list_alerts,
-    resolve_alert,
-)
-from driftscope.storage.db import transaction
-from driftscope.storage.notifications import delivery_log
-from driftscope.storage.registry import get_version
-from driftscope.storage.retraining import get_request, list_requests, request_retraining, set_status
+from driftscope.naming import ALERT_STATUSES, SEVERITIES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ALERT_LIST_COLUMNS = ["id", "severity", "status", "model", "version", "rule", "fire_count", "last_seen", "title"]
 REQUEST_LIST_COLUMNS = ["id", "model", "version", "trigger", "status", "requested_by", "created_at", "reason"]
@@ -106,6 +99,9 @@ def _actor(explicit: str | None) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from driftscope.storage.alerts import list_alerts
+    from driftscope.storage.db import transaction
+
     with open_store(load(args)) as engine, transaction(engine) as session:
         frame = list_alerts(
             session, status=None if args.status == "all" else args.status, model=args.model, severity=args.severity
@@ -115,6 +111,10 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from driftscope.storage.alerts import alert_history, get_alert
+    from driftscope.storage.db import transaction
+    from driftscope.storage.notifications import delivery_log
+
     with open_store(load(args)) as engine, transaction(engine) as session:
         alert = get_alert(session, alert_id=args.alert_id)
         history = alert_history(session, alert_id=args.alert_id)
@@ -132,15 +132,21 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _ack(args: argparse.Namespace) -> int:
+    from driftscope.storage.alerts import acknowledge_alert
+
     return _change_alert(args, acknowledge_alert, "acknowledged")
 
 
 def _resolve(args: argparse.Namespace) -> int:
+    from driftscope.storage.alerts import resolve_alert
+
     return _change_alert(args, resolve_alert, "resolved")
 
 
 def _change_alert(args: argparse.Namespace, change: Callable[..., None], done: str) -> int:
     """Apply ``change`` (acknowledge or resolve) to ``--alert-id`` as the actor, with the note."""
+    from driftscope.storage.db import transaction
+
     with open_store(load(args)) as engine, transaction(engine) as session:
         change(session, alert_id=args.alert_id, actor=_actor(args.actor), note=args.note)
     print(f"alert {args.alert_id} {done}")
@@ -148,6 +154,11 @@ def _change_alert(args: argparse.Namespace, change: Callable[..., None], done: s
 
 
 def _request(args: argparse.Namespace) -> int:
+    from driftscope.alerting.notify import deliver_due
+    from driftscope.storage.db import transaction
+    from driftscope.storage.registry import get_version
+    from driftscope.storage.retraining import get_request, request_retraining
+
     missing = [f"--{k}" for k in ("model", "version", "reason") if not getattr(args, k)]
     if missing:
         print(f"error: retrain needs {', '.join(missing)} (or an action: status, ack, complete)", file=sys.stderr)
@@ -175,6 +186,10 @@ def _request(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from driftscope.storage.db import transaction
+    from driftscope.storage.registry import get_version
+    from driftscope.storage.retraining import list_requests
+
     with open_store(load(args)) as engine, transaction(engine) as session:
         version_id = None
         if args.filter_version:
@@ -190,6 +205,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _transition(args: argparse.Namespace) -> int:
+    from driftscope.storage.db import transaction
+    from driftscope.storage.retraining import set_status
+
     with open_store(load(args)) as engine, transaction(engine) as session:
         set_status(session, request_id=args.request_id, status=args.target, actor=_actor(args.actor), note=args.note)
     print(f"retraining request {args.request_id} {args.target}")
@@ -201,6 +219,8 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
 
 
 def _cell(value: Any) -> Any:
+    import pandas as pd
+
     if value is None or (not isinstance(value, dict | list) and pd.isna(value)):
         return None
     if hasattr(value, "strftime"):

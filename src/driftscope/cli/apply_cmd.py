@@ -3,7 +3,6 @@
 import argparse
 from collections import Counter
 
-from driftscope.apply import apply_config
 from driftscope.cli.common import add_config_argument, load, open_store
 
 
@@ -17,6 +16,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _apply(args: argparse.Namespace) -> int:
+    from driftscope.apply import apply_config
+
     config = load(args)
     with open_store(config) as engine:
         applied = apply_config(config, engine, replace_references=args.replace_references)

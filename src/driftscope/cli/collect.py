@@ -11,7 +11,6 @@ from dataclasses import asdict
 from typing import Any
 
 from driftscope.cli.common import add_config_argument, load, open_store, print_table
-from driftscope.storage.db import transaction
 
 SUMMARY_COLUMNS = ("source", "status", "rows_read", "rows_stored", "rows_duplicate", "rows_quarantined")
 PAYLOAD_CHARS = 80
@@ -50,6 +49,7 @@ def _collect(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from driftscope.storage.db import transaction
     from driftscope.storage.quarantine import list_quarantined, quarantine_counts
 
     config = load(args)

@@ -1,18 +1,23 @@
-"""Helpers shared by the command modules: the --config option, loading, the engine, tables."""
+"""Helpers shared by the command modules: the --config option, loading, the engine, tables.
+
+Light at import (no pydantic, SQLAlchemy or pandas), so ``driftscope --help`` starts fast.
+"""
+
+from __future__ import annotations
 
 import argparse
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from driftscope.config import Config, load_config
 from driftscope.errors import ConfigError
-from driftscope.storage.db import make_engine
-from driftscope.storage.migrations import require_current
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from driftscope.config import Config
 
 DEFAULT_CONFIG = "driftscope.yaml"
 
@@ -28,6 +33,8 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 def load(args: argparse.Namespace) -> Config:
     """Load the configuration named by ``--config``."""
+    from driftscope.config import load_config
+
     path = Path(args.config)
     if not path.exists():
         raise ConfigError(f"{path}: no such configuration file; pass --config or see examples/driftscope.yaml")
@@ -37,6 +44,9 @@ def load(args: argparse.Namespace) -> Config:
 @contextmanager
 def open_store(config: Config) -> Iterator[Engine]:
     """An engine on the configured store, disposed on exit; a store not at the newest revision is refused."""
+    from driftscope.storage.db import make_engine
+    from driftscope.storage.migrations import require_current
+
     engine = make_engine(config.database_url)
     try:
         require_current(engine)

@@ -18,8 +18,6 @@ from driftscope.cli.common import DEFAULT_CONFIG, add_config_argument, load, ope
 from driftscope.config.passwords import DEFAULT_ITERATIONS, hash_password
 from driftscope.errors import ConfigError, DriftscopeError
 from driftscope.extras import require
-from driftscope.storage.db import database_url, make_engine
-from driftscope.storage.migrations import require_current
 
 DEFAULT_PORT = 8501
 
@@ -67,6 +65,9 @@ def dashboard_environment(args: argparse.Namespace) -> dict[str, str]:
         return env
     if args.config != DEFAULT_CONFIG:
         raise ConfigError(f"{path}: no such configuration file; pass --config or see examples/driftscope.yaml")
+    from driftscope.storage.db import database_url, make_engine
+    from driftscope.storage.migrations import require_current
+
     url = database_url()
     engine = make_engine(url)
     try:

@@ -1,11 +1,9 @@
 """``driftscope db upgrade|current``: schema migrations."""
 
 import argparse
+from pathlib import Path
 
 from driftscope.cli.common import add_config_argument
-from driftscope.config import load_config
-from driftscope.storage import migrations
-from driftscope.storage.db import database_url
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -23,22 +21,27 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _url(args: argparse.Namespace) -> str:
+    from driftscope.config import load_config
+    from driftscope.storage.db import database_url
+
     if args.database_url:
         return args.database_url
-    from pathlib import Path
-
     if Path(args.config).exists():
         return load_config(args.config).database_url
     return database_url()
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    from driftscope.storage import migrations
+
     revision = migrations.upgrade(_url(args))
     print(f"store is at revision {revision}")
     return 0
 
 
 def _current(args: argparse.Namespace) -> int:
+    from driftscope.storage import migrations
+
     revision = migrations.current_revision(_url(args))
     head = migrations.head_revision()
     print(f"store is at revision {revision or 'none'} (newest: {head})")

@@ -1,22 +1,25 @@
 """``driftscope monitor run`` and ``driftscope report``: compute monitors, write Evidently's report.
 
 The monitors (scikit-learn, river, scipy) and Evidently are imported inside the handlers: they take
-seconds to import and every other command would pay for them.
+seconds to import and every other command would pay for them; so is the store, for ``--help``.
 """
+
+from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from driftscope.cli.common import add_config_argument, load, open_store, print_table
-from driftscope.config import Config
 from driftscope.durations import parse_duration
-from driftscope.storage.db import transaction
-from driftscope.storage.registry import list_versions
-from driftscope.storage.results import RunInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from driftscope.config import Config
+    from driftscope.storage.results import RunInfo
 
 _MAX_ERROR = 200
 
@@ -110,6 +113,9 @@ def reports_folder(config: Config, config_path: Path) -> Path:
 
 
 def _version_names(engine: Engine) -> dict[int, tuple[str, str]]:
+    from driftscope.storage.db import transaction
+    from driftscope.storage.registry import list_versions
+
     with transaction(engine) as session:
         return {v.id: (v.model, v.version) for v in list_versions(session)}
 

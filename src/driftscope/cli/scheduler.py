@@ -2,10 +2,8 @@
 
 import argparse
 
-from driftscope.alerting.notify import DEFAULT_BACKOFF
 from driftscope.cli.common import add_config_argument, load
 from driftscope.durations import parse_duration
-from driftscope.scheduler import run_once, run_scheduler
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -19,15 +17,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_config_argument(parser)
     parser.add_argument("--once", action="store_true", help="run every scheduled job once, in order, and exit")
     parser.add_argument(
-        "--retry-delay", type=parse_duration, default=DEFAULT_BACKOFF.base, metavar="DURATION",
+        "--retry-delay", type=parse_duration, default=None, metavar="DURATION",
         help="wait before the first retry of an undelivered notification; doubles per attempt up to 1h "
-        f"(default {int(DEFAULT_BACKOFF.base.total_seconds())}s)",
+        "(default: the notification backoff's base delay)",
     )
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from driftscope.alerting.notify import DEFAULT_BACKOFF
+    from driftscope.scheduler import run_once, run_scheduler
+
     load(args)
+    retry_base = args.retry_delay or DEFAULT_BACKOFF.base
     if args.once:
-        return run_once(args.config, retry_base=args.retry_delay)
-    return run_scheduler(args.config, retry_base=args.retry_delay)
+        return run_once(args.config, retry_base=retry_base)
+    return run_scheduler(args.config, retry_base=retry_base)

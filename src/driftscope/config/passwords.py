@@ -6,13 +6,18 @@ password with the salt's UTF-8 text, 32-byte digest in lowercase hex. ``DRIFTSCO
 ``operator``; ``username:hash`` means a viewer). Make a hash with ``driftscope dashboard hash-password``.
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import re
 import secrets
+from typing import TYPE_CHECKING
 
-from driftscope.config.schema import UserConfig
 from driftscope.errors import ConfigError
+
+if TYPE_CHECKING:
+    from driftscope.config.schema import UserConfig
 
 ALGORITHM = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 600_000
@@ -73,6 +78,8 @@ def parse_users(text: str, *, origin: str = USERS_ENV) -> list[UserConfig]:
     >>> [(u.username, u.role) for u in users]
     [('ann', 'operator'), ('bob', 'viewer')]
     """
+    from driftscope.config.schema import UserConfig
+
     users = []
     for number, entry in enumerate(re.split(r"[,\s]+", text.strip()), start=1):
         if not entry:
