@@ -143,3 +143,14 @@ def test_labels_without_a_timestamp_are_stamped_with_the_call_time(sqlite_engine
         joined = labels_for_window(session, model_id=info.model_id, model_version_id=info.id, start=T0,
                                    end=T0 + timedelta(days=1))
     assert before - pd.Timedelta(seconds=1) <= joined["label_ts"].iloc[0] <= pd.Timestamp.now(tz="UTC")
+
+
+def test_the_top_level_api_takes_one_store_and_names_an_unreachable_one_without_its_password() -> None:
+    import driftscope
+    from driftscope.errors import ConfigError, StorageError
+
+    with pytest.raises(ConfigError, match="at most one of engine=, url= and config="):
+        driftscope.log_predictions(MODEL, "1.0", log_rows(1), url="sqlite://", config="driftscope.yaml")
+    with pytest.raises(StorageError, match=r"postgres:\*\*\*@127\.0\.0\.1:9/none") as info:
+        driftscope.log_ground_truth(MODEL, log_rows(1), url="postgresql+psycopg://postgres:secret@127.0.0.1:9/none")
+    assert "secret" not in str(info.value)
