@@ -126,7 +126,12 @@ def test_two_schedulers_never_run_the_same_job_at_once(sqlite_engine, sqlite_url
         apply_config(load_config(path), sqlite_engine)
         with (SchedulerProcess(path, tmp_path / "a.log") as a, SchedulerProcess(path, tmp_path / "b.log") as b):
             assert a.wait_for("event=scheduler_started", timeout=30) and b.wait_for("event=scheduler_started")
-            time.sleep(4.5)
+            # until two calls went through and one scheduler was turned away by the lease (bounded)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not (
+                len(api.requests) >= 2 and "job=source:slow-api outcome=skipped" in a.log() + b.log()
+            ):
+                time.sleep(0.1)
             codes = a.stop(), b.stop()
             logs = a.log() + b.log()
         calls = sorted(api.requests, key=lambda r: r.started)

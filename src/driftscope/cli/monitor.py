@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from driftscope.cli.common import add_config_argument, load, open_store, print_table
 from driftscope.durations import parse_duration
+from driftscope.extras import require
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -93,6 +94,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    require("evidently", "report")  # before the store is opened: a missing extra is the first thing to say
     from driftscope.monitors.report import write_report
 
     config = load(args)
