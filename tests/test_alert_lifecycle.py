@@ -8,7 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from factories import T0
-from helpers_alerts import Receiver, alert_config, drift_row, drift_summary, metric_row, register, store_run, webhook_channel
+from helpers_alerts import (
+    Receiver,
+    alert_config,
+    drift_row,
+    drift_summary,
+    metric_row,
+    register,
+    store_run,
+    webhook_channel,
+)
 
 from driftscope.alerting.notify import deliver_due
 from driftscope.pipeline import drain_outbox
