@@ -116,15 +116,13 @@ def dataset_drift(rule: RuleConfig, run: RunInfo, results: RunResults) -> Findin
         "drift_share": summary.get("drift_share"), "prediction_drift": summary.get("prediction_drift"),
         "drifted_features": drifted_features(results.drift),
     }
-    limit = _number(summary.get("drift_share"))
-    share_text = "" if _number(share) is None else f" ({float(share):.0%}"
+    limit, drifted = _number(summary.get("drift_share")), _number(share)
+    share_text = "" if drifted is None else f" ({drifted:.0%}"
     if share_text and limit is not None:
         share_text += f"; drift declared at {limit:.0%} or more"
     title = f"dataset drift: {n_drifted} of {n_features} features drifted{share_text + ')' if share_text else ''}"
-    clearance = None
-    if _number(share) is not None and limit:
-        clearance = (limit - float(share)) / limit
-    return Finding(bool(summary["dataset_drift"]), title, evidence, clearance, _number(share))
+    clearance = None if drifted is None or not limit else (limit - drifted) / limit
+    return Finding(bool(summary["dataset_drift"]), title, evidence, clearance, drifted)
 
 
 def feature_drift(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:

@@ -103,9 +103,9 @@ def reconcile(
 def _match(incident: Incident, walk: Walk, claimed: set[int], linked: set[int]) -> int | None:
     """The stored alert of ``incident``: the one its windows were linked to, else an unlinked active one."""
     candidates = sorted({
-        walk.log[i].alert_id for i in incident.breaches
-        if walk.log[i].alert_id in walk.stored and walk.log[i].alert_id not in claimed
-    } - {None})
+        alert_id for alert_id in (walk.log[i].alert_id for i in incident.breaches)
+        if alert_id is not None and alert_id in walk.stored and alert_id not in claimed
+    })
     if candidates:
         return candidates[0]
     if incident.is_open:
@@ -165,7 +165,7 @@ def _facts(rule: RuleConfig, walk: Walk, incident: Incident) -> IncidentFacts:
         evidence = {**run_context(judged.run), **judged.finding.evidence,
                     "window": {"start": last.window_start, "end": last.window_end}}
     return IncidentFacts(
-        severity=severity_for(rule.severity, dict(rule.escalate), max(effects) if effects else None),
+        severity=severity_for(rule.severity, {str(k): v for k, v in rule.escalate.items()}, max(effects) if effects else None),
         title=last.title, evidence=evidence, data_start=first.window_start, data_end=last.window_end,
         window_start=last.window_start, window_end=last.window_end, fire_count=len(incident.breaches),
         clean_runs=incident.clean_streak,
@@ -215,8 +215,8 @@ def _retrain(
     """Ask for retraining when a persistent incident (``rule.retrain_after`` breaching windows) grew now."""
     if not (rule.retrain and new_breach and incident.is_open and len(incident.breaches) >= rule.retrain_after):
         return None
-    last = last_request_at(session, model_version_id=version.id)
-    if last is not None and now - last < config.retraining.min_interval:
+    previous = last_request_at(session, model_version_id=version.id)
+    if previous is not None and now - previous < config.retraining.min_interval:
         return None
     first, last = walk.log[incident.breaches[0]], walk.log[incident.breaches[-1]]
     return request_retraining(
