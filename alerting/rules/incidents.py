@@ -164,8 +164,9 @@ def _facts(rule: RuleConfig, walk: Walk, incident: Incident) -> IncidentFacts:
     if judged is not None and judged.finding is not None:
         evidence = {**run_context(judged.run), **judged.finding.evidence,
                     "window": {"start": last.window_start, "end": last.window_end}}
+    escalate = {str(level): floor for level, floor in rule.escalate.items()}
     return IncidentFacts(
-        severity=severity_for(rule.severity, {str(k): v for k, v in rule.escalate.items()}, max(effects) if effects else None),
+        severity=severity_for(rule.severity, escalate, max(effects) if effects else None),
         title=last.title, evidence=evidence, data_start=first.window_start, data_end=last.window_end,
         window_start=last.window_start, window_end=last.window_end, fire_count=len(incident.breaches),
         clean_runs=incident.clean_streak,
