@@ -71,7 +71,7 @@ class ColumnDrift:
             "threshold_mode": self.threshold_mode, "q_value": finite_or_none(self.q_value),
             "feature": self.column, "role": self.role, "feature_type": t.feature_type, "method": t.method,
             "status": t.status, "statistic": finite_or_none(t.statistic), "p_value": finite_or_none(t.p_value),
-            "threshold": finite_or_none(t.threshold), "drifted": bool(t.drifted),
+            "threshold": float(t.threshold), "drifted": bool(t.drifted),
             "missing_share_reference": float(t.missing_share_reference),
             "missing_share_current": float(t.missing_share_current),
             "out_of_range_share": finite_or_none(self.out_of_range_share),

@@ -29,11 +29,14 @@ from sqlalchemy.orm import Session
 
 from driftscope.errors import ConfigError, NotFoundError
 from driftscope.monitors.bootstrap import DEFAULT_RESAMPLES
+from driftscope.monitors.calibrated_drift import Calibration
+from driftscope.monitors.calibration.null import NullDistribution
 from driftscope.monitors.concept_drift import ConceptDriftMonitor, ConceptDriftResult
 from driftscope.monitors.config import MonitorConfig, MonitorSettings
 from driftscope.monitors.data_drift import DataDriftMonitor, DataDriftResult
 from driftscope.monitors.performance import PerformanceMonitor, PerformanceResult
 from driftscope.monitors.windows import LABEL_COLUMN, Window, attach_labels, latest_tile, tile_ending, tiles_between
+from driftscope.storage.calibration import StoredNull, get_null, put_null
 from driftscope.storage.db import read_transaction, transaction
 from driftscope.storage.labels import labels_for_window
 from driftscope.storage.predictions import read_window
@@ -185,8 +188,36 @@ def _latest_and_relabelled(
     return [Window(run.window_start, run.window_end) for run in stale] + [latest]
 
 
-def build_monitor(monitor: MonitorConfig, version: VersionInfo) -> Fitted:
-    """The unfitted monitor of ``monitor.kind`` for a version's schema and task."""
+class StoreNullCache:
+    """Calibrated nulls of one model version, read from and written to the store (own transactions)."""
+
+    def __init__(self, engine: Engine, model_version_id: int, calibration: Calibration) -> None:
+        self.engine = engine
+        self.model_version_id = model_version_id
+        self.calibration = calibration
+
+    def get(self, column: str, method: str, band: int) -> NullDistribution | None:
+        """The stored null, or None."""
+        c = self.calibration
+        with read_transaction(self.engine) as session:
+            stored = get_null(session, model_version_id=self.model_version_id, feature=column, method=method,
+                              size_band=band, n_draws=c.n_draws, seed=c.seed)
+        if stored is None:
+            return None
+        return NullDistribution(method, band, stored.n_window, stored.n_reference, stored.draws)
+
+    def put(self, column: str, null: NullDistribution) -> None:
+        """Store a newly drawn null."""
+        with transaction(self.engine) as session:
+            put_null(session, model_version_id=self.model_version_id, seed=self.calibration.seed, null=StoredNull(
+                column, null.method, null.band, null.n_window, null.n_reference, null.draws))
+
+
+def build_monitor(monitor: MonitorConfig, version: VersionInfo, engine: Engine | None = None) -> Fitted:
+    """The unfitted monitor of ``monitor.kind`` for a version's schema and task.
+
+    With ``engine``, calibrated nulls are kept in the store (computed once per reference and size band).
+    """
     schema, task = version.column_schema, version.task
     has_probability = schema.get("probability") is not None
     if monitor.kind == "data_drift":
@@ -195,7 +226,10 @@ def build_monitor(monitor: MonitorConfig, version: VersionInfo) -> Fitted:
         return DataDriftMonitor(
             version.features, prediction_types=outputs, methods={c: t.method for c, t in tests.items()},
             thresholds={c: t.threshold for c, t in tests.items() if t.threshold is not None},
-            drift_share=monitor.effective_drift_share,
+            drift_share=monitor.effective_drift_share, threshold_mode=monitor.effective_thresholds,
+            false_alarm_rate=monitor.effective_false_alarm_rate, fdr=monitor.fdr,
+            null_cache=None if engine is None else StoreNullCache(
+                engine, version.id, Calibration(monitor.effective_false_alarm_rate)),
         )
     if monitor.kind == "performance":
         return PerformanceMonitor(
@@ -221,7 +255,7 @@ def run_target(engine: Engine, target: Target) -> list[RunInfo]:
     try:
         with read_transaction(engine) as session:
             reference = load_reference(session, model_version_id=target.version.id)
-        fitted = build_monitor(target.monitor, target.version).fit(reference)
+        fitted = build_monitor(target.monitor, target.version, engine).fit(reference)
     except Exception as exc:
         log.exception("fitting %s failed", target.where())
         fit_error = f"fit on the reference failed: {type(exc).__name__}: {exc}"
