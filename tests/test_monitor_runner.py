@@ -20,7 +20,8 @@ from driftscope.storage.results import count_runs, detector_events, drift_result
 DAY = timedelta(days=1)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SUMMARY_KEYS = {
-    "data_drift": {"dataset_drift", "drifted_share", "n_drifted", "n_features", "drift_share", "prediction_drift"},
+    "data_drift": {"dataset_drift", "drifted_share", "n_drifted", "n_features", "drift_share", "prediction_drift",
+                   "thresholds", "false_alarm_rate", "fdr"},
     "performance": {"label_coverage", "verdict"},
     "concept_drift": {"concept_drift", "detectors_fired", "label_coverage"},
 }
