@@ -14,8 +14,9 @@ from pydantic import Field, field_validator, model_validator
 from driftscope.modelspec import ModelConfig
 from driftscope.monitors.concept_drift import DETECTORS
 from driftscope.monitors.metrics import METRICS
+from driftscope.monitors.windows import check_width
 from driftscope.monitors.stattests.registry import names as stattest_names
-from driftscope.sections import Duration, Schedule, Strict
+from driftscope.sections import Period, Schedule, Strict
 
 
 class ColumnTest(Strict):
@@ -47,7 +48,7 @@ class MonitorConfig(Strict):
     kind: Literal["data_drift", "concept_drift", "performance"]
     versions: list[str] | None = None
     schedule: Schedule | None = None
-    window: Duration = timedelta(days=1)
+    window: Period = timedelta(days=1)
     drift_share: float | None = Field(default=None, gt=0, le=1)
     tests: dict[str, ColumnTest] | None = None
     thresholds: Literal["fixed", "calibrated"] | None = None
@@ -71,6 +72,7 @@ class MonitorConfig(Strict):
         for detector in self.detectors or []:
             if detector not in DETECTORS:
                 raise ValueError(f"unknown detector {detector!r}; valid: {', '.join(DETECTORS)}")
+        check_width(self.window)
         if self.effective_thresholds == "fixed":
             for key in ("false_alarm_rate", "fdr"):
                 if getattr(self, key) is not None:

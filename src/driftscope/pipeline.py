@@ -72,7 +72,8 @@ def monitor_cycle(
 ) -> CycleReport:
     """Run monitors, then the rules on each new run, then deliver due notifications.
 
-    ``selection`` goes to ``run_monitors``: monitor, model, version, window_end, backfill_from, now.
+    ``selection`` goes to ``run_monitors``: monitor, model, version, window_end, backfill_from,
+    backfill_until, now.
 
     ``selection["now"]``, when given, is also the rules' clock (cooldown, retraining interval).
     """
