@@ -14,8 +14,8 @@ from pydantic import Field, field_validator, model_validator
 from driftscope.modelspec import ModelConfig
 from driftscope.monitors.concept_drift import DETECTORS
 from driftscope.monitors.metrics import METRICS
-from driftscope.monitors.windows import check_width
 from driftscope.monitors.stattests.registry import names as stattest_names
+from driftscope.monitors.windows import check_width
 from driftscope.sections import Period, Schedule, Strict
 
 

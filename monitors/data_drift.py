@@ -222,7 +222,8 @@ class DataDriftMonitor:
             thresholds = {c: t for c, t in self.thresholds.items() if c in self.roles_}
             tests = evaluate_columns(self.profile_, current, methods, thresholds)
         else:
-            tests = [self._calibrated(self.calibration_, name, current[name], methods.get(name)) for name in self.roles_]
+            tests = [self._calibrated(self.calibration_, name, current[name], methods.get(name))
+                     for name in self.roles_]
         columns = tuple(self._column(test, current[str(test.column)]) for test in tests)
         return self._verdict(self._adjust(columns), n_rows)
 

@@ -64,7 +64,7 @@ def check_width(width: Width) -> None:
     >>> check_width(timedelta(hours=7))
     Traceback (most recent call last):
     ...
-    driftscope.errors.ConfigError: a window of 7:00:00 does not divide a day: use a width that divides 24 hours (1h, 2h, 3h, 4h, 6h, 8h, 12h, 15m...) or whole days
+    driftscope.errors.ConfigError: a window of 7h does not divide a day: use a width that divides 24 hours ...
     """
     if isinstance(width, Months):
         if width.count < 1:
@@ -73,10 +73,10 @@ def check_width(width: Width) -> None:
     if width <= timedelta(0):
         raise ConfigError(f"a window width must be positive, got {width}")
     if width < DAY and DAY % width:
-        raise ConfigError(f"a window of {width} does not divide a day: use a width that divides 24 hours "
+        raise ConfigError(f"a window of {describe(width)} does not divide a day: use a width that divides 24 hours "
                           "(1h, 2h, 3h, 4h, 6h, 8h, 12h, 15m...) or whole days")
     if width > DAY and width % DAY:
-        raise ConfigError(f"a window of {width} is not a whole number of days: use e.g. 1d, 2d, 1w or 1mo")
+        raise ConfigError(f"a window of {describe(width)} is not a whole number of days: use e.g. 1d, 2d, 1w or 1mo")
 
 
 def describe(width: Width) -> str:
@@ -165,7 +165,8 @@ def window_ending(end: datetime, width: Width) -> Window:
     >>> window_ending(datetime(2026, 1, 3, tzinfo=UTC), timedelta(weeks=1))
     Traceback (most recent call last):
     ...
-    driftscope.errors.ConfigError: 2026-01-03T00:00:00+00:00 is not a boundary of 1w windows; the nearest boundaries are 2025-12-29T00:00:00+00:00 and 2026-01-05T00:00:00+00:00: pass one of them
+    driftscope.errors.ConfigError: 2026-01-03T00:00:00+00:00 is not a boundary of 1w windows; the nearest
+    boundaries are 2025-12-29T00:00:00+00:00 and 2026-01-05T00:00:00+00:00: pass one of them
     """
     before = align(end, width)
     if before != _naive_check(end):

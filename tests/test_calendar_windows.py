@@ -40,7 +40,7 @@ def test_window_end_off_a_boundary_is_refused_with_the_boundaries_named() -> Non
     with pytest.raises(ConfigError, match=r"2026-01-03T00:00:00\+00:00 is not a boundary .* nearest boundaries are "
                                           r"2025-12-08T00:00:00\+00:00 and 2026-01-07T00:00:00\+00:00"):
         window_ending(utc(2026, 1, 3), timedelta(days=30))
-    with pytest.raises(ConfigError, match="2026-01-01T00:00:00.*2026-02-01T00:00:00"):
+    with pytest.raises(ConfigError, match=r"2026-01-01T00:00:00.*2026-02-01T00:00:00"):
         window_ending(utc(2026, 1, 15), Months(1))
 
 
@@ -62,6 +62,6 @@ def test_parse_period() -> None:
                         Months(3), timedelta(minutes=15)]))
 def test_every_moment_lies_in_exactly_one_window(moment: datetime, width: timedelta | Months) -> None:
     start = align(moment, width)
-    assert start <= moment and start.hour == 0 or (isinstance(width, timedelta) and width < timedelta(days=1))
+    assert (start <= moment and start.hour == 0) or (isinstance(width, timedelta) and width < timedelta(days=1))
     window = window_ending(next_boundary(start, width), width)
     assert window.start == start and window.start <= moment < window.end

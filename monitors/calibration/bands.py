@@ -25,7 +25,7 @@ def size_band(n: int) -> int:
     """
     if n < 1:
         raise ValueError(f"a size band needs at least one value, got n={n}")
-    band = int(math.floor(STEPS_PER_OCTAVE * math.log2(n)))
+    band = math.floor(STEPS_PER_OCTAVE * math.log2(n))
     while math.ceil(2 ** ((band + 1) / STEPS_PER_OCTAVE)) <= n:  # float rounding at exact powers
         band += 1
     while math.ceil(2 ** (band / STEPS_PER_OCTAVE)) > n:
@@ -42,4 +42,4 @@ def band_size(band: int, method: str) -> int:
     (862, 1024, 1024)
     """
     edge = band + 1 if method in GROWS_WITH_SIZE else band
-    return int(math.ceil(2 ** (edge / STEPS_PER_OCTAVE)))
+    return math.ceil(2 ** (edge / STEPS_PER_OCTAVE))

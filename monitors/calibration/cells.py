@@ -119,7 +119,9 @@ def numeric_counts(cells: Cells, values: np.ndarray) -> np.ndarray:
     return np.bincount(np.searchsorted(cells.edges, values, side="right"), minlength=cells.reference.size)
 
 
-def categorical_counts(cells: Cells, column: CategoricalReference, uniques: np.ndarray, codes: np.ndarray) -> np.ndarray:
+def categorical_counts(
+    cells: Cells, column: CategoricalReference, uniques: np.ndarray, codes: np.ndarray
+) -> np.ndarray:
     """Counts per cell of a window coded as ``codes`` into ``uniques`` (unseen categories pooled)."""
     position = column.categories.get_indexer(uniques)
     position[position < 0] = cells.reference.size - 1
