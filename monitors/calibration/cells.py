@@ -37,7 +37,7 @@ class Cells:
     Attributes
     ----------
     edges : ndarray or None
-        Interior edges of numeric cells (value ``v`` is in cell ``searchsorted(edges, v, "right")``);
+        Interior edges of numeric cells (cell ``i`` holds ``edges[i-1] < v <= edges[i]``);
         None for categorical cells.
     centres : ndarray
         Location of each cell (reference mean in it) for the CDF distances; empty for categorical.
@@ -116,7 +116,7 @@ def numeric_counts(cells: Cells, values: np.ndarray) -> np.ndarray:
     """Counts of finite numeric ``values`` per cell."""
     if cells.edges is None:
         raise ValueError("numeric_counts needs numeric cells; these are categorical")
-    return np.bincount(np.searchsorted(cells.edges, values, side="right"), minlength=cells.reference.size)
+    return np.bincount(np.searchsorted(cells.edges, values, side="left"), minlength=cells.reference.size)
 
 
 def categorical_counts(
