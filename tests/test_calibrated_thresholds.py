@@ -118,7 +118,7 @@ def test_identical_counts_give_the_smallest_statistic(method: str, seed: int) ->
     cells = cells_for(fit_column(values, "numeric"), method, 400)
     same = CALIBRATED[method](cells.reference[None, :], cells.reference[None, :], cells)
     other = CALIBRATED[method](cells.reference[None, :], multinomial_rows(rng, 400, cells.reference / 400, 20), cells)
-    assert same[0] == pytest.approx(0.0, abs=1e-12) and np.all(other >= -1e-12)
+    assert same[0] == pytest.approx(0.0, abs=1e-6) and np.all(other >= -1e-12)  # hellinger: sqrt of rounding
 
 
 def test_null_p_values_and_threshold_agree() -> None:
