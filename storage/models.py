@@ -321,6 +321,29 @@ class DriftResult(Base):
     out_of_range_share: Mapped[float | None] = mapped_column(Float)
     new_categories: Mapped[list[Any]] = mapped_column(server_default="[]")
     histogram: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    threshold_mode: Mapped[str] = mapped_column(String(20), server_default="fixed")
+    q_value: Mapped[float | None] = mapped_column(Float)
+    effect_size: Mapped[float | None] = mapped_column(Float)
+    effect_size_kind: Mapped[str | None] = mapped_column(String(20))
+
+
+class NullDistribution(Base):
+    """Calibrated null draws of one (version, column, method, size band): float64 little-endian, sorted."""
+
+    __tablename__ = "null_distributions"
+    __table_args__ = (UniqueConstraint("model_version_id", "feature", "method", "size_band", "n_draws", "seed",
+                                       name="uq_null_distributions_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    feature: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(40))
+    size_band: Mapped[int] = mapped_column(Integer)
+    n_window: Mapped[int] = mapped_column(BigInteger)
+    n_reference: Mapped[int] = mapped_column(BigInteger)
+    n_draws: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    draws: Mapped[bytes] = mapped_column(Blob)
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
 
 
 class MetricValue(Base):

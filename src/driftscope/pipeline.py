@@ -73,8 +73,9 @@ def monitor_cycle(
 ) -> CycleReport:
     """Run monitors, then the rules on every run in their outbox, then deliver due notifications.
 
-    ``selection`` goes to ``run_monitors``: monitor, model, version, window_end, backfill_from, now.
-    The outbox holds this cycle's runs and any a crashed cycle stored but never judged.
+    ``selection`` goes to ``run_monitors``: monitor, model, version, window_end, backfill_from,
+    backfill_until, now. The outbox holds this cycle's runs and any a crashed cycle stored but never
+    judged.
 
     ``selection["now"]``, when given, is also the rules' clock (cooldown, retraining interval).
     """
