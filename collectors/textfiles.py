@@ -313,11 +313,12 @@ def parse_jsonl(data: bytes, first_line: int, display: str) -> Parsed:
         return Parsed(pd.DataFrame(), numbers, [], Rejected())
     body = b"\n".join(lines)
     try:
+        body.decode("utf-8")  # Arrow's JSON reader does not check UTF-8; the per-line path names the line
         table = pajson.read_json(io.BytesIO(body), read_options=pajson.ReadOptions(
             use_threads=False, block_size=min(len(body) + 1, _MAX_ARROW_BLOCK)))
         if table.num_rows == len(lines):
             return Parsed(table.to_pandas(), numbers, lines, Rejected())
-    except pa.ArrowInvalid:
+    except (UnicodeDecodeError, pa.ArrowInvalid):
         pass
     return _parse_jsonl_lines(lines, numbers, display)
 

@@ -107,14 +107,25 @@ def validate_batch(frame: pd.DataFrame, target: Target, *, origin: str, now: dat
         rows = frame if len(positions) == len(frame) else frame.iloc[positions]
         canonical, new_categories = _predictions(rows, plan, target, reasons, positions, latest)
         ok = pd.isna(reasons[positions])
-        conflict = np.zeros(len(ok), dtype=bool)
-        conflict[ok] = conflicting(canonical.loc[ok], list(canonical.columns))
-        conflicts.append(positions[conflict])
-        keep = ok & ~conflict
-        parts.append(VersionRows(plan, canonical.loc[keep].reset_index(drop=True), new_categories[keep],
-                                 positions[keep]))
+        valid, valid_positions, valid_new = _kept(canonical, ok), positions[ok], new_categories[ok]
+        conflict = conflicting(valid, list(valid.columns))
+        conflicts.append(valid_positions[conflict])
+        if conflict.any():
+            valid = valid.loc[~conflict].reset_index(drop=True)
+        parts.append(VersionRows(plan, valid, valid_new[~conflict], valid_positions[~conflict]))
     bad = np.flatnonzero(pd.notna(reasons))
     return Validated(parts, None, bad, reasons[bad], len(frame), _positions(conflicts))
+
+
+def _kept(canonical: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The kept rows; categories only refused rows held (unstorable text) are dropped with them."""
+    if keep.all():
+        return canonical
+    kept = canonical.loc[keep].reset_index(drop=True)
+    for name in kept.columns:
+        if isinstance(kept[name].dtype, pd.CategoricalDtype):
+            kept[name] = kept[name].cat.remove_unused_categories()
+    return kept
 
 
 def conflicting(rows: pd.DataFrame, content: list[str], key: str = "prediction_id") -> np.ndarray:
