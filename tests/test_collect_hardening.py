@@ -18,16 +18,19 @@ import pyarrow.parquet as pq
 import pytest
 from helpers_collect import (
     MODEL,
+    PagedApi,
     assert_identity,
     files_source,
     labels,
     log_rows,
     quarantined,
     runs,
+    serve,
     setup,
     stored,
     stored_ids,
 )
+from sqlalchemy import create_engine
 
 from driftscope.collectors import collect, log_ground_truth, log_predictions, replay_quarantine
 from driftscope.collectors.target import Target, VersionPlan
@@ -351,3 +354,48 @@ def test_validation_names_the_duplicate_column_of_any_source() -> None:
     frame = pd.DataFrame(np.zeros((1, 3)), columns=["i", "t", "i"])
     with pytest.raises(SchemaError, match="source 's', file x.csv: the column name 'i' appears more than once"):
         validate_batch(frame, target, origin="file x.csv", now=datetime.now(UTC))
+
+
+# --- every source kind: sql and http -----------------------------------------------------------------
+
+def test_a_sql_label_source_quarantines_poison_and_moves_on(engine, tmp_path) -> None:
+    source_url = f"sqlite:///{tmp_path / 'labels.db'}"
+    outcomes = pd.DataFrame({
+        "request_id": ["r0", "r1\x00", "r2", "r3", "r3", "r4"],
+        "is_default": [1, 0, 2, 1, 0, 0],
+        "ts": ["2026-01-02 00:00:00", "2026-01-02 00:00:00", "2026-01-02 00:00:00", "2026-01-02 00:00:00",
+               "2026-01-02 00:00:00", "3000-01-01 00:00:00"],
+        "updated_at": [f"2026-01-03 00:0{i}:00" for i in range(6)],
+    })
+    writer = create_engine(source_url)
+    with writer.begin() as conn:
+        outcomes.to_sql("outcomes", conn, index=False)
+    writer.dispose()
+    config = setup(tmp_path, engine, [{"name": "labels", "kind": "sql", "model": MODEL, "records": "ground_truth",
+                                       "url": source_url, "table": "outcomes", "watermark": "updated_at",
+                                       "columns": {"defaulted": "is_default"}, "page_size": 10}])
+
+    [summary] = collect(engine, config)
+    [again] = collect(engine, config)
+
+    assert (summary.status, summary.rows_read, summary.rows_stored, summary.rows_conflict,
+            summary.rows_quarantined) == ("succeeded", 6, 2, 1, 3)
+    assert again.rows_read == 0
+    reasons = " | ".join(quarantined(engine, "labels")["reason"])
+    for text in ("NUL character", "binary model's classes", "timestamp out of range", "conflicting duplicate"):
+        assert text in reasons
+
+
+def test_an_http_source_quarantines_poison_and_moves_on(engine, tmp_path) -> None:
+    page = json.loads(log_rows(5).to_json(orient="records", date_format="iso", date_unit="us"))
+    page[1]["request_id"] += "\ud800"
+    page[2]["request_id"] += "\x00"
+    page[3]["ts"] = "3000-01-01T00:00:00Z"
+    with serve(PagedApi([page, json.loads(log_rows(2, start=5).to_json(orient="records", date_format="iso"))])) as url:
+        config = setup(tmp_path, engine, [{"name": "api", "kind": "http", "model": MODEL, "version": "1.0",
+                                           "records": "predictions", "url": url, "timeout": "5s"}])
+        [summary] = collect(engine, config)
+
+    assert (summary.status, summary.rows_read, summary.rows_stored, summary.rows_quarantined) == ("succeeded", 7, 4, 3)
+    assert quarantined(engine, "api")["location"].tolist() == ["page first item 1", "page first item 2",
+                                                               "page first item 3"]
