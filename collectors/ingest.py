@@ -25,7 +25,6 @@ from driftscope.storage.labels import write_labels
 from driftscope.storage.predictions import EncodedPredictions, encode_predictions, write_encoded
 from driftscope.storage.quarantine import add_quarantined
 
-
 CONFLICT_REASON = "conflicting duplicate: this id came before with different content; the first row is kept"
 
 

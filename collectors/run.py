@@ -102,7 +102,8 @@ def _drain(engine: Engine, spec: SourceConfig, run_id: int, reporter: Progress, 
         except (DriftscopeError, SQLAlchemyError, ValueError) as exc:
             if path is None or isinstance(exc, ConcurrentCollectError):
                 raise
-            detail = f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}" if isinstance(exc, SQLAlchemyError) else exc
+            database = isinstance(exc, SQLAlchemyError)
+            detail = f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}" if database else str(exc)
             failures.append(f"{path}: {detail}")
             failed_files.add(path)
             continue

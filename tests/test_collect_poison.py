@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from helpers_collect import assert_identity, files_source, log_rows, marks, make_config, quarantined, stored_ids
+from helpers_collect import assert_identity, files_source, log_rows, make_config, marks, quarantined, stored_ids
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
