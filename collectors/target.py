@@ -158,7 +158,7 @@ def binary_classes(task: str, kind: Kind, positive_label: Any, reference: list[p
         return None
     if len(known) < 2 and kind != "str":
         known.add(cast(0))
-    return tuple(sorted(known)) if len(known) == 2 else None  # type: ignore[return-value]
+    return tuple(sorted(known)) if len(known) == 2 else None
 
 
 def default_kind(task: str, positive_label: Any) -> Kind:
