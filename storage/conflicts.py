@@ -3,13 +3,17 @@
 A re-read of the same rows (after a crash, a rewritten file) is a plain duplicate; the same id with
 another timestamp, prediction or feature value is a *conflict*: the stored row stays (the first
 wins) and the caller quarantines the newcomer, as an idempotency key reused with different
-parameters is rejected, not ignored. Content is compared on every column the newcomer has, by
-``pandas.util.hash_pandas_object`` of both sides (categorical and plain text hash alike, NaN
-equals NaN, timestamps at the stored microsecond).
+parameters is rejected, not ignored.
+
+Only ids already stored are compared, and only when a batch holds some. Their stored rows are
+looked for first in the chunks whose time range overlaps the batch's (one query; a re-read finds
+every row there), then by primary key for the ids still missing (a conflict that moved the
+timestamp). The two sides are joined on the id and compared column by column in Arrow, on every
+column the newcomer has: equal values, both null, or both NaN are the same content; categories
+compare as their text; timestamps at the stored microsecond.
 """
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
@@ -19,6 +23,8 @@ from driftscope.storage.arrow_frames import decode_table
 from driftscope.storage.models import Prediction, PredictionChunk
 
 _LOOKUP_IDS = 10_000
+_ROW = "__row"
+_OLD = "__old"
 
 
 def differs_from_stored(session: Session, *, model_version_id: int, table: pa.Table, skip_chunk: int) -> np.ndarray:
@@ -29,37 +35,82 @@ def differs_from_stored(session: Session, *, model_version_id: int, table: pa.Ta
     """
     if table.num_rows == 0:
         return np.zeros(0, dtype=bool)
-    ids = table.column("prediction_id").to_pylist()
-    chunk_of: dict[int, list[str]] = {}
-    for start in range(0, len(ids), _LOOKUP_IDS):
-        rows = session.execute(select(Prediction.prediction_id, Prediction.chunk_id).where(
+    ids = table.column("prediction_id").cast(pa.string())
+    bounds = pc.min_max(table.column("ts"))
+    overlapping = session.execute(select(PredictionChunk.data).where(
+        PredictionChunk.model_version_id == model_version_id, PredictionChunk.id != skip_chunk,
+        PredictionChunk.min_ts <= bounds["max"].as_py(), PredictionChunk.max_ts >= bounds["min"].as_py(),
+    )).scalars().all()
+    found = _rows_of(overlapping, ids)
+    missing = pc.invert(pc.is_in(ids, found.column("prediction_id"))) if found.num_rows else None
+    rest = ids if missing is None else ids.filter(missing)
+    if len(rest):
+        found = pa.concat_tables([found, _rows_of(_chunks_holding(session, model_version_id, skip_chunk, rest), rest)],
+                                 promote_options="permissive")
+    return _differs(table, found)
+
+
+def _chunks_holding(session: Session, model_version_id: int, skip_chunk: int, ids: pa.ChunkedArray) -> list[bytes]:
+    """Blobs of the chunks that hold any of ``ids`` (primary-key lookups, ``_LOOKUP_IDS`` per query)."""
+    values = ids.to_pylist()
+    chunk_ids: set[int] = set()
+    for start in range(0, len(values), _LOOKUP_IDS):
+        chunk_ids.update(session.execute(select(Prediction.chunk_id).where(
             Prediction.model_version_id == model_version_id, Prediction.chunk_id != skip_chunk,
-            Prediction.prediction_id.in_(ids[start:start + _LOOKUP_IDS]),
-        )).all()
-        for prediction_id, chunk_id in rows:
-            chunk_of.setdefault(chunk_id, []).append(prediction_id)
-    stored = _stored_rows(session, chunk_of)
-    if stored is None:
-        return np.zeros(table.num_rows, dtype=bool)
-    new = table.to_pandas()
-    if any(column not in stored.columns for column in new.columns):
-        return new["prediction_id"].isin(stored["prediction_id"]).to_numpy()
-    stored = stored[list(new.columns)]
-    new_digest = pd.util.hash_pandas_object(new, index=False).to_numpy()
-    old_digest = pd.util.hash_pandas_object(stored, index=False).to_numpy()
-    where = pd.Index(stored["prediction_id"].astype(object)).get_indexer(new["prediction_id"].astype(object))
-    return (where >= 0) & (old_digest[np.maximum(where, 0)] != new_digest)
+            Prediction.prediction_id.in_(values[start:start + _LOOKUP_IDS]),
+        )).scalars())
+    if not chunk_ids:
+        return []
+    return list(session.execute(select(PredictionChunk.data).where(PredictionChunk.id.in_(chunk_ids))).scalars())
 
 
-def _stored_rows(session: Session, chunk_of: dict[int, list[str]]) -> pd.DataFrame | None:
-    """The stored rows of the given ids, from their chunks (decoded once per chunk)."""
-    if not chunk_of:
-        return None
-    blobs = session.execute(select(PredictionChunk.id, PredictionChunk.data)
-                            .where(PredictionChunk.id.in_(list(chunk_of)))).all()
+def _rows_of(blobs: list[bytes], ids: pa.ChunkedArray) -> pa.Table:
+    """The rows of the decoded ``blobs`` whose id is in ``ids``, dictionaries decoded to plain values."""
     tables = []
-    for chunk_id, blob in blobs:
-        table = decode_table(blob)
-        keep = pc.is_in(table.column("prediction_id").cast(pa.string()), pa.array(chunk_of[chunk_id], pa.string()))
-        tables.append(table.filter(keep))
-    return pa.concat_tables(tables, promote_options="permissive").unify_dictionaries().to_pandas()
+    for blob in blobs:
+        table = _plain(decode_table(blob))
+        tables.append(table.filter(pc.is_in(table.column("prediction_id"), ids)))
+    if not tables:
+        return pa.table({"prediction_id": pa.array([], pa.string())})
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """``table`` with dictionary columns cast to their values (so they join and compare as text)."""
+    columns = [column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+               for column in table.columns]
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _differs(table: pa.Table, stored: pa.Table) -> np.ndarray:
+    """Join ``table`` with ``stored`` on the id and compare every column of ``table``."""
+    out = np.zeros(table.num_rows, dtype=bool)
+    if stored.num_rows == 0:
+        return out
+    new = _plain(table).append_column(_ROW, pa.array(np.arange(table.num_rows)))
+    old = stored.rename_columns([c if c == "prediction_id" else c + _OLD for c in stored.column_names])
+    joined = new.join(old, keys="prediction_id", join_type="inner")
+    differs = np.zeros(joined.num_rows, dtype=bool)
+    for name in table.column_names:
+        if name == "prediction_id":
+            continue
+        if name + _OLD not in joined.column_names:
+            differs[:] = True
+            break
+        differs |= ~_same(joined.column(name), joined.column(name + _OLD))
+    out[joined.column(_ROW).to_numpy()] = differs
+    return out
+
+
+def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
+    """Equal values, both null, or both NaN (element-wise)."""
+    if a.type != b.type:
+        try:
+            b = b.cast(a.type)
+        except pa.ArrowInvalid:
+            return np.zeros(len(a), dtype=bool)
+    same = pc.fill_null(pc.equal(a, b), False)
+    same = pc.or_(same, pc.and_(pc.is_null(a), pc.is_null(b)))
+    if pa.types.is_floating(a.type):
+        same = pc.or_(same, pc.fill_null(pc.and_(pc.is_nan(a), pc.is_nan(b)), False))
+    return np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
