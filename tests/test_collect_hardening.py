@@ -5,6 +5,7 @@ to quarantine with its reason and its location, every other row and every later 
 and ``read = stored + duplicates + conflicts + quarantined`` holds.
 """
 
+import gzip
 import json
 import os
 import time
@@ -400,3 +401,33 @@ def test_an_http_source_quarantines_poison_and_moves_on(engine, tmp_path) -> Non
     assert (summary.status, summary.rows_read, summary.rows_stored, summary.rows_quarantined) == ("succeeded", 7, 4, 3)
     assert quarantined(engine, "api")["location"].tolist() == ["page first item 1", "page first item 2",
                                                                "page first item 3"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_compressed_file_quarantines_poison_like_a_plain_one(engine, tmp_path, fmt) -> None:
+    rows = log_rows(5).astype({"region": object})
+    rows.loc[1, "region"] = "north\nby\nnorthwest" if fmt == "csv" else "no\x00rth"
+    plain = tmp_path / "plain" / f"a.{fmt}"
+    (write_csv if fmt == "csv" else write_jsonl)(rows, plain)
+    body = plain.read_bytes().replace(b"r2,", b"r\xff2,").replace(b'"r2"', b'"r\xff2"')
+    if fmt == "jsonl":
+        lines = body.split(b"\n")
+        lines[3] = json.dumps({**json.loads(lines[3]), "ts": "3000-01-01T00:00:00Z"}).encode()
+        body = b"\xef\xbb\xbf" + b"\n".join(lines)
+    path = tmp_path / "logs" / f"a.{fmt}.gz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gzip.compress(body))
+    settled = time.time() - 60
+    os.utime(path, (settled, settled))
+    config = setup(tmp_path, engine, [files_source("gz", f"logs/*.{fmt}.gz")])
+
+    [summary] = collect(engine, config)
+
+    assert summary.status == "succeeded", summary.error
+    assert_identity(summary)
+    reasons = " | ".join(quarantined(engine, "gz")["reason"])
+    expected = {"csv": ["not valid UTF-8"], "jsonl": ["not valid UTF-8", "NUL character", "timestamp out of range"]}
+    assert all(text in reasons for text in expected[fmt])
+    assert summary.rows_stored == 5 - len(expected[fmt])
+    if fmt == "csv":
+        assert stored(engine).set_index("prediction_id").loc["r1", "region"] == "north\nby\nnorthwest"
