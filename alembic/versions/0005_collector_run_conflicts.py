@@ -1,7 +1,7 @@
 """collector runs count conflicting duplicates apart from plain duplicates
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-23 10:00:00
 
 A row whose id was seen before with different content is a *conflict* (issue #18 item 4): the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0005'
-down_revision: str | None = '0002'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
