@@ -13,6 +13,8 @@ column the newcomer has: equal values, both null, or both NaN are the same conte
 compare as their text; timestamps at the stored microsecond.
 """
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -64,7 +66,7 @@ def _chunks_holding(session: Session, model_version_id: int, skip_chunk: int, id
     return list(session.execute(select(PredictionChunk.data).where(PredictionChunk.id.in_(chunk_ids))).scalars())
 
 
-def _rows_of(blobs: list[bytes], ids: pa.ChunkedArray) -> pa.Table:
+def _rows_of(blobs: Sequence[bytes], ids: pa.ChunkedArray) -> pa.Table:
     """The rows of the decoded ``blobs`` whose id is in ``ids``, dictionaries decoded to plain values."""
     tables = []
     for blob in blobs:
