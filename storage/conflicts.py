@@ -8,9 +8,9 @@ parameters is rejected, not ignored.
 Only ids already stored are compared, and only when a batch holds some. Their stored rows are
 looked for first in the chunks whose time range overlaps the batch's (one query; a re-read finds
 every row there), then by primary key for the ids still missing (a conflict that moved the
-timestamp). The two sides are joined on the id and compared column by column in Arrow, on every
-column the newcomer has: equal values, both null, or both NaN are the same content; categories
-compare as their text; timestamps at the stored microsecond.
+timestamp). Each id is matched to its stored row by one Arrow hash lookup and the two sides are
+compared column by column, on every column the newcomer has: equal values, both null, or both
+NaN are the same content; categories compare as their text; timestamps at the stored microsecond.
 """
 
 from collections.abc import Sequence
@@ -25,8 +25,6 @@ from driftscope.storage.arrow_frames import decode_table
 from driftscope.storage.models import Prediction, PredictionChunk
 
 _LOOKUP_IDS = 10_000
-_ROW = "__row"
-_OLD = "__old"
 
 
 def differs_from_stored(session: Session, *, model_version_id: int, table: pa.Table, skip_chunk: int) -> np.ndarray:
@@ -85,22 +83,24 @@ def _plain(table: pa.Table) -> pa.Table:
 
 
 def _differs(table: pa.Table, stored: pa.Table) -> np.ndarray:
-    """Join ``table`` with ``stored`` on the id and compare every column of ``table``."""
+    """Match ``table``'s ids in ``stored`` (one hash lookup, no join) and compare every column of ``table``."""
     out = np.zeros(table.num_rows, dtype=bool)
     if stored.num_rows == 0:
         return out
-    new = _plain(table).append_column(_ROW, pa.array(np.arange(table.num_rows)))
-    old = stored.rename_columns([c if c == "prediction_id" else c + _OLD for c in stored.column_names])
-    joined = new.join(old, keys="prediction_id", join_type="inner")
-    differs = np.zeros(joined.num_rows, dtype=bool)
+    new = _plain(table)
+    where = pc.index_in(new.column("prediction_id"), value_set=stored.column("prediction_id").combine_chunks())
+    found = pc.is_valid(where)
+    rows = np.flatnonzero(found.to_numpy(zero_copy_only=False))
+    old_rows = pa.array(where.filter(found).to_numpy(zero_copy_only=False))
+    differs = np.zeros(len(rows), dtype=bool)
     for name in table.column_names:
         if name == "prediction_id":
             continue
-        if name + _OLD not in joined.column_names:
+        if name not in stored.column_names:
             differs[:] = True
             break
-        differs |= ~_same(joined.column(name), joined.column(name + _OLD))
-    out[joined.column(_ROW).to_numpy()] = differs
+        differs |= ~_same(new.column(name).take(pa.array(rows)), stored.column(name).take(old_rows))
+    out[rows] = differs
     return out
 
 
