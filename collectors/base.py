@@ -5,6 +5,7 @@ locate and reproduce any of them for quarantine, the rows that could not even be
 :data:`Checkpoint` that :mod:`driftscope.collectors.ingest` commits in the same transaction as the rows.
 """
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -104,11 +105,13 @@ class Source(Protocol):
 
 @dataclass(frozen=True)
 class SourceSummary:
-    """What one run of one source did: ``rows_read = rows_stored + rows_duplicate + rows_quarantined``.
+    """What one run of one source did: ``rows_read = rows_stored + rows_duplicate + rows_conflict + rows_quarantined``.
 
     ``status`` is ``succeeded`` or ``failed`` (``error`` then says what failed; rows committed
     before the failure stay stored). For labels, ``rows_stored`` counts new and corrected labels
-    and ``rows_duplicate`` the unchanged repeats.
+    and ``rows_duplicate`` the unchanged repeats. ``rows_conflict`` counts conflicting duplicates
+    (an id seen before with other content: the first is kept, the newcomer is quarantined with
+    the reason "conflicting duplicate" but counted here, not in ``rows_quarantined``).
     """
 
     source: str
@@ -118,6 +121,7 @@ class SourceSummary:
     rows_duplicate: int
     rows_quarantined: int
     error: str | None = None
+    rows_conflict: int = 0
 
 
 def rows_as_json(frame: pd.DataFrame) -> Callable[[np.ndarray], list[str]]:
@@ -133,9 +137,11 @@ def rows_as_json(frame: pd.DataFrame) -> Callable[[np.ndarray], list[str]]:
     def payloads(positions: np.ndarray) -> list[str]:
         if len(positions) == 0:
             return []
-        text = frame.iloc[positions].to_json(
-            orient="records", lines=True, date_format="iso", date_unit="us", default_handler=str
-        )
+        rows = frame.iloc[positions]
+        try:
+            text = rows.to_json(orient="records", lines=True, date_format="iso", date_unit="us", default_handler=str)
+        except (UnicodeError, ValueError, OverflowError):  # an unpaired surrogate, a datetime pandas cannot place
+            return [json.dumps(record, default=str) for record in rows.astype(object).to_dict("records")]
         return text.rstrip("\n").split("\n")
 
     return payloads

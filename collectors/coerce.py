@@ -3,7 +3,10 @@
 Every function takes a pandas Series (any dtype a reader produces: numbers, strings, objects of
 mixed types, categoricals, datetimes) and returns a :class:`Coerced`: the converted values, which
 rows were missing (null, NaN or the empty string) and which held a value of the wrong type.
-Nothing loops per row in Python.
+Where a number is expected, the texts in :data:`NAN_TEXTS` are missing too, in every source (a CSV
+``NaN`` is the same missing value as a JSON ``NaN`` or a float NaN from the Python API); in text
+columns they stay text. Nothing loops per row in Python on valid data; the per-value fallbacks
+(:func:`unstorable_text`) run only when Arrow refused a column.
 """
 
 from dataclasses import dataclass
@@ -13,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+NAN_TEXTS = ("NaN", "nan", "NAN")
 _MAX_EXACT_INT = 2.0**53
-_MAX_EPOCH_SECONDS = 9.2e9
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 _BINARY_VALUES = {
     True: 1.0, False: 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0, "false": 0.0,
@@ -29,6 +32,8 @@ class Coerced:
     values: pd.Series
     missing: np.ndarray
     invalid: np.ndarray
+    problems: tuple[tuple[np.ndarray, str], ...] = ()
+    """More specific reasons: ``(mask, reason)`` pairs of rows already counted in ``invalid``."""
 
 
 def missing_mask(raw: pd.Series) -> np.ndarray:
@@ -52,6 +57,19 @@ def missing_mask(raw: pd.Series) -> np.ndarray:
     elif isinstance(raw.dtype, pd.CategoricalDtype):
         missing |= (raw.cat.categories == "")[raw.cat.codes.to_numpy()] & (raw.cat.codes.to_numpy() >= 0)
     return missing
+
+
+def nan_text(raw: pd.Series) -> np.ndarray:
+    """Text values that spell NaN (:data:`NAN_TEXTS`): missing where a number is expected.
+
+    Examples
+    --------
+    >>> nan_text(pd.Series(["nan", "1", None], dtype=object)).tolist()
+    [True, False, False]
+    """
+    if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype | pd.CategoricalDtype):
+        return raw.isin(NAN_TEXTS).to_numpy(dtype=bool)
+    return np.zeros(len(raw), dtype=bool)
 
 
 def as_text(raw: pd.Series) -> Coerced:
@@ -120,8 +138,10 @@ def as_float(raw: pd.Series) -> Coerced:
     >>> out = as_float(pd.Series(["1.5", "abc", "", "inf"], dtype=object))
     >>> out.values.tolist()[:1], out.missing.tolist(), out.invalid.tolist()
     ([1.5], [False, False, True, False], [False, True, False, True])
+    >>> as_float(pd.Series(["NaN", float("nan")], dtype=object)).missing.tolist()
+    [True, True]
     """
-    missing = missing_mask(raw)
+    missing = missing_mask(raw) | nan_text(raw)
     if isinstance(raw.dtype, pd.CategoricalDtype):
         raw = raw.astype(object)
     if raw.dtype.kind in "fiub":
@@ -164,7 +184,7 @@ def as_binary(raw: pd.Series) -> Coerced:
     >>> out.values.tolist()[:2], out.invalid.tolist()
     ([1.0, 0.0], [False, False, True, False])
     """
-    missing = missing_mask(raw)
+    missing = missing_mask(raw) | nan_text(raw)
     if raw.dtype.kind in "fiub":
         values = raw.astype(np.float64)
         invalid = ~missing & ~values.isin([0.0, 1.0]).to_numpy()
@@ -180,58 +200,12 @@ def as_boolean(raw: pd.Series) -> Coerced:
     return Coerced(binary.values.fillna(0.0).astype(bool), binary.missing, binary.invalid)
 
 
-def as_timestamp(raw: pd.Series) -> Coerced:
-    """UTC timestamps (``datetime64[ns, UTC]``, NaT where missing or invalid).
-
-    Datetimes without a time zone are taken as UTC; text must be ISO 8601; numbers are Unix
-    epoch seconds.
-
-    Examples
-    --------
-    >>> out = as_timestamp(pd.Series(["2026-01-01T10:00:00+02:00", "soon"], dtype=object))
-    >>> str(out.values[0]), out.invalid.tolist()
-    ('2026-01-01 08:00:00+00:00', [False, True])
-    """
-    missing = missing_mask(raw)
-    if isinstance(raw.dtype, pd.CategoricalDtype | pd.StringDtype):
-        raw = raw.astype(object)
-    if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        values = raw.dt.tz_convert("UTC")
-    elif raw.dtype.kind == "M":
-        values = raw.dt.tz_localize("UTC")
-    elif raw.dtype.kind in "fiu":
-        values = _from_epoch_seconds(raw.to_numpy(dtype=np.float64), raw.index)
-    elif raw.dtype.kind == "b":
-        values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
-    else:
-        present = raw.where(~missing)
-        numbers = pd.to_numeric(present, errors="coerce")
-        is_number = numbers.notna().to_numpy()
-        values = pd.to_datetime(present.where(~is_number), utc=True, errors="coerce", format="ISO8601")
-        if is_number.any():
-            epoch = _from_epoch_seconds(numbers.to_numpy(dtype=np.float64), raw.index)
-            values = values.astype("datetime64[ns, UTC]").where(~is_number, epoch)
-    values = values.astype("datetime64[ns, UTC]")
-    invalid = values.isna().to_numpy() & ~missing
-    return Coerced(values, missing, invalid)
-
-
 def _parse_numbers(raw: pd.Series) -> pd.Series:
     """Float64 of Arrow-backed text (NaN where it is not a decimal number), parsed by Arrow without Python objects."""
     text = pc.utf8_trim_whitespace(pa.array(raw.array))
     number = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
     values = pc.cast(pc.if_else(number, text, pa.scalar(None, text.type)), pa.float64())
     return pd.Series(values.to_numpy(zero_copy_only=False), index=raw.index)
-
-
-def _from_epoch_seconds(seconds: np.ndarray, index: pd.Index) -> pd.Series:
-    """UTC timestamps of Unix seconds (NaT outside the nanosecond range or for NaN), exact to the microsecond."""
-    usable = np.isfinite(seconds) & (np.abs(seconds) < _MAX_EPOCH_SECONDS)
-    whole = np.floor(np.where(usable, seconds, 0.0))
-    micros = np.round((np.where(usable, seconds, 0.0) - whole) * 1e6).astype(np.int64)
-    nanos = whole.astype(np.int64) * 1_000_000_000 + micros * 1_000
-    values = pd.Series(nanos.view("datetime64[ns]"), index=index).dt.tz_localize("UTC")
-    return values.where(usable)
 
 
 def text_length(values: pd.Series) -> np.ndarray:
@@ -242,5 +216,45 @@ def text_length(values: pd.Series) -> np.ndarray:
     >>> text_length(pd.Series(["ab", None, "é"], dtype=object)).tolist()
     [2, 0, 1]
     """
-    lengths = pc.utf8_length(pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
-    return lengths.fill_null(0).to_numpy(zero_copy_only=False)
+    return text_checks(values)[0]
+
+
+def text_checks(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    r"""Characters per text value (0 for missing) and which values the store cannot hold.
+
+    PostgreSQL text cannot hold the NUL character, and no store can encode an unpaired UTF-16
+    surrogate (``"\ud800"``, which JSON escapes and Python strings allow) as UTF-8; such values
+    are *unstorable*, on every store alike. One Arrow conversion checks both; only when Arrow
+    refuses the column (a surrogate, a non-text object) are the values looked at one by one.
+
+    Examples
+    --------
+    >>> lengths, bad = text_checks(pd.Series(["ab", None, "a\x00b", "\ud800"], dtype=object))
+    >>> lengths.tolist(), bad.tolist()
+    ([2, 0, 3, 1], [False, False, True, True])
+    """
+    objects = values.to_numpy(dtype=object)
+    try:
+        array = pa.array(objects, type=pa.string(), from_pandas=True)
+    except (UnicodeError, pa.ArrowException):
+        checked = [_text_check(value) for value in objects]
+        return (np.fromiter((n for n, _ in checked), dtype=np.int64, count=len(checked)),
+                np.fromiter((bad for _, bad in checked), dtype=bool, count=len(checked)))
+    lengths = pc.utf8_length(array).fill_null(0).to_numpy(zero_copy_only=False)
+    nul = pc.match_substring(array, "\x00").fill_null(False).to_numpy(zero_copy_only=False)
+    return lengths, np.asarray(nul, dtype=bool)
+
+
+def unstorable_text(values: pd.Series) -> np.ndarray:
+    """True where a text value holds a NUL character or an unpaired surrogate (see :func:`text_checks`)."""
+    return text_checks(values)[1]
+
+
+def _text_check(value: object) -> tuple[int, bool]:
+    if not isinstance(value, str):
+        return 0, False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return len(value), True
+    return len(value), "\x00" in value

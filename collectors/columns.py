@@ -17,11 +17,12 @@ from driftscope.collectors.coerce import (
     as_float,
     as_integer,
     as_text,
-    text_length,
+    text_checks,
 )
 from driftscope.collectors.target import Kind, VersionPlan
 
 MAX_TEXT = 200
+UNSTORABLE = "text holds a NUL character or an unpaired surrogate, which the store cannot hold"
 KIND_TEXT = {
     "int": "an integer class label",
     "float": "a finite number",
@@ -66,18 +67,43 @@ def coerce_kind(raw: pd.Series, kind: Kind, *, as_label: bool = False) -> Coerce
         "int": as_integer, "float": as_float, "bool": as_boolean, "str": as_text,
     }
     coerced = converters[kind](raw)
-    if not as_label:
+    if kind == "str":
+        coerced = checked_text(coerced, max_chars=MAX_TEXT if as_label else None)
+    if not as_label or kind == "str":
         return coerced
-    text = coerced.values if kind == "str" else coerced.values.astype(str).astype(object)
-    too_long = text_length(text) > MAX_TEXT
-    return Coerced(text, coerced.missing, coerced.invalid | too_long)
+    return Coerced(coerced.values.astype(str).astype(object), coerced.missing, coerced.invalid, coerced.problems)
+
+
+def checked_text(text: Coerced, *, max_chars: int | None) -> Coerced:
+    r"""Text values made invalid where longer than ``max_chars`` or unstorable (NUL, unpaired surrogate).
+
+    Examples
+    --------
+    >>> out = checked_text(as_text(pd.Series(["ok", "a\x00b"], dtype=object)), max_chars=200)
+    >>> out.invalid.tolist(), out.problems[0][1]
+    ([False, True], 'text holds a NUL character or an unpaired surrogate, which the store cannot hold')
+    """
+    lengths, unstorable = text_checks(text.values)
+    invalid = text.invalid | unstorable
+    if max_chars is not None:
+        invalid = invalid | (lengths > max_chars)
+    problems = ((unstorable, UNSTORABLE),) if unstorable.any() else ()
+    return Coerced(text.values, text.missing, invalid, text.problems + problems)
 
 
 def required_problems(coerced: Coerced, column: str, what: str, expected: str) -> list[tuple[np.ndarray, str]]:
-    """``(mask, reason)`` pairs of a required column: missing values and values of the wrong type."""
+    """``(mask, reason)`` pairs of a required column: missing values, values of the wrong type, specific problems.
+
+    A row named by a specific problem (a timestamp out of range, an unstorable text) gets that
+    reason instead of the generic "not <expected>".
+    """
+    specific = np.zeros(len(coerced.missing), dtype=bool)
+    for mask, _ in coerced.problems:
+        specific |= mask
     return [
         (coerced.missing, f"{column}: missing {what}"),
-        (coerced.invalid & ~coerced.missing, f"{column}: not {expected}"),
+        (coerced.invalid & ~coerced.missing & ~specific, f"{column}: not {expected}"),
+        *((mask, f"{column}: {reason}") for mask, reason in coerced.problems),
     ]
 
 
@@ -96,6 +122,7 @@ def feature_values(
         raw = rows[source]
         if kind == "categorical":
             category = as_category(raw)
+            _flag_unstorable_categories(category.values, positions, reasons, source)
             values[name] = category.values.array
             known = plan.categories.get(name)
             if known is not None:
@@ -107,3 +134,14 @@ def feature_values(
         flag(reasons, positions[coerced.invalid], f"{source}: not {expected}")
         values[name] = coerced.values.to_numpy(dtype=np.float64)
     return values, new_categories
+
+
+def _flag_unstorable_categories(values: pd.Series, positions: np.ndarray, reasons: np.ndarray, source: str) -> None:
+    """Flag rows whose category is unstorable text; only the categories (distinct values) are checked."""
+    categories = values.cat.categories
+    if len(categories) == 0:
+        return
+    unstorable = np.append(text_checks(pd.Series(categories, dtype=object))[1], False)  # code -1 reads False
+    rows = unstorable[values.cat.codes.to_numpy()]
+    if rows.any():
+        flag(reasons, positions[rows], f"{source}: {UNSTORABLE}")

@@ -30,6 +30,10 @@ class SourceConfig(Strict):
     token: OptionalSecret = None
     timeout: Duration = timedelta(seconds=30)
     retries: int = Field(default=5, ge=0, le=20)
+    max_future_skew: Duration = Field(
+        default=timedelta(days=1),
+        description="timestamps more than this ahead of the collector's clock are out of range (quarantined)",
+    )
 
     @model_validator(mode="after")
     def _kind_options(self) -> "SourceConfig":

@@ -10,10 +10,11 @@ when the filesystem gives one, else the modification time) and how far it read:
   again from the start (rows already stored count as duplicates);
 * a Parquet file that changed is read again from the start.
 
-Text files are read one line per record (quoted values spanning lines are not supported) and only
-up to their last newline; an unterminated last line is taken once the file has not changed for
-:data:`SETTLE_SECONDS`. A file that cannot be read (a corrupt Parquet file) fails alone: the
-error names it, it is not marked as taken, and the other files are still collected.
+Text files are read in whole records (a CSV record may span lines inside a quoted value; see
+:mod:`driftscope.collectors.textfiles`) and only up to their last complete record; an
+unterminated last line is taken once the file has not changed for :data:`SETTLE_SECONDS`. A file
+that cannot be read (a corrupt Parquet file) fails alone: the error names it, it is not marked as
+taken, and the other files are still collected.
 
 Compressed text files (``.csv.gz``, ``.jsonl.bz2``, ``.jsonl.xz``; ``.zst`` with the
 ``zstandard`` package) are taken as finished files, as log rotation writes them: one is read once

@@ -25,19 +25,35 @@ from driftscope.storage.labels import write_labels
 from driftscope.storage.predictions import EncodedPredictions, encode_predictions, write_encoded
 from driftscope.storage.quarantine import add_quarantined
 
+CONFLICT_REASON = "conflicting duplicate: this id came before with different content; the first row is kept"
+
 
 @dataclass(frozen=True)
 class Counts:
-    """Rows of one or more batches: ``read = stored + duplicate + quarantined``."""
+    """Rows of one or more batches: ``read = stored + duplicate + conflict + quarantined``.
+
+    Conflicting duplicates (an id seen before with different content) go to quarantine too, with
+    the reason :data:`CONFLICT_REASON`, but are counted in ``conflict``, not in ``quarantined``.
+    """
 
     read: int = 0
     stored: int = 0
     duplicate: int = 0
     quarantined: int = 0
+    conflict: int = 0
 
     def __add__(self, other: "Counts") -> "Counts":
         return Counts(self.read + other.read, self.stored + other.stored, self.duplicate + other.duplicate,
-                      self.quarantined + other.quarantined)
+                      self.quarantined + other.quarantined, self.conflict + other.conflict)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing a batch's valid rows did; ``conflict_positions`` index the raw frame (store conflicts)."""
+
+    stored: int
+    duplicate: int
+    conflict_positions: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -74,15 +90,20 @@ def commit(engine: Engine, target: Target, prepared: Prepared, *, run_id: int | 
     """
     if prepared.error is not None or prepared.validated is None or prepared.quarantine is None:
         raise prepared.error or SchemaError(f"source {target.source!r}: {prepared.batch.origin} was not validated")
+    validated, batch = prepared.validated, prepared.batch
     with transaction(engine) as session:
-        commit_checkpoint(session, target.source, prepared.batch.checkpoint)
-        stored, duplicate = store_validated(session, target, prepared.validated, prepared.encoded)
-        quarantined = add_quarantined(session, source=target.source, model_id=target.model_id,
-                                      records=target.records, rows=prepared.quarantine)
-        counts = Counts(prepared.validated.n_rows + len(prepared.batch.rejected), stored, duplicate, quarantined)
+        commit_checkpoint(session, target.source, batch.checkpoint)
+        outcome = store_validated(session, target, validated, prepared.encoded)
+        conflicts = np.concatenate([validated.conflict_positions, outcome.conflict_positions]).astype(np.int64)
+        rows = prepared.quarantine if len(conflicts) == 0 else pd.concat(
+            [prepared.quarantine, conflict_frame(batch, conflicts)], ignore_index=True)
+        n_rows = add_quarantined(session, source=target.source, model_id=target.model_id,
+                                 records=target.records, rows=rows)
+        counts = Counts(validated.n_rows + len(batch.rejected), outcome.stored, outcome.duplicate,
+                        n_rows - len(conflicts), len(conflicts))
         if run_id is not None:
             add_run_counts(session, run_id=run_id, read=counts.read, stored=counts.stored,
-                           duplicate=counts.duplicate, quarantined=counts.quarantined)
+                           duplicate=counts.duplicate, quarantined=counts.quarantined, conflict=counts.conflict)
     return counts
 
 
@@ -94,21 +115,25 @@ def ingest_batch(engine: Engine, target: Target, batch: Batch, *, run_id: int | 
 
 def store_validated(
     session: Session, target: Target, validated: Validated, encoded: list[EncodedPredictions] | None = None
-) -> tuple[int, int]:
-    """Store the valid rows of a batch (``encoded``: its prediction chunks, if prepared); return (stored, duplicates).
+) -> Stored:
+    """Store the valid rows of a batch (``encoded``: its prediction chunks, if prepared).
 
-    For labels, stored counts new and corrected labels, duplicates the unchanged repeats.
+    For labels, stored counts new and corrected labels, duplicates the unchanged repeats (a
+    stored label that differs is a correction, never a conflict). For predictions, rows whose id
+    was stored before with other content are conflicts (see :mod:`driftscope.storage.conflicts`).
     """
     stored = duplicate = 0
+    conflicts = [np.zeros(0, dtype=np.int64)]
     if encoded is None:
         encoded = [encode_predictions(part.frame, part.new_categories) for part in validated.predictions]
     for part, chunks in zip(validated.predictions, encoded, strict=True):
         written = write_encoded(session, model_version_id=part.plan.id, encoded=chunks, source=target.source)
         stored, duplicate = stored + written.stored, duplicate + written.duplicates
+        conflicts.append(part.positions[written.conflict_rows])
     if validated.labels is not None:
         labels = write_labels(session, model_id=target.model_id, frame=validated.labels, source=target.source)
         stored, duplicate = labels.stored, labels.unchanged
-    return stored, duplicate
+    return Stored(stored, duplicate, np.concatenate(conflicts))
 
 
 def quarantine_frame(batch: Batch, validated: Validated) -> pd.DataFrame:
@@ -119,6 +144,12 @@ def quarantine_frame(batch: Batch, validated: Validated) -> pd.DataFrame:
         "reason": [*batch.rejected.reasons, *np.asarray(validated.bad_reasons, dtype=object)],
         "payload": [*batch.rejected.payloads, *batch.payloads(positions)],
     })
+
+
+def conflict_frame(batch: Batch, positions: np.ndarray) -> pd.DataFrame:
+    """Quarantine rows (``location``, ``reason``, ``payload``) of the conflicting duplicates at ``positions``."""
+    return pd.DataFrame({"location": batch.locate(positions), "reason": CONFLICT_REASON,
+                         "payload": batch.payloads(positions)}, columns=["location", "reason", "payload"])
 
 
 def commit_checkpoint(session: Session, source: str, checkpoint: Checkpoint) -> None:

@@ -5,6 +5,12 @@ call is one transaction and one collector run, recorded under the source name
 ``python:<model>:<version>`` (predictions) or ``python:<model>`` (ground truth). Rows are stored
 idempotently by prediction id, so retrying a call after an error stores nothing twice. Log in
 batches (a call per request would make one collector run per request).
+
+Values the store cannot take (a ``datetime`` of year 1, an unpaired surrogate, a NUL) are
+quarantined with their row like any other invalid value. Whatever a call raises, its collector
+run is closed as ``failed`` with the error, never left ``running``; an error that is not a
+:class:`~driftscope.errors.DriftscopeError` is raised as a :class:`~driftscope.errors.SchemaError`
+naming the model and chained to the original.
 """
 
 import numpy as np
@@ -20,6 +26,12 @@ from driftscope.storage.collector_state import finish_collector_run, start_colle
 from driftscope.storage.db import make_engine, transaction
 
 PYTHON_PREFIX = "python:"
+
+
+def _fail(engine: Engine, run_id: int, exc: BaseException) -> None:
+    """Close the run as ``failed`` with ``exc`` as its error."""
+    with transaction(engine) as session:
+        finish_collector_run(session, run_id=run_id, status="failed", error=f"{exc.__class__.__name__}: {exc}"[:4000])
 
 
 def python_source(model: str, version: str | None = None) -> str:
@@ -98,8 +110,15 @@ def _log(model: str, version: str | None, df: pd.DataFrame, records: Records, en
         try:
             ingest_batch(engine, target, batch, run_id=run_id)
         except DriftscopeError as exc:
-            with transaction(engine) as session:
-                finish_collector_run(session, run_id=run_id, status="failed", error=f"{exc.__class__.__name__}: {exc}")
+            _fail(engine, run_id, exc)
+            raise
+        except Exception as exc:
+            error = SchemaError(f"log {records} of {model!r}: the DataFrame could not be stored "
+                                f"({exc.__class__.__name__}: {exc}); check its column names and values")
+            _fail(engine, run_id, error)
+            raise error from exc
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit: still close the run
+            _fail(engine, run_id, exc)
             raise
         with transaction(engine) as session:
             return summary_of(finish_collector_run(session, run_id=run_id, status="succeeded"))

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from driftscope.collectors.base import SourceSummary
 from driftscope.collectors.config import CollectorSettings
-from driftscope.collectors.ingest import Counts, store_validated
+from driftscope.collectors.ingest import CONFLICT_REASON, Counts, store_validated
 from driftscope.collectors.python_api import parse_python_source
 from driftscope.collectors.target import Target, load_target
 from driftscope.collectors.validate import validate_batch
@@ -34,7 +34,8 @@ def replay_quarantine(
     """Replay the quarantined rows of ``sources`` (default: every source with quarantined rows).
 
     ``rows_read`` counts the rows examined, ``rows_stored``/``rows_duplicate`` those that left
-    quarantine, ``rows_quarantined`` those still there.
+    quarantine, ``rows_conflict`` the conflicting duplicates that stay (their id is stored with
+    other content), ``rows_quarantined`` the other rows still there.
     """
     with transaction(engine) as session:
         counts = quarantine_counts(session)
@@ -51,7 +52,8 @@ def _target_options(config: CollectorSettings, name: str) -> dict[str, Any] | No
         if spec.name == name:
             return {"records": spec.records, "model": spec.model, "version": spec.version,
                     "version_column": spec.version_column, "mapping": spec.columns,
-                    "label_time_column": spec.watermark if spec.kind == "sql" else None}
+                    "label_time_column": spec.watermark if spec.kind == "sql" else None,
+                    "max_future_skew": spec.max_future_skew}
     return None
 
 
@@ -77,7 +79,7 @@ def _replay_source(engine: Engine, config: CollectorSettings, name: str, n_quara
         return SourceSummary(name, "failed", 0, 0, 0, n_quarantined, f"{exc.__class__.__name__}: {exc}")
     status = "failed" if errors else "succeeded"
     return SourceSummary(name, status, totals.read, totals.stored, totals.duplicate, totals.quarantined,
-                         "; ".join(dict.fromkeys(errors)) or None)
+                         "; ".join(dict.fromkeys(errors)) or None, rows_conflict=totals.conflict)
 
 
 def _replay_page(engine: Engine, target: Target, rows: pd.DataFrame) -> tuple[Counts, str | None]:
@@ -90,13 +92,17 @@ def _replay_page(engine: Engine, target: Target, rows: pd.DataFrame) -> tuple[Co
         validated = validate_batch(frame, target, origin="quarantine", now=datetime.now(UTC))
     except SchemaError as exc:
         return Counts(len(rows), 0, 0, len(rows)), str(exc)
-    bad_ids = objects["id"].to_numpy()[validated.bad_positions]
-    good_ids = np.setdiff1d(objects["id"].to_numpy(), bad_ids)
+    object_ids = objects["id"].to_numpy()
+    bad_ids = object_ids[validated.bad_positions]
     with transaction(engine) as session:
-        stored, duplicate = store_validated(session, target, validated)
+        outcome = store_validated(session, target, validated)
+        conflict_ids = object_ids[np.concatenate([validated.conflict_positions, outcome.conflict_positions])]
+        good_ids = np.setdiff1d(object_ids, np.concatenate([bad_ids, conflict_ids]))
         remove_quarantined(session, ids=good_ids.tolist())
-        update_reasons(session, ids=bad_ids.tolist(), reasons=validated.bad_reasons.tolist())
-    return Counts(len(rows), stored, duplicate, len(rows) - len(good_ids)), None
+        update_reasons(session, ids=[*bad_ids.tolist(), *conflict_ids.tolist()],
+                       reasons=[*validated.bad_reasons.tolist(), *[CONFLICT_REASON] * len(conflict_ids)])
+    still = len(rows) - len(good_ids) - len(conflict_ids)
+    return Counts(len(rows), outcome.stored, outcome.duplicate, still, len(conflict_ids)), None
 
 
 def _as_object(payload: str) -> dict[str, Any] | None:

@@ -1,9 +1,9 @@
 """Run configured sources once: open a collector run, drain the source batch by batch, close the run.
 
 A source that fails is recorded as ``failed`` in ``collector_runs`` and in its summary; the
-others still run. Within a files source a file that cannot be read (or lacks required columns)
-fails alone and the source goes on with the next file; the run is then ``failed`` and its error
-lists the files.
+others still run. Within a files source a file that cannot be read, lacks required columns, or
+whose batch the store refuses fails alone and the source goes on with the next file; the run is
+then ``failed`` and its error lists every file's error (and the source's own, if it then failed).
 """
 
 import logging
@@ -25,6 +25,7 @@ from driftscope.collectors.target import Target, load_target
 from driftscope.errors import DriftscopeError, SchemaError
 from driftscope.storage.collector_state import (
     CollectorRunInfo,
+    ConcurrentCollectError,
     file_marks,
     finish_collector_run,
     get_watermark,
@@ -53,19 +54,18 @@ def run_source(engine: Engine, spec: SourceConfig, *, progress: bool = False) ->
     with transaction(engine) as session:
         run_id = start_collector_run(session, source=spec.name)
     reporter = Progress(spec.name, enabled=progress)
-    status, error = "succeeded", None
+    failures: list[str] = []
     try:
-        failures = _drain(engine, spec, run_id, reporter)
-        if failures:
-            status, error = "failed", "; ".join(failures)
+        _drain(engine, spec, run_id, reporter, failures)
     except (DriftscopeError, SQLAlchemyError, OSError, ValueError) as exc:
         log.error("source %s failed: %s", spec.name, exc)
-        status, error = "failed", f"{exc.__class__.__name__}: {exc}"
+        failures.append(f"{exc.__class__.__name__}: {exc}")
     except Exception as exc:  # one source's bug must not stop the other sources
         log.exception("source %s failed unexpectedly", spec.name)
-        status, error = "failed", f"unexpected {exc.__class__.__name__}: {exc}"
+        failures.append(f"unexpected {exc.__class__.__name__}: {exc}")
     finally:
         reporter.close()
+    status, error = ("failed", "; ".join(failures)) if failures else ("succeeded", None)
     with transaction(engine) as session:
         info = finish_collector_run(session, run_id=run_id, status=status, error=_clip(error))
     return summary_of(info)
@@ -74,20 +74,19 @@ def run_source(engine: Engine, spec: SourceConfig, *, progress: bool = False) ->
 def summary_of(info: CollectorRunInfo) -> SourceSummary:
     """The summary of a finished collector run."""
     return SourceSummary(info.source, info.status, info.rows_read, info.rows_stored, info.rows_duplicate,
-                         info.rows_quarantined, info.error)
+                         info.rows_quarantined, info.error, rows_conflict=info.rows_conflict)
 
 
-def _drain(engine: Engine, spec: SourceConfig, run_id: int, reporter: Progress) -> list[str]:
-    """Ingest every batch of the source; return the failures of parts (files) it went past."""
+def _drain(engine: Engine, spec: SourceConfig, run_id: int, reporter: Progress, failures: list[str]) -> None:
+    """Ingest every batch of the source; add to ``failures`` the parts (files) that failed and were passed."""
     with transaction(engine) as session:
         target = load_target(
             session, source=spec.name, records=spec.records, model=spec.model, version=spec.version,
             version_column=spec.version_column, mapping=spec.columns,
-            label_time_column=spec.watermark if spec.kind == "sql" else None,
+            label_time_column=spec.watermark if spec.kind == "sql" else None, max_future_skew=spec.max_future_skew,
         )
         state = SourceState(watermark=get_watermark(session, source=spec.name),
                             files=file_marks(session, source=spec.name))
-    failures: list[str] = []
     failed_files: set[str] = set()
     source = build_source(spec, target)
     for item in prefetch(source.batches(state), lambda batch: _prepare(batch, target)):
@@ -100,18 +99,27 @@ def _drain(engine: Engine, spec: SourceConfig, run_id: int, reporter: Progress) 
             continue
         try:
             counts = commit(engine, target, item, run_id=run_id)
-        except SchemaError as exc:
-            if path is None:
+        except (DriftscopeError, SQLAlchemyError, ValueError) as exc:
+            if path is None or isinstance(exc, ConcurrentCollectError):
                 raise
-            failures.append(f"{path}: {exc}")
+            database = isinstance(exc, SQLAlchemyError)
+            detail = f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}" if database else str(exc)
+            failures.append(f"{path}: {detail}")
             failed_files.add(path)
             continue
         reporter.add(counts)
-    return failures
 
 
 def _prepare(item: Batch | SourceFailure, target: Target) -> Prepared | SourceFailure:
-    return item if isinstance(item, SourceFailure) else prepare(item, target, now=datetime.now(UTC))
+    if isinstance(item, SourceFailure):
+        return item
+    try:
+        return prepare(item, target, now=datetime.now(UTC))
+    except (ValueError, TypeError, ArithmeticError) as exc:  # a value validation did not foresee: fail the batch alone
+        log.exception("source %s: validating %s failed", target.source, item.origin)
+        error = SchemaError(f"source {target.source!r}, {item.origin}: validation failed on an unexpected value "
+                            f"({exc.__class__.__name__}: {exc}); please report it")
+        return Prepared(item, None, None, error=error)
 
 
 def build_source(spec: SourceConfig, target: Target) -> Source:

@@ -7,9 +7,15 @@ Type of the ``prediction`` and of the label (the *kind*: ``int``, ``float``, ``b
 follows the reference data's ``prediction`` / ``label`` column, so stored rows compare with the
 reference as they are. Without a reference column: ``float`` for regression, else the type of the
 schema's ``positive_label`` (``int`` for the default 1).
+
+The two classes of a binary model are the values the reference's ``prediction`` and ``label``
+columns hold together with ``positive_label``, completed with 0 (``int``, ``float``) or False
+(``bool``) when fewer than two are known. When that does not give exactly two (a ``str`` model
+whose reference has no labels), classes are not checked.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -21,6 +27,7 @@ from driftscope.errors import NotFoundError
 from driftscope.storage.registry import VersionInfo, get_model_id, list_versions, load_reference
 
 Kind = str
+DEFAULT_MAX_FUTURE_SKEW = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class VersionPlan:
     prediction_kind: Kind
     label_kind: Kind
     categories: dict[str, pd.Index]
+    classes: tuple[Any, Any] | None = None
 
     @property
     def features(self) -> dict[str, str]:
@@ -53,6 +61,7 @@ class Target:
     version_column: str | None
     mapping: dict[str, str]
     label_time_column: str | None = None
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
 
     def column(self, schema_name: str) -> str:
         """The source column that holds the schema column ``schema_name``."""
@@ -79,6 +88,7 @@ def load_target(
     version_column: str | None = None,
     mapping: dict[str, str] | None = None,
     label_time_column: str | None = None,
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
 ) -> Target:
     """Read the model's registered versions and reference categories for one source run.
 
@@ -105,6 +115,7 @@ def load_target(
     return Target(
         source=source, records=records, model=model, model_id=model_id, versions=plans, default_version=version,
         version_column=version_column, mapping=dict(mapping or {}), label_time_column=label_time_column,
+        max_future_skew=max_future_skew,
     )
 
 
@@ -121,7 +132,33 @@ def _plan(session: Session, info: VersionInfo) -> VersionPlan:
         for name, kind in info.column_schema["features"].items()
         if kind == "categorical" and name in reference.columns
     }
-    return VersionPlan(info.id, info.version, info.column_schema, prediction_kind, label_kind, categories)
+    classes = binary_classes(info.task, label_kind, info.column_schema.get("positive_label", 1),
+                             [reference[c] for c in ("prediction", "label") if c in reference.columns])
+    return VersionPlan(info.id, info.version, info.column_schema, prediction_kind, label_kind, categories, classes)
+
+
+def binary_classes(task: str, kind: Kind, positive_label: Any, reference: list[pd.Series]) -> tuple[Any, Any] | None:
+    """The two classes of a binary model (see the module docstring), or None when they are not known.
+
+    Examples
+    --------
+    >>> binary_classes("binary_classification", "int", 1, [])
+    (0, 1)
+    >>> binary_classes("binary_classification", "str", "yes", [pd.Series(["no", "yes"])])
+    ('no', 'yes')
+    >>> binary_classes("binary_classification", "str", "yes", []) is None
+    True
+    """
+    if task != "binary_classification":
+        return None
+    cast = {"int": int, "float": float, "bool": bool, "str": str}[kind]
+    try:
+        known = {cast(positive_label)} | {cast(v) for column in reference for v in column.dropna().unique().tolist()}
+    except (TypeError, ValueError):
+        return None
+    if len(known) < 2 and kind != "str":
+        known.add(cast(0))
+    return tuple(sorted(known)) if len(known) == 2 else None
 
 
 def default_kind(task: str, positive_label: Any) -> Kind:

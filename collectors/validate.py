@@ -5,14 +5,26 @@ nothing of the batch is stored). Row-level problems send the row to quarantine w
 that applies. Rules, per schema role:
 
 * id: required, text of at most 200 characters.
-* timestamp (predictions): required, ISO 8601 text, a datetime or Unix seconds; no zone = UTC.
-* prediction: required, of the version's prediction kind (see :mod:`driftscope.collectors.target`).
+* timestamp (predictions): required, ISO 8601 text, a datetime or Unix seconds; no zone = UTC;
+  between 1900-01-01 and the source's ``max_future_skew`` after now, else "timestamp out of
+  range" (see :mod:`driftscope.collectors.timestamps`).
+* prediction: required, of the version's prediction kind (see :mod:`driftscope.collectors.target`);
+  for a binary model one of its two classes.
 * probability (when the schema has one): required, a number in [0, 1].
 * numeric features: a finite number or missing; categorical: any value or missing (values unseen
   in the reference are counted, not refused); binary: 0/1, true/false, yes/no or missing.
 * version (``version_column``): a registered version of the model; empty falls back to the
   source's ``version``.
-* label (ground truth): required, of the version's label kind, at most 200 characters as text.
+* label (ground truth): required, of the version's label kind, at most 200 characters as text;
+  for a binary model one of its two classes.
+* every text value stored (ids, text predictions and labels, categories): no NUL character and no
+  unpaired surrogate (the store cannot hold them; quarantined on every store alike).
+* missing means null, NaN or the empty string, in every source; where a number is expected the
+  texts ``NaN``/``nan``/``NAN`` are missing too (see :mod:`driftscope.collectors.coerce`).
+
+A row repeating an earlier row's id in the same batch with different content (for labels: a
+different label) is a *conflicting duplicate*: the first is kept and the others are returned in
+``conflict_positions``, apart from the invalid rows; exact repeats stay and count as duplicates.
 
 The label's timestamp is the schema's timestamp column when the rows have it, else the source's
 ``label_time_column`` (a SQL source's watermark, when it holds datetimes), else the ingest time.
@@ -20,13 +32,23 @@ The label's timestamp is the schema's timestamp column when the rows have it, el
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from driftscope.collectors.coerce import Coerced, as_text, as_timestamp, text_length
-from driftscope.collectors.columns import KIND_TEXT, MAX_TEXT, coerce_kind, feature_values, flag, required_problems
+from driftscope.collectors.coerce import Coerced, as_text
+from driftscope.collectors.columns import (
+    KIND_TEXT,
+    MAX_TEXT,
+    checked_text,
+    coerce_kind,
+    feature_values,
+    flag,
+    required_problems,
+)
 from driftscope.collectors.target import Target, VersionPlan
+from driftscope.collectors.timestamps import as_timestamp
 from driftscope.errors import SchemaError
 
 TIMESTAMP_TEXT = "a timestamp (ISO 8601 such as 2026-01-01T12:00:00Z, or Unix seconds)"
@@ -34,11 +56,12 @@ TIMESTAMP_TEXT = "a timestamp (ISO 8601 such as 2026-01-01T12:00:00Z, or Unix se
 
 @dataclass(frozen=True)
 class VersionRows:
-    """Valid canonical rows of one version, and which of them hold categories unseen in the reference."""
+    """Valid canonical rows of one version, which of them hold unseen categories, and their raw positions."""
 
     plan: VersionPlan
     frame: pd.DataFrame
     new_categories: np.ndarray
+    positions: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,7 @@ class Validated:
     bad_positions: np.ndarray
     bad_reasons: np.ndarray
     n_rows: int
+    conflict_positions: np.ndarray
 
     @property
     def n_valid(self) -> int:
@@ -65,24 +89,79 @@ def validate_batch(frame: pd.DataFrame, target: Target, *, origin: str, now: dat
     Raises
     ------
     SchemaError
-        A column the schema requires is missing (named with its source column and ``origin``).
+        A column the schema requires is missing, or two columns share a name (named with
+        ``origin``).
     """
+    _unique_columns(frame, target, origin)
+    latest = pd.Timestamp(now).tz_convert("UTC") + target.max_future_skew
     if target.records == "ground_truth":
-        return _validate_labels(frame, target, origin=origin, now=now)
+        return _validate_labels(frame, target, origin=origin, now=now, latest=latest)
     reasons = np.full(len(frame), None, dtype=object)
     versions = _versions(frame, target, reasons)
-    parts = []
+    parts, conflicts = [], []
     for name, plan in target.versions.items():
         positions = np.flatnonzero(versions == name)
         if len(positions) == 0:
             continue
         _require(frame, target, _prediction_columns(plan.schema), origin)
         rows = frame if len(positions) == len(frame) else frame.iloc[positions]
-        canonical, new_categories = _predictions(rows, plan, target, reasons, positions)
+        canonical, new_categories = _predictions(rows, plan, target, reasons, positions, latest)
         ok = pd.isna(reasons[positions])
-        parts.append(VersionRows(plan, canonical.loc[ok].reset_index(drop=True), new_categories[ok]))
+        valid, valid_positions, valid_new = _kept(canonical, ok), positions[ok], new_categories[ok]
+        conflict = conflicting(valid, list(valid.columns))
+        conflicts.append(valid_positions[conflict])
+        if conflict.any():
+            valid = valid.loc[~conflict].reset_index(drop=True)
+        parts.append(VersionRows(plan, valid, valid_new[~conflict], valid_positions[~conflict]))
     bad = np.flatnonzero(pd.notna(reasons))
-    return Validated(parts, None, bad, reasons[bad], len(frame))
+    return Validated(parts, None, bad, reasons[bad], len(frame), _positions(conflicts))
+
+
+def _kept(canonical: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The kept rows; categories only refused rows held (unstorable text) are dropped with them."""
+    if keep.all():
+        return canonical
+    kept = canonical.loc[keep].reset_index(drop=True)
+    for name in kept.columns:
+        if isinstance(kept[name].dtype, pd.CategoricalDtype):
+            kept[name] = kept[name].cat.remove_unused_categories()
+    return kept
+
+
+def conflicting(rows: pd.DataFrame, content: list[str], key: str = "prediction_id") -> np.ndarray:
+    """Rows repeating an earlier row's ``key`` with different ``content`` columns (a boolean mask).
+
+    Only rows whose key repeats are hashed (``pandas.util.hash_pandas_object``), so a batch
+    without repeats costs one ``duplicated`` pass.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"prediction_id": ["a", "a", "b", "a"], "label": ["1", "1", "0", "0"]})
+    >>> conflicting(rows, ["prediction_id", "label"]).tolist()
+    [False, False, False, True]
+    """
+    out = np.zeros(len(rows), dtype=bool)
+    repeated = rows[key].duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return out
+    subset = rows.loc[repeated, content]
+    digest = pd.Series(pd.util.hash_pandas_object(subset, index=False).to_numpy())
+    first = digest.groupby(subset[key].to_numpy()).transform("first").to_numpy()
+    out[np.flatnonzero(repeated)] = digest.to_numpy() != first
+    return out
+
+
+def _positions(parts: list[np.ndarray]) -> np.ndarray:
+    return np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.array([], dtype=np.int64)
+
+
+def _unique_columns(frame: pd.DataFrame, target: Target, origin: str) -> None:
+    repeated = frame.columns[frame.columns.duplicated()].unique()
+    if len(repeated):
+        raise SchemaError(
+            f"source {target.source!r}, {origin}: the column name {', '.join(map(repr, repeated))} appears more "
+            "than once; give every column a distinct name"
+        )
 
 
 def _prediction_columns(schema: dict) -> list[str]:
@@ -125,7 +204,8 @@ def _versions(frame: pd.DataFrame, target: Target, reasons: np.ndarray) -> np.nd
 
 
 def _predictions(
-    rows: pd.DataFrame, plan: VersionPlan, target: Target, reasons: np.ndarray, positions: np.ndarray
+    rows: pd.DataFrame, plan: VersionPlan, target: Target, reasons: np.ndarray, positions: np.ndarray,
+    latest: pd.Timestamp,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     schema = plan.schema
     roles = [("prediction_id", "id", "id", "text of at most 200 characters"),
@@ -136,19 +216,21 @@ def _predictions(
     columns: dict[str, pd.Series | np.ndarray] = {}
     for canonical, role, what, expected in roles:
         source = target.column(schema[role])
-        coerced = _coerce_role(canonical, rows[source], plan)
+        coerced = _coerce_role(canonical, rows[source], plan, latest)
         for mask, text in required_problems(coerced, source, what, expected):
             flag(reasons, positions[mask], text)
+        if canonical == "prediction":
+            _flag_outside_classes(coerced, plan, source, reasons, positions)
         columns[canonical] = coerced.values.reset_index(drop=True)
     features, new_categories = feature_values(rows, plan, target.column, reasons, positions)
     return pd.DataFrame(columns | features), new_categories
 
 
-def _coerce_role(canonical: str, raw: pd.Series, plan: VersionPlan) -> Coerced:
+def _coerce_role(canonical: str, raw: pd.Series, plan: VersionPlan, latest: pd.Timestamp) -> Coerced:
     if canonical == "prediction_id":
         return _identifier(raw)
     if canonical == "ts":
-        return as_timestamp(raw)
+        return as_timestamp(raw, latest=latest)
     if canonical == "probability":
         numbers = coerce_kind(raw, "float")
         values = numbers.values.to_numpy()
@@ -158,11 +240,23 @@ def _coerce_role(canonical: str, raw: pd.Series, plan: VersionPlan) -> Coerced:
 
 
 def _identifier(raw: pd.Series) -> Coerced:
-    text = as_text(raw)
-    return Coerced(text.values, text.missing, text.invalid | (text_length(text.values) > MAX_TEXT))
+    return checked_text(as_text(raw), max_chars=MAX_TEXT)
 
 
-def _validate_labels(frame: pd.DataFrame, target: Target, *, origin: str, now: datetime) -> Validated:
+def _flag_outside_classes(coerced: Coerced, plan: VersionPlan, column: str, reasons: np.ndarray,
+                          positions: np.ndarray, *, labels: bool = False) -> None:
+    """Flag valid values that are not one of a binary model's two classes (``plan.classes``)."""
+    if plan.classes is None:
+        return
+    classes: list[Any] = [str(c) for c in plan.classes] if labels else list(plan.classes)
+    outside = ~coerced.missing & ~coerced.invalid & ~coerced.values.isin(classes).to_numpy()
+    if outside.any():
+        named = ", ".join(map(str, plan.classes))
+        flag(reasons, positions[outside], f"{column}: not one of the binary model's classes ({named})")
+
+
+def _validate_labels(frame: pd.DataFrame, target: Target, *, origin: str, now: datetime,
+                     latest: pd.Timestamp) -> Validated:
     plan = target.label_plan
     schema = plan.schema
     if not schema.get("target"):
@@ -177,29 +271,34 @@ def _validate_labels(frame: pd.DataFrame, target: Target, *, origin: str, now: d
     labels = coerce_kind(frame[label_column], plan.label_kind, as_label=True)
     checks = [(ids, id_column, "id", "text of at most 200 characters"),
               (labels, label_column, "label", f"{KIND_TEXT[plan.label_kind]} of at most 200 characters")]
-    times = _label_times(frame, target, schema["timestamp"])
+    times = _label_times(frame, target, schema["timestamp"], latest)
     if times is not None:
         checks.append((times, target.column(schema["timestamp"]), "timestamp", TIMESTAMP_TEXT))
         ts = times.values
     else:
         ts = pd.Series(pd.Timestamp(now).tz_convert("UTC"), index=frame.index).astype("datetime64[ns, UTC]")
+    everyone = np.arange(len(frame))
     for coerced, column, what, expected in checks:
         for mask, text in required_problems(coerced, column, what, expected):
-            flag(reasons, np.flatnonzero(mask), text)
+            flag(reasons, everyone[mask], text)
+    _flag_outside_classes(labels, plan, label_column, reasons, everyone, labels=True)
     ok = pd.isna(reasons)
     out = pd.DataFrame({"prediction_id": ids.values.to_numpy(), "label": labels.values.to_numpy(),
                         "ts": ts.reset_index(drop=True)})
+    conflict = np.zeros(len(frame), dtype=bool)
+    conflict[ok] = conflicting(out.loc[ok], ["prediction_id", "label"])
     bad = np.flatnonzero(~ok)
-    return Validated([], out.loc[ok].reset_index(drop=True), bad, reasons[bad], len(frame))
+    return Validated([], out.loc[ok & ~conflict].reset_index(drop=True), bad, reasons[bad], len(frame),
+                     np.flatnonzero(conflict))
 
 
-def _label_times(frame: pd.DataFrame, target: Target, timestamp_column: str) -> Coerced | None:
+def _label_times(frame: pd.DataFrame, target: Target, timestamp_column: str, latest: pd.Timestamp) -> Coerced | None:
     """The schema's timestamp column; else the label time column when it holds datetimes; else None."""
     column = target.column(timestamp_column)
     if column in frame.columns:
-        return as_timestamp(frame[column])
+        return as_timestamp(frame[column], latest=latest)
     fallback = target.label_time_column
     if fallback is None or fallback not in frame.columns or frame[fallback].dtype.kind in "iufb":
         return None
-    times = as_timestamp(frame[fallback])
+    times = as_timestamp(frame[fallback], latest=latest)
     return None if (times.invalid | times.missing).any() else times

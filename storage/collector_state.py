@@ -48,7 +48,7 @@ class FileMark:
 
 @dataclass(frozen=True)
 class CollectorRunInfo:
-    """One run of one source, with the identity ``rows_read = stored + duplicate + quarantined``."""
+    """One run of one source, with the identity ``rows_read = stored + duplicate + conflict + quarantined``."""
 
     id: int
     source: str
@@ -60,6 +60,7 @@ class CollectorRunInfo:
     rows_duplicate: int
     rows_quarantined: int
     error: str | None
+    rows_conflict: int = 0
 
 
 def get_watermark(session: Session, *, source: str) -> str | None:
@@ -146,7 +147,7 @@ def start_collector_run(session: Session, *, source: str, interrupt_stale: bool 
 
 
 def add_run_counts(
-    session: Session, *, run_id: int, read: int, stored: int, duplicate: int, quarantined: int
+    session: Session, *, run_id: int, read: int, stored: int, duplicate: int, quarantined: int, conflict: int = 0
 ) -> None:
     """Add one batch's counts to a run (in the batch's own transaction)."""
     session.execute(
@@ -155,6 +156,7 @@ def add_run_counts(
             rows_stored=CollectorRun.rows_stored + stored,
             rows_duplicate=CollectorRun.rows_duplicate + duplicate,
             rows_quarantined=CollectorRun.rows_quarantined + quarantined,
+            rows_conflict=CollectorRun.rows_conflict + conflict,
         )
     )
 
@@ -183,5 +185,5 @@ def _info(run: CollectorRun) -> CollectorRunInfo:
     return CollectorRunInfo(
         id=run.id, source=run.source, status=run.status, started_at=run.started_at, finished_at=run.finished_at,
         rows_read=run.rows_read, rows_stored=run.rows_stored, rows_duplicate=run.rows_duplicate,
-        rows_quarantined=run.rows_quarantined, error=run.error,
+        rows_quarantined=run.rows_quarantined, error=run.error, rows_conflict=run.rows_conflict,
     )

@@ -38,14 +38,15 @@ def write_labels(session: Session, *, model_id: int, frame: pd.DataFrame, source
     """Insert new labels and correct changed ones; record each correction. Flushes, never commits.
 
     ``frame`` has columns ``prediction_id`` (str), ``label`` (str) and ``ts`` (datetime64, UTC).
-    Within the batch the last row per prediction id wins (it is the newest statement of the label).
+    Within the batch the first row per prediction id wins (callers quarantine later rows that
+    contradict it as conflicting duplicates; exact repeats count as unchanged).
     Writers of one model's labels are serialised by a row lock on the model (``FOR NO KEY UPDATE``
     on PostgreSQL), so two of them never race to insert the same prediction id.
     """
     if frame.empty:
         return LabelCounts(0, 0, 0)
     session.execute(select(Model.id).where(Model.id == model_id).with_for_update(key_share=True))
-    batch = frame.drop_duplicates("prediction_id", keep="last")
+    batch = frame.drop_duplicates("prediction_id", keep="first")
     repeats_in_batch = len(frame) - len(batch)
     known_ids = existing_values(
         session, "ground_truth", "prediction_id", batch["prediction_id"], {"model_id": model_id}

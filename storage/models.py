@@ -245,7 +245,7 @@ class CollectedFile(Base):
 
 
 class CollectorRun(Base):
-    """One run of one source, with the row-count identity read = stored + duplicates + quarantined."""
+    """One run of one source, with the row-count identity read = stored + duplicates + conflicts + quarantined."""
 
     __tablename__ = "collector_runs"
     __table_args__ = (Index(None, "source", "started_at"),)
@@ -258,6 +258,7 @@ class CollectorRun(Base):
     rows_stored: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rows_duplicate: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rows_quarantined: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    rows_conflict: Mapped[int] = mapped_column(BigInteger, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
 
 

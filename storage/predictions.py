@@ -5,7 +5,7 @@ Frames here are *canonical*: columns ``prediction_id`` (str), ``ts`` (datetime64
 """
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.storage.arrow_frames import decode_frames, encode_table
 from driftscope.storage.bulk import insert_frame_ignoring
+from driftscope.storage.conflicts import differs_from_stored
 from driftscope.storage.db import is_postgres
 from driftscope.storage.models import ModelVersion, Prediction, PredictionChunk, PredictionVolume
 
@@ -30,10 +31,16 @@ _LOOKUP_IDS = 10_000
 
 @dataclass(frozen=True)
 class WriteCounts:
-    """Outcome of a write: rows stored and rows skipped as duplicates (already stored or repeated)."""
+    """Outcome of a write: rows stored, rows skipped as duplicates, and conflicting duplicates.
+
+    ``conflict_rows`` are the positions (into the written frame) of rows whose id was stored before
+    with different content (see :mod:`driftscope.storage.conflicts`); they are not stored, and
+    ``stored + duplicates + len(conflict_rows)`` is the number of rows written.
+    """
 
     stored: int
     duplicates: int
+    conflict_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -42,13 +49,15 @@ class DayChunk:
 
     ``table`` holds the canonical columns with ``ts`` as ``timestamp[us, UTC]``; ``micros`` is that
     ``ts`` as int64 microseconds since the Unix epoch; ``blob`` is ``table`` encoded by
-    :func:`driftscope.storage.arrow_frames.encode_table`.
+    :func:`driftscope.storage.arrow_frames.encode_table`; ``rows`` are the positions of the
+    day's rows in the frame given to :func:`encode_predictions`.
     """
 
     table: pa.Table
     micros: np.ndarray
     new_categories: np.ndarray
     blob: bytes
+    rows: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -82,12 +91,13 @@ def encode_predictions(frame: pd.DataFrame, new_categories: np.ndarray | None = 
     table = pa.Table.from_pandas(frame.drop(columns=["ts"]), preserve_index=False).replace_schema_metadata(None)
     table = table.add_column(1, "ts", pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC")))
     first = ~frame["prediction_id"].duplicated(keep="first").to_numpy()
+    positions = np.arange(len(frame))
     if not first.all():
-        table, flags, micros = table.filter(pa.array(first)), flags[first], micros[first]
+        table, flags, micros, positions = table.filter(pa.array(first)), flags[first], micros[first], positions[first]
     days = []
     for rows in _day_slices(micros):
         day_table = _take(table, rows)
-        days.append(DayChunk(day_table, micros[rows], flags[rows], encode_table(day_table)))
+        days.append(DayChunk(day_table, micros[rows], flags[rows], encode_table(day_table), positions[rows]))
     return EncodedPredictions(days, len(frame))
 
 
@@ -127,12 +137,15 @@ def write_encoded(session: Session, *, model_version_id: int, encoded: EncodedPr
     if not encoded.days:
         return WriteCounts(0, encoded.n_rows)
     _lock_version(session, model_version_id)
-    stored = [_write_day(session, model_version_id, day, source) for day in encoded.days]
+    written = [_write_day(session, model_version_id, day, source) for day in encoded.days]
+    stored = [day for day, _ in written]
+    conflicts = np.concatenate([rows for _, rows in written]).astype(np.int64)
     n_stored = sum(day.table.num_rows for day in stored)
     if n_stored:
         _add_volume(session, model_version_id, np.concatenate([day.micros for day in stored]),
                     np.concatenate([day.new_categories for day in stored]))
-    return WriteCounts(stored=n_stored, duplicates=encoded.n_rows - n_stored)
+    return WriteCounts(stored=n_stored, duplicates=encoded.n_rows - n_stored - len(conflicts),
+                       conflict_rows=np.sort(conflicts))
 
 
 def _lock_version(session: Session, model_version_id: int) -> None:
@@ -141,8 +154,12 @@ def _lock_version(session: Session, model_version_id: int) -> None:
     )
 
 
-def _write_day(session: Session, model_version_id: int, day: DayChunk, source: str) -> DayChunk:
-    """Write one UTC day as a chunk plus index rows; return the part of the day that was new."""
+def _write_day(session: Session, model_version_id: int, day: DayChunk, source: str) -> tuple[DayChunk, np.ndarray]:
+    """Write one UTC day as a chunk plus index rows; return the part of the day that was new.
+
+    Also returns the rows (positions, as ``day.rows``) whose id was stored before with different
+    content: conflicting duplicates, compared only when some ids were stored already.
+    """
     micros = day.micros
     chunk = PredictionChunk(
         model_version_id=model_version_id, min_ts=_utc(micros.min()), max_ts=_utc(micros.max()),
@@ -155,17 +172,23 @@ def _write_day(session: Session, model_version_id: int, day: DayChunk, source: s
     inserted = insert_frame_ignoring(session, "predictions", index, ("model_version_id", "prediction_id"),
                                      constants={"model_version_id": model_version_id, "chunk_id": chunk.id})
     if inserted == day.table.num_rows:
-        return day
+        return day, day.rows[:0]
     if inserted == 0:
         session.delete(chunk)
         session.flush()
-        return DayChunk(day.table.slice(0, 0), micros[:0], day.new_categories[:0], b"")
+        differs = differs_from_stored(session, model_version_id=model_version_id, table=day.table, skip_chunk=-1)
+        empty = DayChunk(day.table.slice(0, 0), micros[:0], day.new_categories[:0], b"", day.rows[:0])
+        return empty, day.rows[differs]
     new = ids.isin(_ids_of_chunk(session, model_version_id, chunk.id, ids)).to_numpy()
+    old = np.flatnonzero(~new)
+    differs = differs_from_stored(session, model_version_id=model_version_id, table=day.table.take(pa.array(old)),
+                                  skip_chunk=chunk.id)
     table, micros = day.table.filter(pa.array(new)), micros[new]
-    day = DayChunk(table, micros, day.new_categories[new], encode_table(table))
-    chunk.min_ts, chunk.max_ts, chunk.n_rows, chunk.data = _utc(micros.min()), _utc(micros.max()), len(micros), day.blob
+    day_new = DayChunk(table, micros, day.new_categories[new], encode_table(table), day.rows[new])
+    chunk.min_ts, chunk.max_ts, chunk.n_rows, chunk.data = (_utc(micros.min()), _utc(micros.max()), len(micros),
+                                                            day_new.blob)
     session.flush()
-    return day
+    return day_new, day.rows[old[differs]]
 
 
 def _ids_of_chunk(session: Session, model_version_id: int, chunk_id: int, ids: pd.Series) -> set[str]:

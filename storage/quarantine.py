@@ -7,6 +7,7 @@ HTTP page and item. Rows leave quarantine only through a replay that stores them
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -22,7 +23,8 @@ _DELETE_SLICE = 5_000
 def add_quarantined(session: Session, *, source: str, model_id: int, records: str, rows: pd.DataFrame) -> int:
     """Store rows (columns ``location``, ``reason``, ``payload``) in one bulk insert; return how many.
 
-    NUL characters (which PostgreSQL text cannot hold) are written as the escape ``\\x00``.
+    NUL characters (which PostgreSQL text cannot hold) are written as the escape ``\\x00``, and
+    unpaired surrogates (which no store can encode) as ``\\ud800``.
     """
     if rows.empty:
         return 0
@@ -30,10 +32,19 @@ def add_quarantined(session: Session, *, source: str, model_id: int, records: st
         "source": source,
         "model_id": model_id,
         "records": records,
-        **{c: rows[c].astype(str).str.replace("\x00", "\\x00", regex=False).to_numpy()
+        **{c: _storable(rows[c].astype(str).str.replace("\x00", "\\x00", regex=False).to_numpy(dtype=object))
            for c in ("location", "reason", "payload")},
     }))
     return len(rows)
+
+
+def _storable(values: np.ndarray) -> np.ndarray:
+    """``values`` with unpaired surrogates escaped; one check of the whole column, per value only if one is there."""
+    try:
+        "".join(values).encode("utf-8")
+    except UnicodeEncodeError:
+        return np.array([v.encode("utf-8", "backslashreplace").decode("utf-8") for v in values], dtype=object)
+    return values
 
 
 def list_quarantined(

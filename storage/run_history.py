@@ -19,7 +19,7 @@ MONITOR_RUN_COLUMNS = [
 ]
 COLLECTOR_RUN_COLUMNS = [
     "run_id", "source", "status", "started_at", "finished_at", "duration_s", "rows_read", "rows_stored",
-    "rows_duplicate", "rows_quarantined", "error",
+    "rows_duplicate", "rows_conflict", "rows_quarantined", "error",
 ]
 QUARANTINE_COLUMNS = ["source", "records", "n_rows", "first_at", "last_at"]
 SAMPLE_COLUMNS = ["created_at", "records", "location", "reason", "payload"]
@@ -56,7 +56,8 @@ def collector_runs(session: Session, *, since: datetime, limit: int = 200) -> pd
     query = (
         select(CollectorRun.id, CollectorRun.source, CollectorRun.status, CollectorRun.started_at,
                CollectorRun.finished_at, CollectorRun.rows_read, CollectorRun.rows_stored,
-               CollectorRun.rows_duplicate, CollectorRun.rows_quarantined, CollectorRun.error)
+               CollectorRun.rows_duplicate, CollectorRun.rows_conflict, CollectorRun.rows_quarantined,
+               CollectorRun.error)
         .where(CollectorRun.started_at >= since)
         .order_by(CollectorRun.started_at.desc(), CollectorRun.id.desc())
         .limit(limit)

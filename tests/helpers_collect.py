@@ -149,8 +149,9 @@ def watermark(engine: Engine, source: str) -> str | None:
 
 
 def assert_identity(summary: Any) -> None:
-    """rows read = stored + duplicate + quarantined."""
-    assert summary.rows_read == summary.rows_stored + summary.rows_duplicate + summary.rows_quarantined, summary
+    """rows read = stored + duplicate + conflict + quarantined."""
+    assert summary.rows_read == (summary.rows_stored + summary.rows_duplicate + summary.rows_conflict
+                                 + summary.rows_quarantined), summary
 
 
 class PagedApi:

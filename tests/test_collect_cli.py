@@ -50,8 +50,9 @@ def test_collect_prints_the_identity_and_fails_when_a_source_fails(sqlite_url, t
     status_one = main(["collect", "--config", str(config), "--source", "logs"])
 
     assert (status_all, status_one) == (1, 0)
-    assert "logs    succeeded  10         9            0               1" in captured.out
-    assert "collect: 2 sources (1 failed); 10 rows read = 9 stored + 0 duplicate + 1 quarantined" in captured.out
+    assert "logs    succeeded  10         9            0               0              1" in captured.out
+    assert ("collect: 2 sources (1 failed); 10 rows read = 9 stored + 0 duplicate + 0 conflicting + "
+            "1 quarantined") in captured.out
     assert "labels: SourceError" in captured.err
 
 
@@ -71,7 +72,8 @@ def test_quarantine_list_and_replay(sqlite_url, tmp_path, capsys) -> None:
     assert f"{tmp_path / 'logs' / 'a.csv'} line 4" in listed
     assert "has_card: not binary (0/1, true/false, yes/no)" in listed
     assert "quarantine: showing 1 of 1 rows of source logs" in listed
-    assert "replay: 1 sources (0 failed); 1 rows read = 0 stored + 0 duplicate + 1 quarantined" in replayed
+    assert ("replay: 1 sources (0 failed); 1 rows read = 0 stored + 0 duplicate + 0 conflicting + "
+            "1 quarantined") in replayed
 
 
 def _count_stored(url: str, source: str) -> int:

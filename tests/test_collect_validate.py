@@ -73,10 +73,13 @@ def test_exactly_the_valid_rows_pass_and_none_is_lost(batch) -> None:
     frame, expected = batch
     validated = validate_batch(frame, TARGET, origin="test", now=NOW)
 
-    assert validated.n_valid + len(validated.bad_positions) == len(frame)
+    conflicts = validated.conflict_positions
+    assert validated.n_valid + len(validated.bad_positions) + len(conflicts) == len(frame)
     passed = np.ones(len(frame), dtype=bool)
     passed[validated.bad_positions] = False
     assert passed.tolist() == expected.tolist()
+    ids = frame["request_id"].astype(str).to_numpy()
+    assert all(expected[c] and (ids[:c][expected[:c]] == ids[c]).any() for c in conflicts)
     assert all(isinstance(r, str) and r for r in validated.bad_reasons)
     if validated.n_valid:
         [rows] = validated.predictions

@@ -180,6 +180,8 @@ def test_runs_page_counts_runs_and_shows_failures(monkeypatch: pytest.MonkeyPatc
     assert "driftscope report --model house-price --version 3.1" in texts(at, "code")
     assert shown["Collector runs failed (7 days)"] == "1" and shown["Quarantined rows (7 days)"] == "3"
     assert seeded.collector_error in texts(at, "code")
+    collector_table = next(d.value for d in at.dataframe if "rows_conflict" in d.value.columns)
+    assert collector_table["rows_conflict"].tolist() == [0, 0]
     sample = at.dataframe[-1].value
     assert sample["reason"].tolist()[-1] == "income: not a number ('n/a')" and len(sample) == 3
 

@@ -146,7 +146,8 @@ def test_runs_page_queries(engine: Engine, seeded: Seeded) -> None:
     assert collectors["source"].tolist() == ["house-predictions", "credit-predictions"]
     assert collectors["status"].tolist() == ["failed", "succeeded"]
     assert collectors["error"].iloc[0] == seeded.collector_error
-    assert collectors[["rows_read", "rows_stored", "rows_quarantined"]].iloc[1].tolist() == [2019, 2016, 3]
+    assert collectors[["rows_read", "rows_stored", "rows_conflict", "rows_quarantined"]].iloc[1].tolist() == [
+        2019, 2016, 0, 3]
     assert (collectors["duration_s"] >= 0).all()
     assert quarantine[["source", "records", "n_rows"]].values.tolist() == [["credit-predictions", "predictions", 3]]
     assert len(sample) == 2 and sample["payload"].str.len().max() == 8

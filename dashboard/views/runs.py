@@ -69,13 +69,14 @@ def report_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
 
 
 def collector_section(runs: pd.DataFrame) -> None:
-    """Collector runs of the last week: rows read = stored + duplicates + quarantined."""
+    """Collector runs of the last week: rows read = stored + duplicates + conflicts + quarantined."""
     st.subheader("Collector runs (last 7 days)")
     if runs.empty:
         ui.empty("No collector run in the last 7 days.", "Run `driftscope collect --config driftscope.yaml` or start "
                  "the scheduler (`driftscope scheduler`).")
         return
-    st.caption("Rows read = stored + duplicates + quarantined. Newest first, at most 200.")
+    st.caption("Rows read = stored + duplicates + conflicts + quarantined (a conflict is an id seen before with "
+               "other content: the first is kept, the newcomer quarantined). Newest first, at most 200.")
     st.dataframe(runs, hide_index=True, width="stretch", column_config=RUN_COLUMNS)
     for row in runs[runs["error"].notna()].head(5).itertuples():
         with st.expander(f"Collector run {row.run_id} of {row.source}: {row.status}"):

@@ -12,7 +12,8 @@ from typing import Any
 
 from driftscope.cli.common import add_config_argument, load, open_store, print_table
 
-SUMMARY_COLUMNS = ("source", "status", "rows_read", "rows_stored", "rows_duplicate", "rows_quarantined")
+SUMMARY_COLUMNS = ("source", "status", "rows_read", "rows_stored", "rows_duplicate", "rows_conflict",
+                   "rows_quarantined")
 PAYLOAD_CHARS = 80
 
 
@@ -82,10 +83,11 @@ def _print_summaries(summaries: Sequence[Any], what: str) -> None:
     read = sum(s.rows_read for s in summaries)
     stored = sum(s.rows_stored for s in summaries)
     duplicate = sum(s.rows_duplicate for s in summaries)
+    conflict = sum(s.rows_conflict for s in summaries)
     quarantined = sum(s.rows_quarantined for s in summaries)
     failed = sum(s.status != "succeeded" for s in summaries)
     print(f"{what}: {len(summaries)} sources ({failed} failed); {read} rows read = {stored} stored + "
-          f"{duplicate} duplicate + {quarantined} quarantined")
+          f"{duplicate} duplicate + {conflict} conflicting + {quarantined} quarantined")
 
 
 def _clip(text: str) -> str:

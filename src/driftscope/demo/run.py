@@ -91,7 +91,7 @@ def build(directory: Path, catcher: Catcher, *, dashboard_port: int, now: dateti
             summaries = collect(engine, config)
         for s in summaries:
             print(f"    {s.source}: read {s.rows_read} = stored {s.rows_stored} + duplicates {s.rows_duplicate}"
-                  f" + quarantined {s.rows_quarantined} ({s.status})")
+                  f" + conflicts {s.rows_conflict} + quarantined {s.rows_quarantined} ({s.status})")
         with _step(f"computing monitors for {N_DAYS} daily windows"):
             runs = run_monitors(engine, config, backfill_from=start, now=end)
         with _step("replaying the alert rules day by day"):
