@@ -119,8 +119,20 @@ def _metric_row(rule: RuleConfig, results: RunResults) -> dict[str, Any] | None:
     keys = ("value", "ci_low", "ci_high", "reference_value", "p_value", "threshold")
     details = row["details"] if isinstance(row["details"], dict) else {}
     higher = details.get("higher_is_better", rule.metric not in LOWER_IS_BETTER)
-    return {"metric": rule.metric, **{k: _number(row[k]) for k in keys}, "n": int(row["n"]),
-            "flagged": bool(row["flagged"]), "higher_is_better": bool(higher)}
+    figure = {"metric": rule.metric, **{k: _number(row[k]) for k in keys}, "n": int(row["n"]),
+              "flagged": bool(row["flagged"]), "higher_is_better": bool(higher)}
+    state = row.get("state")
+    if isinstance(state, str):  # an estimated_performance figure: judge the realized value once there
+        realized = _number(row.get("realized_value"))
+        if state == "realized" and realized is None:
+            return None
+        figure |= {"state": state, "unreliable": bool(details.get("unreliable")),
+                   "unreliable_reasons": list(details.get("unreliable_reasons") or [])}
+        figure["band"] = [figure.pop("ci_low"), figure.pop("ci_high")]
+        figure |= {"ci_low": None, "ci_high": None}
+        if state == "realized":
+            figure |= {"estimate": figure["value"], "value": realized}
+    return figure
 
 
 def metric_below(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
@@ -129,6 +141,11 @@ def metric_below(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding
     if metric is None or rule.value is None:
         return None
     title = f"{rule.metric} {_fmt(metric['value'])} below the floor {_fmt(rule.value)}{_ci(metric)}"
+    if metric.get("state") == "estimated":
+        low, high = metric["band"]
+        title = f"estimated {title} (band [{_fmt(low)}, {_fmt(high)}], labels pending)"
+    if metric.get("unreliable"):
+        title += " - estimate unreliable: " + "; ".join(metric["unreliable_reasons"])
     return Finding(metric["value"] < rule.value, title, {"metric": {**metric, "floor": rule.value}})
 
 

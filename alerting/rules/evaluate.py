@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.alerting.config import AlertSettings, RuleConfig
 from driftscope.alerting.rules.checks import CHECKS, Finding, RunResults, no_data_finding
+from driftscope.alerting.rules.estimates import settle_estimate
 from driftscope.storage.alerts import fire_alert, notify_alert, record_clean_run, version_activity
 from driftscope.storage.registry import VersionInfo, get_version_by_id, list_versions
 from driftscope.storage.results import RunInfo, detector_events, drift_results, metric_values
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AlertChange:
-    """What one evaluation did to an alert: ``action`` is ``opened``, ``fired`` or ``resolved``."""
+    """What one evaluation did to an alert: ``opened``, ``fired``, ``resolved``, ``confirmed`` or ``retracted``."""
 
     alert_id: int
     rule: str
@@ -70,6 +71,10 @@ def evaluate_run(
     changes = []
     for rule in rules:
         if rule.model is not None and rule.model != version.model:
+            continue
+        settled = settle_estimate(session, rule, run, results, now=now)
+        if settled is not None:
+            changes.append(AlertChange(settled[0], rule.name, version.id, settled[1], settled[2]))
             continue
         finding = CHECKS[rule.when](rule, run, results)
         change = apply_finding(session, config, rule, version, finding, window=window, context=context, now=now)

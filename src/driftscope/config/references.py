@@ -1,7 +1,12 @@
 """Checks across sections: every name a section refers to must exist elsewhere in the file."""
 
 from driftscope.config.schema import Config
+from driftscope.modelspec import ModelConfig
+from driftscope.monitors.config import MonitorConfig
+from driftscope.monitors.estimation.monitor import ESTIMATED_METRICS
 from driftscope.monitors.metrics import METRICS
+
+LABELLED = ("performance", "concept_drift", "estimated_performance")
 
 
 def reference_errors(config: Config) -> list[str]:
@@ -39,10 +44,8 @@ def reference_errors(config: Config) -> list[str]:
         for column in monitor.tests or {}:
             if column not in features:
                 errors.append(f"monitors[{i}].tests.{column}: not a feature of model {model.name!r}")
-        for metric in monitor.metrics or []:
-            if model.task not in METRICS[metric].tasks:
-                errors.append(f"monitors[{i}].metrics: {metric!r} does not apply to a {model.task} model")
-        if monitor.kind in ("performance", "concept_drift") and model.schema_.target is None:
+        errors += _metric_errors(i, monitor, model)
+        if monitor.kind in LABELLED and model.schema_.target is None:
             errors.append(f"monitors[{i}].kind: {monitor.kind} needs schema.target on model {model.name!r}")
     for i, rule in enumerate(config.alerts.rules):
         where = f"alerts.rules[{i}]"
@@ -58,7 +61,7 @@ def reference_errors(config: Config) -> list[str]:
         if monitor is not None and kinds is not None and monitor.kind not in kinds:
             errors.append(f"{where}.when: a {rule.when} rule needs a {' or '.join(kinds)} "
                           f"monitor; {monitor.name!r} is {monitor.kind}")
-        performance = monitor is not None and monitor.kind == "performance"
+        performance = monitor is not None and monitor.kind in ("performance", "estimated_performance")
         if performance and rule.metric is not None and rule.metric not in (monitor.metrics or []):
             errors.append(f"{where}.metric: monitor {monitor.name!r} does not compute {rule.metric!r}")
     return errors
@@ -68,10 +71,33 @@ _RULE_MONITOR_KINDS = {
     "dataset_drift": ("data_drift",),
     "feature_drift": ("data_drift",),
     "missing_values": ("data_drift",),
-    "metric_below": ("performance",),
+    "metric_below": ("performance", "estimated_performance"),
     "metric_drop": ("performance",),
     "detector_fired": ("concept_drift",),
 }
+
+
+def _metric_errors(i: int, monitor: MonitorConfig, model: ModelConfig) -> list[str]:
+    """A monitor's metrics that do not fit its model's task or logged columns."""
+    errors = []
+    schema = model.schema_
+    if monitor.kind == "estimated_performance":
+        valid = ESTIMATED_METRICS[model.task]
+        errors += [f"monitors[{i}].metrics: {m!r} cannot be estimated for a {model.task} model; valid: "
+                   f"{', '.join(valid)}" for m in monitor.metrics or [] if m not in valid]
+        if model.task == "binary_classification" and schema.probability is None:
+            errors.append(f"monitors[{i}].kind: CBPE needs schema.probability on model {model.name!r}")
+        if model.task == "multiclass_classification" and not schema.probabilities:
+            errors.append(f"monitors[{i}].kind: CBPE needs schema.probabilities on model {model.name!r}")
+        return errors
+    has_probability = schema.probability is not None or bool(schema.probabilities)
+    for metric in monitor.metrics or []:
+        if model.task not in METRICS[metric].tasks:
+            errors.append(f"monitors[{i}].metrics: {metric!r} does not apply to a {model.task} model")
+        elif METRICS[metric].needs_probability and not has_probability and monitor.kind == "performance":
+            where = "probabilities: {class: column}" if model.task == "multiclass_classification" else "probability"
+            errors.append(f"monitors[{i}].metrics: {metric!r} needs schema.{where} on model {model.name!r}")
+    return errors
 
 
 def _duplicates(where: str, names: list[str]) -> list[str]:
