@@ -105,7 +105,7 @@ def test_an_alert_on_an_estimate_is_confirmed_or_retracted_once_labels_land(sqli
         assert settled.action == verdict and settled.alert_id == opened.alert_id
         deliver_due(sqlite_engine, config)
         posts = receiver.wait_for(2)
-    assert [p.json()["type"] for p in posts] == ["alert.fired", f"alert.{verdict}"]
+    assert [p.json["type"] for p in posts] == ["alert.fired", f"alert.{verdict}"]
     assert [m["Subject"].split("]")[0] for m in box.messages] == ["[WARNING", f"[{verdict.upper()}"]
     with transaction(sqlite_engine) as session:
         [final] = list_alerts(session).to_dict("records")
