@@ -104,7 +104,8 @@ class DLE:
     def _model(self) -> Any:
         ensemble = require("sklearn.ensemble", "ml")
         mask = [kind == "categorical" for kind in self.features.values()] + [False]
-        return ensemble.HistGradientBoostingRegressor(categorical_features=mask, random_state=self.seed)
+        return ensemble.HistGradientBoostingRegressor(categorical_features=mask, early_stopping=False,
+                                                     random_state=self.seed)
 
     def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
         columns = []
