@@ -9,9 +9,14 @@ this process reads the same files and runs driftscope's :class:`EstimatedPerform
 Both chunk the analysis set into the same consecutive 5,000-row chunks and are compared with the
 realized metric of each chunk (computed from the targets by driftscope's metrics).
 
+The estimators assume no concept drift, so each labelled chunk also goes through driftscope's
+``concept_drift`` monitor (all detectors, default settings, fitted on the reference): as in
+production, a chunk where it fires has its estimate flagged unreliable.
+
 Printed: per dataset and chunk the estimates and the realized value, then a summary table per
-dataset and metric: mean absolute error of each estimator against the realized values, and the
-share of chunks whose realized value lies inside driftscope's band (and NannyML's).
+dataset and metric: mean absolute error of each estimator against the realized values, the
+share of chunks whose realized value lies inside driftscope's band (and NannyML's), and that
+share over the chunks where the assumptions hold (no concept drift flagged).
 
 Usage::
 
@@ -34,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from driftscope.monitors.concept_drift import ConceptDriftMonitor
 from driftscope.monitors.estimation.monitor import EstimatedPerformanceMonitor
 
 CHUNK = 5_000
@@ -139,7 +145,7 @@ def nannyml_run(python: str, datasets: list[Dataset], folder: Path, run: bool) -
 
 def canonical(dataset: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
     """The dataset's rows in driftscope's canonical columns (prediction, probability..., features, label)."""
-    out = pd.DataFrame({"prediction": frame["y_pred"]})
+    out = pd.DataFrame({"ts": pd.to_datetime(frame["timestamp"], utc=True), "prediction": frame["y_pred"]})
     if dataset.task == "binary_classification":
         out["probability"] = frame["y_pred_proba"]
     for cls in dataset.classes:
@@ -160,10 +166,13 @@ def driftscope_run(dataset: Dataset, folder: Path) -> tuple[pd.DataFrame, float]
         dataset.task, dataset.features, metrics=dataset.metrics, probability_classes=dataset.classes or None,
         min_labels=1,
     ).fit(reference)
+    concept = ConceptDriftMonitor(dataset.task, dataset.features,
+                                  has_probability=dataset.task == "binary_classification").fit(reference)
     rows = []
     for index, start in enumerate(range(0, len(analysis) - CHUNK + 1, CHUNK)):
         chunk = analysis.iloc[start:start + CHUNK]
-        unlabelled = monitor.evaluate(chunk.assign(label=np.nan))
+        fired = concept.evaluate(chunk).detectors_fired
+        unlabelled = monitor.evaluate(chunk.assign(label=np.nan)).with_concept_drift(list(fired))
         realized = monitor.evaluate(chunk).realized
         for m in unlabelled.metrics:
             rows.append({"dataset": dataset.name, "chunk": index, "metric": m.metric, "driftscope": m.value,
@@ -191,6 +200,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per dataset and metric: MAE of each estimator against realized values, share inside each band."""
     def one(group: pd.DataFrame) -> pd.Series:
         realized = group["realized"]
+        inside = (realized >= group["low"]) & (realized <= group["high"])
         return pd.Series({
             "chunks": len(group),
             "mae_driftscope": (group["driftscope"] - realized).abs().mean(),
@@ -198,6 +208,8 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
             "inside_driftscope": ((realized >= group["low"]) & (realized <= group["high"])).mean(),
             "inside_nannyml": ((realized >= group["nml_low"]) & (realized <= group["nml_high"])).mean()
             if group["nannyml"].notna().any() else np.nan,
+            "chunks_reliable": int((~group["unreliable"]).sum()),
+            "inside_driftscope_reliable": inside[~group["unreliable"]].mean(),
         })
     rows = [one(group).rename((dataset, metric)) for (dataset, metric), group in frame.groupby(["dataset", "metric"],
                                                                                                  sort=False)]
@@ -232,7 +244,8 @@ def main() -> None:
     frame = attach_nannyml(pd.concat(parts, ignore_index=True), estimates)
     with pd.option_context("display.width", 200, "display.max_rows", 1_000, "display.float_format", "{:.4f}".format):
         if not args.no_chunks:
-            print(frame[["dataset", "metric", "chunk", "driftscope", "low", "high", "nannyml", "realized"]]
+            print(frame[["dataset", "metric", "chunk", "driftscope", "low", "high", "nannyml", "realized",
+                         "unreliable"]]
                   .to_string(index=False))
         print(summary(frame).to_string())
 

@@ -1,4 +1,4 @@
-"""CBPE and DLE estimates (pure): convergence on calibrated synthetic models, bands, limits; multiclass metrics vs sklearn."""
+"""CBPE and DLE (pure): convergence on calibrated synthetic models, bands, limits; multiclass metrics vs sklearn."""
 
 import numpy as np
 import pandas as pd

@@ -119,7 +119,7 @@ def _metric_row(rule: RuleConfig, results: RunResults) -> dict[str, Any] | None:
     keys = ("value", "ci_low", "ci_high", "reference_value", "p_value", "threshold")
     details = row["details"] if isinstance(row["details"], dict) else {}
     higher = details.get("higher_is_better", rule.metric not in LOWER_IS_BETTER)
-    figure = {"metric": rule.metric, **{k: _number(row[k]) for k in keys}, "n": int(row["n"]),
+    figure: dict[str, Any] = {"metric": rule.metric, **{k: _number(row[k]) for k in keys}, "n": int(row["n"]),
               "flagged": bool(row["flagged"]), "higher_is_better": bool(higher)}
     state = row.get("state")
     if isinstance(state, str):  # an estimated_performance figure: judge the realized value once there

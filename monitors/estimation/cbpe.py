@@ -11,16 +11,18 @@ per class, and each metric is the ratio of expected counts (NannyML's CBPE):
 * precision, recall, F1, specificity ``TN / (TN + FP)`` of the positive class (binary) or their
   unweighted means over the classes (multiclass, macro); 0 where a denominator is 0;
 * ROC AUC: the expected Mann-Whitney statistic of the *raw* scores (the model's ranking) with
-  each row a positive with probability ``p``: ``Σ_i p_i Σ_{j ≠ i} (1 - p_j) ([s_j < s_i] + ½ [s_j = s_i])
-  / (Σ p Σ (1 - p) - Σ p (1 - p))``; multiclass: the mean of the one-vs-rest AUCs (macro).
+  each row a positive with probability ``p``:
+  ``Σ_i p_i Σ_{j ≠ i} (1 - p_j) ([s_j < s_i] + ½ [s_j = s_i]) / (Σ p Σ (1 - p) - Σ p (1 - p))``;
+  multiclass: the mean of the one-vs-rest AUCs (macro).
 
 **Band** (sampling error of the realized value): labels are drawn ``draws`` times from the
 calibrated probabilities (Bernoulli per row; multiclass: categorical over the row-normalised
-calibrated scores), each draw's realized metric is computed, and ``σ`` is their standard
-deviation of the realized value given the scores. The calibrator itself is learned from
+calibrated scores) and each draw's realized metric is computed: their standard deviation
+``σ_draws`` is the sampling error of the realized value given the scores. The calibrator itself is learned from
 ``n_ref`` labelled reference rows, so the estimate carries an error of about the same metric's
 sampling error at ``n_ref`` rows; the band's σ adds it: ``σ = σ_draws sqrt(1 + n / n_ref)``, and
-the band is ``estimate ± band_z σ`` clipped to [0, 1] (``band_z = 3`` as NannyML's default). Everything is vectorised over rows and draws (blocks of at most ``_CELLS`` cells).
+the band is ``estimate ± band_z σ`` clipped to [0, 1] (``band_z = 3`` as NannyML's default).
+Everything is vectorised over rows and draws (blocks of at most ``_CELLS`` cells).
 """
 
 from dataclasses import dataclass

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from threadpoolctl import threadpool_limits
 
 from driftscope.errors import NotFittedError

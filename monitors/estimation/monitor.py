@@ -111,7 +111,8 @@ class EstimatedPerformanceMonitor:
         self.metrics_ = tuple(self.metrics or allowed)
         unknown = [m for m in self.metrics_ if m not in allowed]
         if unknown:
-            raise SchemaError(f"metrics {unknown} cannot be estimated for a {self.task} model; valid: {', '.join(allowed)}")
+            raise SchemaError(
+                f"metrics {unknown} cannot be estimated for a {self.task} model; valid: {', '.join(allowed)}")
         if LABEL_COLUMN not in reference:
             raise SchemaError("performance estimation needs the reference's target: set schema.target and its column")
         self.label_like_ = reference[LABEL_COLUMN]
@@ -122,7 +123,7 @@ class EstimatedPerformanceMonitor:
             self.estimator_: CBPE | DLE = DLE(self.features, self.metrics_, band_z=self.band_z, seed=self.seed)
             self.estimator_.fit(labelled, target)
         else:
-            scores, predicted, outcomes = self._encode(labelled, with_labels=True)
+            scores, _, outcomes = self._encode(labelled, with_labels=True)
             cbpe = CBPE(self.metrics_, draws=self.draws, band_z=self.band_z, seed=self.seed).fit(scores, outcomes)
             self.estimator_ = cbpe
             if not cbpe.calibration_error_ <= ECE_BOUND:
