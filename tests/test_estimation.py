@@ -157,3 +157,49 @@ def test_performance_monitor_computes_multiclass_probability_metrics() -> None:
     assert result["roc_auc"].value == pytest.approx(roc_auc_score(window["label"], proba, multi_class="ovr"))
     assert result["log_loss"].value == pytest.approx(log_loss(window["label"], proba, labels=list(CLASSES)))
     assert result["brier"].ci_low < result["brier"].value < result["brier"].ci_high
+
+
+CHURN_SCHEMA = {"id": "customer_id", "timestamp": "scored_at", "prediction": "plan",
+                "probabilities": {"basic": "p_basic", "plus": "p_plus", "premium": "p_premium"},
+                "target": "actual_plan", "features": {"tenure_months": "numeric", "region": "categorical"}}
+
+
+def test_the_churn_model_with_per_class_probabilities_is_accepted_and_its_columns_validated(tmp_path) -> None:
+    from driftscope.collectors.target import Target, VersionPlan
+    from driftscope.collectors.validate import validate_batch
+    from driftscope.config import parse_config
+    from driftscope.config.references import reference_errors
+
+    document = {
+        "models": [{"name": "churn", "task": "multiclass_classification",
+                    "versions": [{"version": "2", "reference": "r.parquet"}], "schema": CHURN_SCHEMA}],
+        "monitors": [
+            {"name": "perf", "model": "churn", "kind": "performance",
+             "metrics": ["roc_auc", "log_loss", "brier", "f1"]},
+            {"name": "est", "model": "churn", "kind": "estimated_performance", "metrics": ["roc_auc", "accuracy"]},
+        ],
+    }
+    assert reference_errors(parse_config(document, base_dir=tmp_path)) == []
+    plan = VersionPlan(1, "2", CHURN_SCHEMA, prediction_kind="str", label_kind="str", categories={})
+    target = Target(source="t", records="predictions", model="churn", model_id=1, versions={"2": plan},
+                    default_version="2", version_column=None, mapping={})
+    raw = pd.DataFrame({"customer_id": ["a", "b"], "scored_at": ["2026-01-01T00:00:00Z"] * 2,
+                        "plan": ["basic", "plus"],
+                        "p_basic": [0.7, 0.2], "p_plus": [0.2, 1.3], "p_premium": [0.1, 0.1],
+                        "tenure_months": [3, 4], "region": ["n", "s"]})
+    validated = validate_batch(raw, target, origin="test", now=pd.Timestamp("2026-01-02", tz="UTC"))
+    [rows] = validated.predictions
+    stored = rows.frame[["probability:basic", "probability:plus", "probability:premium"]]
+    assert stored.iloc[0].tolist() == [0.7, 0.2, 0.1]
+    assert validated.bad_positions.tolist() == [1] and "p_plus" in validated.bad_reasons[0]
+
+
+def test_a_multiclass_model_refuses_a_single_probability_column(tmp_path) -> None:
+    from driftscope.config import parse_config
+    from driftscope.errors import ConfigError
+
+    schema = {k: v for k, v in CHURN_SCHEMA.items() if k != "probabilities"} | {"probability": "p_basic"}
+    document = {"models": [{"name": "churn", "task": "multiclass_classification",
+                            "versions": [{"version": "2", "reference": "r.parquet"}], "schema": schema}]}
+    with pytest.raises(ConfigError, match="probabilities"):
+        parse_config(document, base_dir=tmp_path)
