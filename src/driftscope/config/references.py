@@ -90,13 +90,9 @@ def _metric_errors(i: int, monitor: MonitorConfig, model: ModelConfig) -> list[s
         if model.task == "multiclass_classification" and not schema.probabilities:
             errors.append(f"monitors[{i}].kind: CBPE needs schema.probabilities on model {model.name!r}")
         return errors
-    has_probability = schema.probability is not None or bool(schema.probabilities)
     for metric in monitor.metrics or []:
         if model.task not in METRICS[metric].tasks:
             errors.append(f"monitors[{i}].metrics: {metric!r} does not apply to a {model.task} model")
-        elif METRICS[metric].needs_probability and not has_probability and monitor.kind == "performance":
-            where = "probabilities: {class: column}" if model.task == "multiclass_classification" else "probability"
-            errors.append(f"monitors[{i}].metrics: {metric!r} needs schema.{where} on model {model.name!r}")
     return errors
 
 
