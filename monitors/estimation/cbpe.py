@@ -107,7 +107,7 @@ class CBPE:
         for name in self.metrics:
             value, sigma = float(point[name][0]), float(np.nanstd(sims[name], ddof=1)) * reference_term
             half = self.band_z * sigma
-            out.append(Estimate(name, value, sigma, max(0.0, value - half), min(1.0, value + half)))
+            out.append(Estimate(name, value, sigma, float(max(0.0, value - half)), float(min(1.0, value + half))))
         return out
 
     def _simulate(self, p: np.ndarray, scores: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarray]:

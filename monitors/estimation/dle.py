@@ -97,8 +97,8 @@ class DLE:
         sigmas = {"mae": self.residual_sd_["abs"] * scale,
                   "rmse": self.residual_sd_["sq"] * scale / max(2.0 * rmse, 1e-300)}
         values = {"mae": mae, "rmse": rmse}
-        return [Estimate(m, values[m], float(sigmas[m]), max(0.0, values[m] - self.band_z * sigmas[m]),
-                         values[m] + self.band_z * sigmas[m]) for m in self.metrics]
+        return [Estimate(m, values[m], float(sigmas[m]), float(max(0.0, values[m] - self.band_z * sigmas[m])),
+                         float(values[m] + self.band_z * sigmas[m])) for m in self.metrics]
 
     def _model(self) -> Any:
         ensemble = require("sklearn.ensemble", "ml")
