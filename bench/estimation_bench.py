@@ -209,6 +209,8 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
             "inside_nannyml": ((realized >= group["nml_low"]) & (realized <= group["nml_high"])).mean()
             if group["nannyml"].notna().any() else np.nan,
             "chunks_reliable": int((~group["unreliable"]).sum()),
+            "mae_driftscope_reliable": (group["driftscope"] - realized).abs()[~group["unreliable"]].mean(),
+            "mae_nannyml_reliable": (group["nannyml"] - realized).abs()[~group["unreliable"]].mean(),
             "inside_driftscope_reliable": inside[~group["unreliable"]].mean(),
         })
     rows = [one(group).rename((dataset, metric)) for (dataset, metric), group in frame.groupby(["dataset", "metric"],

@@ -203,3 +203,20 @@ def test_a_multiclass_model_refuses_a_single_probability_column(tmp_path) -> Non
                             "versions": [{"version": "2", "reference": "r.parquet"}], "schema": schema}]}
     with pytest.raises(ConfigError, match="probabilities"):
         parse_config(document, base_dir=tmp_path)
+
+
+def test_estimated_chart_draws_the_estimate_dashed_with_its_band_and_the_realized_value_solid() -> None:
+    from driftscope.dashboard.charts import estimated_chart
+
+    series = pd.DataFrame({
+        "window_end": pd.date_range("2026-01-02", periods=3, freq="D", tz="UTC"), "metric": "roc_auc",
+        "state": ["realized", "realized", "estimated"], "value": [0.80, 0.78, 0.70], "ci_low": [0.75, 0.73, 0.65],
+        "ci_high": [0.85, 0.83, 0.75], "realized_value": [0.81, 0.77, None], "unreliable": [False, False, True],
+        "n_labels": [500, 480, 0],
+    })
+    fig = estimated_chart(series, "roc_auc", floor=0.72)
+    traces = {t.name: t for t in fig.data if t.name}
+    assert traces["roc_auc estimated"].line.dash == "dash"
+    assert traces["roc_auc realized"].line.dash is None and list(traces["roc_auc realized"].y) == [0.81, 0.77]
+    assert traces["estimate band"].fill == "tonexty"
+    assert len(traces["estimate unreliable"].x) == 1 and "alert floor" in traces
