@@ -1,6 +1,7 @@
 """Estimated performance through the store: estimated -> realized, the track record, alerts confirmed or retracted."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -123,3 +124,44 @@ def test_a_window_labelled_from_the_start_is_realized_at_once(engine, tmp_path) 
         values = metric_values(session, run_id=run.id)
     assert set(values["state"]) == {"realized"}
     assert values["details"].map(lambda d: d["method"]).tolist() == ["cbpe", "cbpe"]
+
+
+def test_version_page_draws_estimates_beside_realized_values_with_the_track_record(
+    sqlite_engine, sqlite_url, monkeypatch
+) -> None:
+    import streamlit
+    from streamlit.testing.v1 import AppTest
+
+    from driftscope.storage.registry import ensure_model, ensure_monitor, ensure_version
+    from driftscope.storage.results import add_metric_values, finish_run, start_run
+
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "entry" / "driftscope_dashboard.py"
+    with transaction(sqlite_engine) as session:
+        model_id, _ = ensure_model(session, name="credit", task="binary_classification", retrain_webhook=None)
+        version_id, _ = ensure_version(session, model_id=model_id, version="1.0", status="active", column_schema={
+            "id": "i", "timestamp": "t", "prediction": "p", "probability": "s", "target": "y",
+            "features": {"x": "numeric"}})
+        monitor_id, _ = ensure_monitor(session, name="credit-estimated", model_id=model_id,
+                                       kind="estimated_performance", schedule=None, window_seconds=86_400, settings={})
+        for day, realized in enumerate([0.81, 0.79, None]):
+            run_id = start_run(session, monitor_id=monitor_id, model_version_id=version_id,
+                               window_start=DAY + timedelta(days=day), window_end=END + timedelta(days=day))
+            add_metric_values(session, run_id=run_id, rows=[{
+                "metric": "roc_auc", "status": "ok", "value": 0.8, "ci_low": 0.78, "ci_high": 0.82, "n": 500,
+                "flagged": False, "details": {"unreliable": day == 2}, "realized_value": realized,
+                "state": "estimated" if realized is None else "realized"}])
+            finish_run(session, run_id=run_id, status="succeeded", n_rows=500, n_labels=0 if realized is None else 500)
+    for name in ("DRIFTSCOPE_CONFIG", "DRIFTSCOPE_DASHBOARD_USERS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DRIFTSCOPE_DATABASE_URL", sqlite_url)
+    streamlit.cache_data.clear()
+    streamlit.cache_resource.clear()
+    at = AppTest.from_file(str(app), default_timeout=30)
+    at.query_params.update({"model": "credit", "version": "1.0", "start": "2026-01-01", "end": "2026-01-10"})
+    at.run()
+    at.switch_page("../views/version.py").run()
+    assert [e.value for e in at.exception] == []
+    assert "Estimated performance" in [s.value for s in at.subheader]
+    record = at.dataframe[0].value
+    assert record[["metric", "n_windows", "n_realized"]].values.tolist() == [["roc_auc", 3, 2]]
+    assert record["mae"].iloc[0] == pytest.approx(0.01) and record["inside_band"].iloc[0] == pytest.approx(1.0)
