@@ -10,7 +10,8 @@ that applies. Rules, per schema role:
   range" (see :mod:`driftscope.collectors.timestamps`).
 * prediction: required, of the version's prediction kind (see :mod:`driftscope.collectors.target`);
   for a binary model one of its two classes.
-* probability (when the schema has one): required, a number in [0, 1].
+* probability (when the schema has one): required, a number in [0, 1]; likewise each class's
+  column of ``probabilities`` (multiclass), stored as ``probability:<class>``.
 * numeric features: a finite number or missing; categorical: any value or missing (values unseen
   in the reference are counted, not refused); binary: 0/1, true/false, yes/no or missing.
 * version (``version_column``): a registered version of the model; empty falls back to the
@@ -50,6 +51,7 @@ from driftscope.collectors.columns import (
 from driftscope.collectors.target import Target, VersionPlan
 from driftscope.collectors.timestamps import as_timestamp
 from driftscope.errors import SchemaError
+from driftscope.modelspec import PROBABILITY_PREFIX, probability_column
 
 TIMESTAMP_TEXT = "a timestamp (ISO 8601 such as 2026-01-01T12:00:00Z, or Unix seconds)"
 
@@ -166,7 +168,7 @@ def _unique_columns(frame: pd.DataFrame, target: Target, origin: str) -> None:
 
 def _prediction_columns(schema: dict) -> list[str]:
     roles = [schema["id"], schema["timestamp"], schema["prediction"], schema.get("probability")]
-    return [c for c in roles if c] + list(schema["features"])
+    return [c for c in roles if c] + list((schema.get("probabilities") or {}).values()) + list(schema["features"])
 
 
 def _require(frame: pd.DataFrame, target: Target, schema_columns: list[str], origin: str) -> None:
@@ -208,14 +210,16 @@ def _predictions(
     latest: pd.Timestamp,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     schema = plan.schema
-    roles = [("prediction_id", "id", "id", "text of at most 200 characters"),
-             ("ts", "timestamp", "timestamp", TIMESTAMP_TEXT),
-             ("prediction", "prediction", "prediction", KIND_TEXT[plan.prediction_kind])]
+    roles = [("prediction_id", schema["id"], "id", "text of at most 200 characters"),
+             ("ts", schema["timestamp"], "timestamp", TIMESTAMP_TEXT),
+             ("prediction", schema["prediction"], "prediction", KIND_TEXT[plan.prediction_kind])]
     if schema.get("probability"):
-        roles.append(("probability", "probability", "probability", "a number in [0, 1]"))
+        roles.append(("probability", schema["probability"], "probability", "a number in [0, 1]"))
+    for cls, column in (schema.get("probabilities") or {}).items():
+        roles.append((probability_column(str(cls)), column, f"probability of {cls}", "a number in [0, 1]"))
     columns: dict[str, pd.Series | np.ndarray] = {}
-    for canonical, role, what, expected in roles:
-        source = target.column(schema[role])
+    for canonical, schema_column, what, expected in roles:
+        source = target.column(schema_column)
         coerced = _coerce_role(canonical, rows[source], plan, latest)
         for mask, text in required_problems(coerced, source, what, expected):
             flag(reasons, positions[mask], text)
@@ -231,7 +235,7 @@ def _coerce_role(canonical: str, raw: pd.Series, plan: VersionPlan, latest: pd.T
         return _identifier(raw)
     if canonical == "ts":
         return as_timestamp(raw, latest=latest)
-    if canonical == "probability":
+    if canonical == "probability" or canonical.startswith(PROBABILITY_PREFIX):
         numbers = coerce_kind(raw, "float")
         values = numbers.values.to_numpy()
         outside = ~numbers.missing & ~numbers.invalid & ((values < 0) | (values > 1))

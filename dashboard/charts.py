@@ -66,6 +66,37 @@ def metric_chart(series: pd.DataFrame, events: pd.DataFrame, metric: str, floor:
     return layout(fig, title=f"{metric} per window", y_title=metric)
 
 
+def estimated_chart(series: pd.DataFrame, metric: str, floor: float | None = None) -> go.Figure:
+    """An estimated metric over time: the estimate dashed with its band, the realized value solid.
+
+    ``series`` has the columns of :func:`driftscope.storage.estimates.estimation_series`. Windows
+    whose estimate is flagged unreliable (concept drift, poor reference calibration) are marked
+    with red open circles; ``floor`` is a ``metric_below`` rule's value.
+    """
+    rows = series[series["metric"] == metric].sort_values("window_end")
+    x = rows["window_end"]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=rows["ci_high"], mode="lines", line={"width": 0}, showlegend=False,
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=rows["ci_low"], mode="lines", line={"width": 0}, fill="tonexty",
+                             fillcolor=BAND, name="estimate band", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=rows["value"], mode="lines+markers", name=f"{metric} estimated",
+                             line={"color": CURRENT, "dash": "dash"}, customdata=rows[["state", "n_labels"]].to_numpy(),
+                             hovertemplate="estimate %{y:.4g} (%{customdata[0]}, %{customdata[1]} labels)"))
+    realized = rows[rows["realized_value"].notna()]
+    fig.add_trace(go.Scatter(x=realized["window_end"], y=realized["realized_value"], mode="lines+markers",
+                             name=f"{metric} realized", line={"color": CURRENT}, hovertemplate="realized %{y:.4g}"))
+    unreliable = rows[rows["unreliable"].astype(bool)]
+    if not unreliable.empty:
+        fig.add_trace(go.Scatter(x=unreliable["window_end"], y=unreliable["value"], mode="markers",
+                                 name="estimate unreliable", marker={"color": ALERT, "symbol": "circle-open",
+                                                                     "size": 14}))
+    if floor is not None and not rows.empty:
+        fig.add_trace(go.Scatter(x=[x.iloc[0], x.iloc[-1]], y=[floor, floor], mode="lines", name="alert floor",
+                                 line={"color": ALERT, "dash": "dot"}))
+    return layout(fig, title=f"{metric}: estimated (dashed) and realized (solid)", y_title=metric)
+
+
 def _event_lines(fig: go.Figure, events: pd.DataFrame) -> None:
     if events.empty:
         return

@@ -19,6 +19,7 @@ import streamlit as st
 from driftscope.dashboard.auth import User, require_operator
 from driftscope.storage import alerts as alert_store
 from driftscope.storage import drift_history as feature_queries
+from driftscope.storage import estimates as estimate_queries
 from driftscope.storage import notifications, registry, retraining, scheduler_state
 from driftscope.storage import result_series as version_queries
 from driftscope.storage import run_history as ops_queries
@@ -60,6 +61,8 @@ _QUERIES: dict[str, tuple[Callable[..., Any], str]] = {
     "overview": (overview_queries.overview, "reading the overview"),
     "metric_series": (version_queries.metric_series, "reading performance metrics"),
     "drift_matrix": (version_queries.drift_matrix, "reading data-drift results"),
+    "estimation_series": (estimate_queries.estimation_series, "reading estimated performance"),
+    "track_record": (estimate_queries.estimation_track_record, "reading the estimator's track record"),
     "drift_share": (version_queries.drift_share_series, "reading dataset drift shares"),
     "detector_events": (version_queries.detector_events, "reading concept-drift events"),
     "volume": (version_queries.volume_series, "reading prediction volumes"),
@@ -133,6 +136,16 @@ def overview(store: Store, *, start: datetime, end: datetime) -> pd.DataFrame:
 def metric_series(store: Store, *, version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
     """Performance metrics of a version per run in the range."""
     return _read(_results, store, "metric_series", model_version_id=version_id, start=start, end=end)
+
+
+def estimation_series(store: Store, *, version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """Estimated performance of a version per window: estimate, band, state, realized value."""
+    return _read(_results, store, "estimation_series", model_version_id=version_id, start=start, end=end)
+
+
+def track_record(store: Store, *, version_id: int) -> pd.DataFrame:
+    """The estimator's record per monitor and metric: mean absolute error, share inside the band."""
+    return _read(_results, store, "track_record", model_version_id=version_id)
 
 
 def drift_matrix(store: Store, *, version_id: int, start: datetime, end: datetime) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from driftscope.modelspec import ModelConfig
 from driftscope.monitors.concept_drift import DETECTORS
+from driftscope.monitors.estimation.monitor import ESTIMATED_METRICS
 from driftscope.monitors.metrics import METRICS
 from driftscope.monitors.stattests.registry import names as stattest_names
 from driftscope.monitors.windows import check_width
@@ -37,7 +38,9 @@ _KIND_KEYS: dict[str, set[str]] = {
     "data_drift": {"drift_share", "tests", "thresholds", "false_alarm_rate", "fdr"},
     "performance": {"metrics", "min_labels", "n_bootstrap"},
     "concept_drift": {"detectors", "min_labels"},
+    "estimated_performance": {"metrics", "min_labels"},
 }
+_ESTIMABLE = tuple(dict.fromkeys(m for names in ESTIMATED_METRICS.values() for m in names))
 
 
 class MonitorConfig(Strict):
@@ -45,7 +48,7 @@ class MonitorConfig(Strict):
 
     name: str = Field(min_length=1)
     model: str
-    kind: Literal["data_drift", "concept_drift", "performance"]
+    kind: Literal["data_drift", "concept_drift", "performance", "estimated_performance"]
     versions: list[str] | None = None
     schedule: Schedule | None = None
     window: Period = timedelta(days=1)
@@ -65,7 +68,7 @@ class MonitorConfig(Strict):
         for key in sorted(foreign):
             if getattr(self, key) is not None:
                 raise ValueError(f"'{key}' does not apply to a {self.kind} monitor")
-        valid_metrics = tuple(METRICS)
+        valid_metrics = _ESTIMABLE if self.kind == "estimated_performance" else tuple(METRICS)
         for metric in self.metrics or []:
             if metric not in valid_metrics:
                 raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(valid_metrics)}")

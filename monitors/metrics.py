@@ -7,7 +7,13 @@ bootstrap count weights (:mod:`driftscope.monitors.bootstrap`) it is ``B`` resam
 Conventions (scikit-learn's unless stated):
 
 * Binary tasks: the positive class is the schema's ``positive_label``; ``probability`` is the
-  probability of that class. Multiclass tasks: precision, recall and F1 are macro averages.
+  probability of that class. Multiclass tasks: precision, recall and F1 are macro averages; with
+  ``probabilities`` (one column per class, used as logged, not renormalised) ROC AUC is
+  one-vs-rest, macro (``roc_auc``) or weighted by each class's share of labels
+  (``roc_auc_weighted``), over the classes with both positives and negatives in the rows;
+  log loss is ``-mean ln p[y]``; Brier is ``mean Σ_k (p_k - [y = k])²`` (Brier's 1950 original,
+  range [0, 2], = scikit-learn's ``brier_score_loss(..., scale_by_half=False)``); for a binary
+  task Brier is ``mean (p - y)²`` (range [0, 1]).
 * A ratio with a zero denominator (no predicted positives for precision...) is 0.0, like
   scikit-learn's ``zero_division=0``. ROC AUC with one class only and R² with a constant target are
   undefined (NaN; stored as status ``"undefined"``).
@@ -39,6 +45,7 @@ class ClassificationData:
     pred_positive: np.ndarray
     probability: np.ndarray
     binary: bool
+    proba_matrix: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -64,9 +71,12 @@ MetricData = ClassificationData | RegressionData
 
 def classification_data(
     y_true: pd.Series, y_pred: pd.Series, *, binary: bool, positive_label: Any = 1,
-    probability: pd.Series | None = None,
+    probability: pd.Series | None = None, probabilities: pd.DataFrame | None = None,
 ) -> ClassificationData:
     """Prepare rows for the classification metrics (missing labels must be dropped before).
+
+    ``probabilities`` (multiclass) has one column per class, named by the class as the labels
+    spell it; classes are the sorted union of labels, predictions and these columns.
 
     Examples
     --------
@@ -74,18 +84,25 @@ def classification_data(
     >>> data.n, data.true_positive.tolist(), data.pred_onehot.sum(axis=0).tolist()
     (3, [1.0, 0.0, 1.0], [0.0, 3.0])
     """
-    both = pd.concat([pd.Series(y_true, dtype=object), pd.Series(y_pred, dtype=object)], ignore_index=True)
+    named = [] if probabilities is None else list(probabilities.columns)
+    both = pd.concat([pd.Series(y_true, dtype=object), pd.Series(y_pred, dtype=object),
+                      pd.Series(named, dtype=object)], ignore_index=True)
     codes, classes = pd.factorize(both, sort=True)
     eye = np.eye(max(len(classes), 1))
     n = len(y_true)
     proba = np.full(n, np.nan) if probability is None else pd.to_numeric(probability).to_numpy(np.float64)
+    matrix = None
+    if probabilities is not None:
+        matrix = np.full((n, len(classes)), 0.0)
+        matrix[:, codes[2 * n:]] = probabilities.apply(pd.to_numeric).to_numpy(np.float64)
     return ClassificationData(
         true_onehot=eye[codes[:n]],
-        pred_onehot=eye[codes[n:]],
+        pred_onehot=eye[codes[n:2 * n]],
         true_positive=(np.asarray(y_true, dtype=object) == positive_label).astype(np.float64),
         pred_positive=(np.asarray(y_pred, dtype=object) == positive_label).astype(np.float64),
         probability=proba,
         binary=binary,
+        proba_matrix=matrix,
     )
 
 
@@ -149,6 +166,16 @@ def f1(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
     return _ratio(2 * tp, 2 * tp + fp + fn)
 
 
+def specificity(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """TN / (TN + FP) of the positive class (binary) or its macro average over present classes."""
+    if data.binary:
+        negative = 1.0 - data.true_positive
+        return _ratio(weights @ (negative * (1.0 - data.pred_positive)), weights @ negative)
+    tp, fp, fn = _class_counts(data, weights)
+    tn = weights.sum(axis=1, keepdims=True) - tp - fp - fn
+    return _macro(_ratio(tn, tn + fp), (tp + fp + fn) > 0)
+
+
 def f1_macro(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
     """Unweighted mean of per-class F1 over the classes present in labels or predictions."""
     tp, fp, fn = _class_counts(data, weights)
@@ -156,19 +183,54 @@ def f1_macro(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
 
 
 def roc_auc(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
-    """Area under the ROC curve of ``probability`` for the positive class (ties count 1/2)."""
-    return weighted_roc_auc(data.probability, data.true_positive, weights)
+    """Area under the ROC curve of ``probability`` for the positive class (ties count 1/2);
+    multiclass: the unweighted mean of the one-vs-rest AUCs of the classes with positives and negatives."""
+    if data.proba_matrix is None:
+        return weighted_roc_auc(data.probability, data.true_positive, weights)
+    aucs = _ovr_aucs(data, weights)
+    finite = np.isfinite(aucs)
+    counted = finite.sum(axis=1)
+    return np.where(counted > 0, np.where(finite, aucs, 0.0).sum(axis=1) / np.maximum(counted, 1), np.nan)
+
+
+def roc_auc_weighted(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """One-vs-rest ROC AUC averaged with each class's (weighted) count of labels as its weight (multiclass)."""
+    aucs = _ovr_aucs(data, weights)
+    support = np.where(np.isfinite(aucs), weights @ data.true_onehot, 0.0)
+    total = support.sum(axis=1)
+    summed = (np.where(np.isfinite(aucs), aucs, 0.0) * support).sum(axis=1)
+    return np.where(total > 0, summed / np.where(total > 0, total, 1.0), np.nan)
+
+
+def _ovr_aucs(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
+    """One-vs-rest AUC per weight row and class, shape ``(B, K)`` (NaN where a class is one-sided)."""
+    matrix = _require_matrix(data)
+    return np.stack([weighted_roc_auc(matrix[:, k], data.true_onehot[:, k], weights)
+                     for k in range(matrix.shape[1])], axis=1)
+
+
+def _require_matrix(data: ClassificationData) -> np.ndarray:
+    if data.proba_matrix is None:
+        raise ValueError("multiclass probability metrics need the per-class probabilities (schema.probabilities)")
+    return data.proba_matrix
 
 
 def log_loss(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
-    """Mean of -[y ln p + (1 - y) ln(1 - p)], p clipped to [EPS, 1 - EPS], natural log."""
+    """Mean of -[y ln p + (1 - y) ln(1 - p)], p clipped to [EPS, 1 - EPS], natural log;
+    multiclass: mean of -ln p[y], the logged probability of the true class clipped alike."""
+    if data.proba_matrix is not None:
+        p_true = np.clip((data.proba_matrix * data.true_onehot).sum(axis=1), EPS, 1.0 - EPS)
+        return _mean(weights, -np.log(p_true))
     p = np.clip(data.probability, EPS, 1.0 - EPS)
     y = data.true_positive
     return _mean(weights, -(y * np.log(p) + (1.0 - y) * np.log1p(-p)))
 
 
 def brier(data: ClassificationData, weights: np.ndarray) -> np.ndarray:
-    """Mean of (p - y)², y = 1 for the positive class, p its probability."""
+    """Mean of (p - y)², y = 1 for the positive class, p its probability (range [0, 1]);
+    multiclass: mean of Σ_k (p_k - [y = k])² over the classes (range [0, 2])."""
+    if data.proba_matrix is not None:
+        return _mean(weights, ((data.proba_matrix - data.true_onehot) ** 2).sum(axis=1))
     return _mean(weights, (data.probability - data.true_positive) ** 2)
 
 
@@ -239,6 +301,7 @@ class Metric:
     higher_is_better: bool
     needs_probability: bool
     func: Callable[[Any, np.ndarray], np.ndarray]
+    default: bool = True
 
     @property
     def doc(self) -> str:
@@ -246,7 +309,7 @@ class Metric:
         return (self.func.__doc__ or "").strip()
 
 
-_BINARY = frozenset({"binary_classification"})
+_MULTICLASS = frozenset({"multiclass_classification"})
 METRICS: Mapping[str, Metric] = MappingProxyType({
     m.name: m for m in (
         Metric("accuracy", CLASSIFICATION, True, False, accuracy),
@@ -254,9 +317,11 @@ METRICS: Mapping[str, Metric] = MappingProxyType({
         Metric("recall", CLASSIFICATION, True, False, recall),
         Metric("f1", CLASSIFICATION, True, False, f1),
         Metric("f1_macro", CLASSIFICATION, True, False, f1_macro),
-        Metric("roc_auc", _BINARY, True, True, roc_auc),
-        Metric("log_loss", _BINARY, False, True, log_loss),
-        Metric("brier", _BINARY, False, True, brier),
+        Metric("specificity", CLASSIFICATION, True, False, specificity, default=False),
+        Metric("roc_auc", CLASSIFICATION, True, True, roc_auc),
+        Metric("roc_auc_weighted", _MULTICLASS, True, True, roc_auc_weighted),
+        Metric("log_loss", CLASSIFICATION, False, True, log_loss),
+        Metric("brier", CLASSIFICATION, False, True, brier),
         Metric("mae", REGRESSION, False, False, mae),
         Metric("rmse", REGRESSION, False, False, rmse),
         Metric("mape", REGRESSION, False, False, mape),
@@ -266,7 +331,7 @@ METRICS: Mapping[str, Metric] = MappingProxyType({
 
 
 def default_metrics(task: str, has_probability: bool) -> tuple[str, ...]:
-    """Every metric that applies to ``task`` given whether a probability column is logged.
+    """Every default metric that applies to ``task`` given whether probabilities are logged.
 
     Examples
     --------
@@ -276,7 +341,8 @@ def default_metrics(task: str, has_probability: bool) -> tuple[str, ...]:
     ('accuracy', 'precision', 'recall', 'f1', 'f1_macro')
     """
     return tuple(
-        m.name for m in METRICS.values() if task in m.tasks and (has_probability or not m.needs_probability)
+        m.name for m in METRICS.values()
+        if m.default and task in m.tasks and (has_probability or not m.needs_probability)
     )
 
 

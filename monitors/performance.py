@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from driftscope.errors import NotFittedError, SchemaError
+from driftscope.modelspec import probability_column
 from driftscope.monitors.bootstrap import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -77,7 +78,10 @@ class PerformanceMonitor:
     metrics : sequence of str, optional
         Metric names; default every metric of the task (probability metrics only with a probability).
     has_probability : bool
-        Whether the schema logs ``probability`` (of ``positive_label``).
+        Whether the schema logs ``probability`` (of ``positive_label``), or per-class
+        ``probabilities`` (multiclass; then ``probability_classes`` names the classes).
+    probability_classes : sequence of str, optional
+        Classes with a logged probability column ``probability:<class>`` (multiclass tasks).
     positive_label : Any
         The positive class of binary tasks, converted to the reference target's type.
     min_labels : int
@@ -107,6 +111,7 @@ class PerformanceMonitor:
         *,
         metrics: Sequence[str] | None = None,
         has_probability: bool = False,
+        probability_classes: Sequence[str] | None = None,
         positive_label: Any = 1,
         min_labels: int = DEFAULT_MIN_LABELS,
         n_bootstrap: int = DEFAULT_RESAMPLES,
@@ -117,6 +122,7 @@ class PerformanceMonitor:
         self.task = task
         self.metrics = metrics
         self.has_probability = has_probability
+        self.probability_classes = probability_classes
         self.positive_label = positive_label
         self.min_labels = min_labels
         self.n_bootstrap = n_bootstrap
@@ -175,7 +181,7 @@ class PerformanceMonitor:
         positive = as_like(pd.Series([self.positive_label], dtype=object), like).iloc[0]
         return classification_data(
             y_true, y_pred, binary=self.task == "binary_classification", positive_label=positive,
-            probability=probability,
+            probability=probability, probabilities=class_probabilities(frame, self.probability_classes, like, keep),
         )
 
     def _details(self, metric: Metric) -> dict[str, Any]:
@@ -206,6 +212,22 @@ class PerformanceMonitor:
             return result(status="ok")
         p_value = drop_p_value(samples, reference_samples, higher_is_better=metric.higher_is_better)
         return result(status="ok", p_value=p_value)
+
+
+def class_probabilities(
+    frame: pd.DataFrame, classes: Sequence[str] | None, like: pd.Series | None, keep: np.ndarray | None = None,
+) -> pd.DataFrame | None:
+    """The ``probability:<class>`` columns of ``frame`` renamed to the classes as the labels spell them.
+
+    Class names from the schema are text; they are converted like the labels (:func:`as_like`), so
+    the class ``"1"`` of a numeric target names the label ``1.0``. None without ``classes``.
+    """
+    if not classes:
+        return None
+    names = as_like(pd.Series(list(classes), dtype=object), like).tolist()
+    columns = {name: frame[probability_column(cls)].to_numpy() for cls, name in zip(classes, names, strict=True)}
+    out = pd.DataFrame(columns)
+    return out if keep is None else out[keep].reset_index(drop=True)
 
 
 def holm_adjust(p_values: np.ndarray) -> np.ndarray:

@@ -10,9 +10,10 @@ and monitor.
 
 Windows (:mod:`driftscope.monitors.windows`): ``window_end`` computes the tile ending there,
 ``backfill_from`` every tile from the one containing it up to ``now``, and by default the latest
-complete tile before ``now``. Performance and concept-drift monitors also recompute earlier runs
-whose window ended in the last :data:`LABEL_LOOKBACK` (14 days, at least one window) and whose
-labels changed since they ran (``driftscope.storage.results.runs_with_new_labels``): labels arrive days
+complete tile before ``now``. Performance, concept-drift and estimated-performance monitors also
+recompute earlier runs whose window ended in the last :data:`LABEL_LOOKBACK` (14 days;
+:data:`ESTIMATE_LOOKBACK`, 90 days, for estimates waiting for their labels; at least one window)
+and whose labels changed since they ran (``driftscope.storage.results.runs_with_new_labels``): labels arrive days
 late. A failed run in that span whose window has labels counts as changed (it stored none), so
 it is retried.
 """
@@ -28,12 +29,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from driftscope.errors import ConfigError, NotFoundError
+from driftscope.modelspec import probability_columns
 from driftscope.monitors.bootstrap import DEFAULT_RESAMPLES
 from driftscope.monitors.calibrated_drift import Calibration
 from driftscope.monitors.calibration.null import NullDistribution
 from driftscope.monitors.concept_drift import ConceptDriftMonitor, ConceptDriftResult
 from driftscope.monitors.config import MonitorConfig, MonitorSettings
 from driftscope.monitors.data_drift import DataDriftMonitor, DataDriftResult
+from driftscope.monitors.estimation.monitor import EstimatedPerformanceMonitor, EstimationResult
 from driftscope.monitors.performance import PerformanceMonitor, PerformanceResult
 from driftscope.monitors.windows import (
     LABEL_COLUMN,
@@ -49,6 +52,7 @@ from driftscope.monitors.windows import (
 )
 from driftscope.storage.calibration import StoredNull, get_null, put_null
 from driftscope.storage.db import read_transaction, transaction
+from driftscope.storage.estimates import concept_drift_fired
 from driftscope.storage.labels import labels_for_window
 from driftscope.storage.predictions import last_prediction_at, read_window
 from driftscope.storage.registry import VersionInfo, get_monitor, list_versions, load_reference
@@ -66,10 +70,11 @@ from driftscope.storage.results import (
 log = logging.getLogger(__name__)
 
 LABEL_LOOKBACK = timedelta(days=14)
-LABELLED_KINDS = frozenset({"performance", "concept_drift"})
+ESTIMATE_LOOKBACK = timedelta(days=90)
+LABELLED_KINDS = frozenset({"performance", "concept_drift", "estimated_performance"})
 LIVE_STATUSES = frozenset({"active", "shadow"})
-Fitted = DataDriftMonitor | PerformanceMonitor | ConceptDriftMonitor
-Result = DataDriftResult | PerformanceResult | ConceptDriftResult
+Fitted = DataDriftMonitor | PerformanceMonitor | ConceptDriftMonitor | EstimatedPerformanceMonitor
+Result = DataDriftResult | PerformanceResult | ConceptDriftResult | EstimationResult
 
 
 @dataclass(frozen=True)
@@ -211,9 +216,10 @@ def _latest_and_relabelled(
     latest = latest_tile(now, monitor.window)
     if monitor.kind not in LABELLED_KINDS:
         return [latest]
+    lookback = ESTIMATE_LOOKBACK if monitor.kind == "estimated_performance" else LABEL_LOOKBACK
     stale = runs_with_new_labels(
         session, monitor_id=monitor_id, model_id=info.model_id, model_version_id=info.id,
-        since=latest.end - timedelta(seconds=max(LABEL_LOOKBACK.total_seconds(), nominal_seconds(monitor.window))),
+        since=latest.end - timedelta(seconds=max(lookback.total_seconds(), nominal_seconds(monitor.window))),
         before=latest.end,
     )
     return [Window(run.window_start, run.window_end) for run in stale] + [latest]
@@ -264,9 +270,15 @@ def build_monitor(monitor: MonitorConfig, version: VersionInfo, engine: Engine |
         )
     if monitor.kind == "performance":
         return PerformanceMonitor(
-            task, metrics=monitor.metrics, has_probability=has_probability,
+            task, metrics=monitor.metrics, has_probability=has_probability or bool(schema.get("probabilities")),
+            probability_classes=list(probability_columns(schema)) or None,
             positive_label=schema.get("positive_label", 1), min_labels=monitor.effective_min_labels,
             n_bootstrap=monitor.n_bootstrap or DEFAULT_RESAMPLES,
+        )
+    if monitor.kind == "estimated_performance":
+        return EstimatedPerformanceMonitor(
+            task, version.features, metrics=monitor.metrics, positive_label=schema.get("positive_label", 1),
+            probability_classes=list(probability_columns(schema)) or None, min_labels=monitor.effective_min_labels,
         )
     return ConceptDriftMonitor(
         task, version.features, detectors=monitor.detectors, has_probability=has_probability,
@@ -306,6 +318,11 @@ def _run_window(
         with read_transaction(engine) as session:
             frame = _read(session, target, window, like)
         result = fitted.evaluate(frame)
+        if isinstance(result, EstimationResult):
+            with read_transaction(engine) as session:
+                fired = concept_drift_fired(session, model_version_id=target.version.id, start=window.start,
+                                            end=window.end)
+            result = result.with_concept_drift(fired)
         run = _store(engine, target, window, result, n_reference, time.perf_counter() - started)
     except Exception as exc:
         log.exception("%s failed", target.where(window))
@@ -330,7 +347,8 @@ def _read(session: Session, target: Target, window: Window, like: pd.Series | No
 
 
 def _canonical_columns(info: VersionInfo) -> list[str]:
-    return ["prediction_id", "ts", "prediction", "probability", *info.features]
+    return ["prediction_id", "ts", "prediction", "probability", *probability_columns(info.column_schema).values(),
+            *info.features]
 
 
 def _store(engine: Engine, target: Target, window: Window, result: Result, n_reference: int,

@@ -351,7 +351,11 @@ class NullDistribution(Base):
 
 
 class MetricValue(Base):
-    """A performance or concept-drift figure of one run: value, bootstrap bounds, reference, verdict."""
+    """A performance or concept-drift figure of one run: value, bootstrap bounds, reference, verdict.
+
+    For an ``estimated_performance`` run ``value`` is the estimate, ``ci_low``/``ci_high`` its band,
+    ``state`` says whether labels have landed and ``realized_value`` holds the realized metric then.
+    """
 
     __tablename__ = "metric_values"
     __table_args__ = (UniqueConstraint("run_id", "metric"),)
@@ -368,6 +372,10 @@ class MetricValue(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, server_default="0")
     n: Mapped[int] = mapped_column(BigInteger, server_default="0")
     details: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    #: estimated_performance runs: ``estimated`` or ``realized`` (None for measured metrics)
+    state: Mapped[str | None] = mapped_column(String(20))
+    #: the realized metric stored beside the estimate (``value``) once the window has its labels
+    realized_value: Mapped[float | None] = mapped_column(Float)
 
 
 class DetectorEvent(Base):

@@ -186,7 +186,9 @@ def test_drop_p_value_is_a_probability_and_mirrors_with_direction(current, refer
 
 def test_default_metrics_follow_task_and_probability() -> None:
     assert default_metrics("binary_classification", True) == BINARY
-    assert default_metrics("multiclass_classification", True) == MULTICLASS
+    assert default_metrics("multiclass_classification", False) == MULTICLASS
+    assert default_metrics("multiclass_classification", True) == (
+        *MULTICLASS[:5], "roc_auc", "roc_auc_weighted", "log_loss", "brier")
     assert default_metrics("regression", True) == REGRESSION
 
 

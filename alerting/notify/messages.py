@@ -50,6 +50,10 @@ def json_body(document: dict[str, Any]) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+_TAGS = {"alert.resolved": "RESOLVED", "alert.updated": "UPDATED", "alert.confirmed": "CONFIRMED",
+         "alert.retracted": "RETRACTED"}
+
+
 def subject(event: dict[str, Any]) -> str:
     """E-mail subject with severity, model, version and rule.
 
@@ -64,7 +68,7 @@ def subject(event: dict[str, Any]) -> str:
         text = f"[RETRAIN] {r['model']} {r['version']}: retraining requested - {r['reason']}"
     else:
         a = event["alert"]
-        tag = {"alert.resolved": "RESOLVED", "alert.updated": "UPDATED"}.get(event["type"], str(a["severity"]).upper())
+        tag = _TAGS.get(event["type"], str(a["severity"]).upper())
         text = f"[{tag}] {a['model']} {a['version']}: {a['rule']} - {a['title']}"
     text = " ".join(text.split())
     return text if len(text) <= MAX_SUBJECT else text[: MAX_SUBJECT - 3] + "..."

@@ -153,8 +153,20 @@ def _metric_row(rule: RuleConfig, results: RunResults) -> dict[str, Any] | None:
     keys = ("value", "ci_low", "ci_high", "reference_value", "p_value", "threshold")
     details = row["details"] if isinstance(row["details"], dict) else {}
     higher = details.get("higher_is_better", rule.metric not in LOWER_IS_BETTER)
-    return {"metric": rule.metric, **{k: _number(row[k]) for k in keys}, "n": int(row["n"]),
-            "flagged": bool(row["flagged"]), "higher_is_better": bool(higher)}
+    figure: dict[str, Any] = {"metric": rule.metric, **{k: _number(row[k]) for k in keys}, "n": int(row["n"]),
+              "flagged": bool(row["flagged"]), "higher_is_better": bool(higher)}
+    state = row.get("state")
+    if isinstance(state, str):  # an estimated_performance figure: judge the realized value once there
+        realized = _number(row.get("realized_value"))
+        if state == "realized" and realized is None:
+            return None
+        figure |= {"state": state, "unreliable": bool(details.get("unreliable")),
+                   "unreliable_reasons": list(details.get("unreliable_reasons") or [])}
+        figure["band"] = [figure.pop("ci_low"), figure.pop("ci_high")]
+        figure |= {"ci_low": None, "ci_high": None}
+        if state == "realized":
+            figure |= {"estimate": figure["value"], "value": realized}
+    return figure
 
 
 def metric_below(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
@@ -165,6 +177,11 @@ def metric_below(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding
     below = metric["value"] < rule.value
     relation = "below" if below else "at or above"
     title = f"{rule.metric} {number(metric['value'])} {relation} the floor {number(rule.value)}{_ci(metric)}"
+    if metric.get("state") == "estimated":
+        low, high = metric["band"]
+        title = f"estimated {title} (band [{number(low)}, {number(high)}], labels pending)"
+    if metric.get("unreliable"):
+        title += " - estimate unreliable: " + "; ".join(metric["unreliable_reasons"])
     clearance = (metric["value"] - rule.value) / abs(rule.value) if rule.value else None
     return Finding(below, title, {"metric": {**metric, "floor": rule.value}}, clearance,
                    rule.value - metric["value"])

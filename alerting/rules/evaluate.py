@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.alerting.config import AlertSettings, RuleConfig
 from driftscope.alerting.rules.checks import CHECKS, Finding, RunResults, no_data_finding
+from driftscope.alerting.rules.estimates import settle_estimate
 from driftscope.alerting.rules.incidents import Judged, reconcile
 from driftscope.storage.alerts import fire_alert, notify_alert, record_clean_run, version_activity
 from driftscope.storage.registry import VersionInfo, get_version_by_id, list_versions
@@ -42,7 +43,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AlertChange:
-    """What one evaluation did to an alert: ``action`` is ``opened``, ``fired``, ``updated`` or ``resolved``."""
+    """What one evaluation did to an alert: ``opened``, ``fired``, ``updated``, ``resolved``, ``confirmed`` or
+    ``retracted`` (an alert raised on an estimate, once the window's labels landed)."""
 
     alert_id: int
     rule: str
@@ -106,6 +108,10 @@ def _evaluate_group(
     for rule in rules:
         if rule.model is not None and rule.model != version.model:
             continue
+        for run in runs:
+            settled = settle_estimate(session, rule, run, results[run.id], now=now)
+            if settled is not None:
+                changes.append(AlertChange(settled[0], rule.name, version.id, settled[1], settled[2]))
         judged = [_judge(session, rule, version, run, results[run.id], now) for run in runs]
         for change in reconcile(session, config, rule, version, judged, now=now):
             changes.append(AlertChange(**change))

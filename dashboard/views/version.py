@@ -54,6 +54,26 @@ def performance(ctx: ui.PageState, version: VersionInfo) -> None:
                      column_config=ui.TIME_COLUMNS)
 
 
+def estimated(ctx: ui.PageState, version: VersionInfo) -> None:
+    """Estimated performance (CBPE/DLE) beside the realized value, and the estimator's track record."""
+    series = data.estimation_series(ctx.store, version_id=version.id, start=ctx.start, end=ctx.end)
+    if series.empty:
+        return
+    st.subheader("Estimated performance")
+    metrics = list(dict.fromkeys(series["metric"]))
+    metric = st.selectbox("Estimated metric", metrics, key="version.estimated_metric") if len(metrics) > 1 \
+        else metrics[0]
+    floor = ctx.settings.metric_floor(version.model, metric)
+    st.plotly_chart(charts.estimated_chart(series, metric, floor), key="version.estimated_chart")
+    st.caption("Dashed: the estimate from the model's scores (CBPE) or a loss model (DLE), shaded its band; "
+               "solid: the realized value once the window has its labels. Red circles: estimate unreliable "
+               "(concept drift or poor reference calibration).")
+    record = data.track_record(ctx.store, version_id=version.id)
+    st.markdown("**Estimator track record** (realized windows)")
+    st.dataframe(record[["monitor", "metric", "n_windows", "n_realized", "mae", "inside_band"]], hide_index=True,
+                 width="stretch")
+
+
 def volume(ctx: ui.PageState, version: VersionInfo) -> None:
     """Predictions per hour (short ranges) or per day."""
     freq = "h" if ctx.end - ctx.start <= HOURLY_UP_TO else "D"
@@ -114,6 +134,7 @@ def main() -> None:
                f"{ui.fmt_time(ctx.start)} – {ui.fmt_time(ctx.end)}")
     headline(ctx, version)
     performance(ctx, version)
+    estimated(ctx, version)
     st.subheader("Prediction volume")
     volume(ctx, version)
     drift(ctx, version)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from driftscope.collectors.coerce import as_binary, as_float, as_text
 from driftscope.config import Config, ModelConfig, MonitorConfig, SchemaConfig
 from driftscope.errors import SchemaError
+from driftscope.modelspec import probability_column
 from driftscope.storage.db import transaction
 from driftscope.storage.registry import Change, ensure_model, ensure_monitor, ensure_reference, ensure_version
 from driftscope.tabular import read_table
@@ -67,7 +68,10 @@ def apply_config(config: Config, engine: Engine, *, replace_references: bool = F
 
 def schema_document(schema: SchemaConfig) -> dict:
     """The schema as stored with a version (JSON-safe, role names as in the config)."""
-    return schema.model_dump(mode="json", by_alias=True)
+    document = schema.model_dump(mode="json", by_alias=True)
+    if document.get("probabilities") is None:  # absent as before it existed, so registered hashes hold
+        document.pop("probabilities", None)
+    return document
 
 
 def monitor_settings(monitor: MonitorConfig, model: ModelConfig) -> dict:
@@ -92,6 +96,7 @@ def canonical_reference(path: str, schema: SchemaConfig) -> pd.DataFrame:
     if missing:
         raise SchemaError(f"{path}: reference data lacks feature columns {missing}; it has {list(frame.columns)}")
     roles = {schema.prediction: "prediction", schema.probability: "probability", schema.target: "label"}
+    roles |= {column: probability_column(cls) for cls, column in (schema.probabilities or {}).items()}
     out = pd.DataFrame({canonical: frame[source] for source, canonical in roles.items()
                         if source is not None and source in frame.columns})
     problems = []

@@ -14,6 +14,30 @@ from driftscope.sections import OptionalStr, Strict
 Task = Literal["binary_classification", "multiclass_classification", "regression"]
 FeatureType = Literal["numeric", "categorical", "binary"]
 VersionStatus = Literal["active", "shadow", "retired"]
+#: canonical (stored) name of a class's probability column is this prefix plus the class name
+PROBABILITY_PREFIX = "probability:"
+
+
+def probability_column(cls: str) -> str:
+    """Canonical name of the column holding the probability of class ``cls`` (multiclass schemas).
+
+    Examples
+    --------
+    >>> probability_column("basic")
+    'probability:basic'
+    """
+    return f"{PROBABILITY_PREFIX}{cls}"
+
+
+def probability_columns(schema: dict[str, Any]) -> dict[str, str]:
+    """Class -> canonical probability column of a stored schema (empty without ``probabilities``).
+
+    Examples
+    --------
+    >>> probability_columns({"probabilities": {"a": "p_a", "b": "p_b"}})
+    {'a': 'probability:a', 'b': 'probability:b'}
+    """
+    return {str(cls): probability_column(str(cls)) for cls in (schema.get("probabilities") or {})}
 
 
 class SchemaConfig(Strict):
@@ -23,6 +47,9 @@ class SchemaConfig(Strict):
     timestamp: str
     prediction: str
     probability: OptionalStr = None
+    probabilities: dict[str, str] | None = Field(
+        default=None, description="class -> column holding its probability (multiclass tasks)"
+    )
     target: OptionalStr = None
     positive_label: Any = Field(default=1, description="class counted as positive (binary tasks)")
     features: dict[str, FeatureType] = Field(min_length=1)
@@ -30,10 +57,15 @@ class SchemaConfig(Strict):
     @model_validator(mode="after")
     def _roles_distinct(self) -> "SchemaConfig":
         roles = [self.id, self.timestamp, self.prediction, self.probability, self.target]
-        named = [r for r in roles if r is not None] + list(self.features)
+        named = [r for r in roles if r is not None] + list((self.probabilities or {}).values()) + list(self.features)
         clashes = sorted({c for c in named if named.count(c) > 1})
         if clashes:
             raise ValueError(f"columns used for two roles: {', '.join(clashes)}")
+        if self.probabilities is not None:
+            if self.probability is not None:
+                raise ValueError("set 'probability' (binary tasks) or 'probabilities' (multiclass), not both")
+            if len(self.probabilities) < 2:
+                raise ValueError("'probabilities' needs one column per class, at least two classes")
         return self
 
 
@@ -76,4 +108,9 @@ class ModelConfig(Strict):
         dupes = sorted({v for v in seen if seen.count(v) > 1})
         if dupes:
             raise ValueError(f"version listed twice: {', '.join(dupes)}")
+        schemas = [self.schema_, *(v.schema_ for v in self.versions if v.schema_ is not None)]
+        if self.task != "multiclass_classification" and any(s.probabilities for s in schemas):
+            raise ValueError(f"'probabilities' is for multiclass models; a {self.task} model logs 'probability'")
+        if self.task == "multiclass_classification" and any(s.probability for s in schemas):
+            raise ValueError("a multiclass model logs one column per class under 'probabilities: {class: column}'")
         return self

@@ -1,7 +1,12 @@
 """Checks across sections: every name a section refers to must exist elsewhere in the file."""
 
 from driftscope.config.schema import Config
+from driftscope.modelspec import ModelConfig
+from driftscope.monitors.config import MonitorConfig
+from driftscope.monitors.estimation.monitor import ESTIMATED_METRICS
 from driftscope.monitors.metrics import METRICS
+
+LABELLED = ("performance", "concept_drift", "estimated_performance")
 
 
 def reference_errors(config: Config) -> list[str]:
@@ -39,10 +44,8 @@ def reference_errors(config: Config) -> list[str]:
         for column in monitor.tests or {}:
             if column not in features:
                 errors.append(f"monitors[{i}].tests.{column}: not a feature of model {owner.name!r}")
-        for metric in monitor.metrics or []:
-            if owner.task not in METRICS[metric].tasks:
-                errors.append(f"monitors[{i}].metrics: {metric!r} does not apply to a {owner.task} model")
-        if monitor.kind in ("performance", "concept_drift") and owner.schema_.target is None:
+        errors += _metric_errors(i, monitor, owner)
+        if monitor.kind in LABELLED and owner.schema_.target is None:
             errors.append(f"monitors[{i}].kind: {monitor.kind} needs schema.target on model {owner.name!r}")
     for i, rule in enumerate(config.alerts.rules):
         where = f"alerts.rules[{i}]"
@@ -58,8 +61,8 @@ def reference_errors(config: Config) -> list[str]:
         if watched is not None and kinds is not None and watched.kind not in kinds:
             errors.append(f"{where}.when: a {rule.when} rule needs a {' or '.join(kinds)} "
                           f"monitor; {watched.name!r} is {watched.kind}")
-        if watched is not None and watched.kind == "performance" and rule.metric is not None \
-                and rule.metric not in (watched.metrics or []):
+        performance = watched is not None and watched.kind in ("performance", "estimated_performance")
+        if performance and rule.metric is not None and rule.metric not in (watched.metrics or []):
             errors.append(f"{where}.metric: monitor {watched.name!r} does not compute {rule.metric!r}")
     return errors
 
@@ -68,10 +71,29 @@ _RULE_MONITOR_KINDS = {
     "dataset_drift": ("data_drift",),
     "feature_drift": ("data_drift",),
     "missing_values": ("data_drift",),
-    "metric_below": ("performance",),
+    "metric_below": ("performance", "estimated_performance"),
     "metric_drop": ("performance",),
     "detector_fired": ("concept_drift",),
 }
+
+
+def _metric_errors(i: int, monitor: MonitorConfig, model: ModelConfig) -> list[str]:
+    """A monitor's metrics that do not fit its model's task or logged columns."""
+    errors = []
+    schema = model.schema_
+    if monitor.kind == "estimated_performance":
+        valid = ESTIMATED_METRICS[model.task]
+        errors += [f"monitors[{i}].metrics: {m!r} cannot be estimated for a {model.task} model; valid: "
+                   f"{', '.join(valid)}" for m in monitor.metrics or [] if m not in valid]
+        if model.task == "binary_classification" and schema.probability is None:
+            errors.append(f"monitors[{i}].kind: CBPE needs schema.probability on model {model.name!r}")
+        if model.task == "multiclass_classification" and not schema.probabilities:
+            errors.append(f"monitors[{i}].kind: CBPE needs schema.probabilities on model {model.name!r}")
+        return errors
+    for metric in monitor.metrics or []:
+        if model.task not in METRICS[metric].tasks:
+            errors.append(f"monitors[{i}].metrics: {metric!r} does not apply to a {model.task} model")
+    return errors
 
 
 def _duplicates(where: str, names: list[str]) -> list[str]:
