@@ -1,7 +1,7 @@
 """estimated performance: a metric's state (estimated or realized) and the realized value beside the estimate
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-30 23:30:00
 
 ``metric_values`` of an ``estimated_performance`` run keep the estimate in ``value`` (its band in
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0007'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
