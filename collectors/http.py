@@ -21,11 +21,8 @@ followed. Any other error fails the run with the status and the start of the bod
 source and the URL.
 """
 
-import contextlib
 import json
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +32,7 @@ import numpy as np
 import pandas as pd
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError
 from urllib3.util import Retry
 
 from driftscope.collectors.base import Batch, Rejected, SourceState, WatermarkCheckpoint
@@ -157,7 +155,7 @@ class HttpSource:
         try:
             with session.get(url, params=params, timeout=limit, stream=True, allow_redirects=False) as response:
                 body = _read_until(response, deadline)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout, HTTPError) as exc:
             raise SourceError(f"source {self.name!r}: GET {url} failed after {attempts} attempts; last: "
                               f"{exc.__class__.__name__}: {exc}") from exc
         except TimeoutError as exc:
@@ -204,30 +202,15 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def _read_until(response: requests.Response, deadline: float) -> bytes:
     """The whole body, or :class:`TimeoutError` once ``deadline`` (``time.monotonic()``) has passed.
 
-    A timer shuts the connection's socket down at the deadline, which ends a read blocked on a server
-    that trickles its body (each byte in time for the per-read timeout, the whole far too late).
+    Reads what each socket read returns (``read1``), so a server that trickles its body (each byte in
+    time for the per-read timeout, the whole far too late) is stopped at the first read after the
+    deadline; a server that goes silent is stopped by the per-read timeout (the same ``timeout``).
     """
-    connection = getattr(response.raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    expired = threading.Event()
-
-    def expire() -> None:
-        expired.set()
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), expire)
-    timer.daemon = True
-    timer.start()
-    try:
-        body = b"".join(response.iter_content(CHUNK_BYTES))
-    except (requests.RequestException, OSError) as exc:
-        if expired.is_set():
-            raise TimeoutError("the body was not read before the deadline") from exc
-        raise
-    finally:
-        timer.cancel()
-    if expired.is_set() or time.monotonic() > deadline:
-        raise TimeoutError("the body was not read before the deadline")
-    return body
+    chunks = []
+    while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the body was not read before the deadline")
+    if time.monotonic() > deadline:
+        raise TimeoutError("the answer came after the deadline")
+    return b"".join(chunks)
