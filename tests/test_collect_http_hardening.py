@@ -100,10 +100,10 @@ def api_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_next_on_another_origin_is_refused_and_gets_no_token(engine, tmp_path) -> None:
-    with scripted(lambda path: page(items(0, 2), None)) as (other, other_seen):
-        with scripted(lambda path: page(items(0, 3), f"{other}/steal")) as (base, seen):
-            config = setup(tmp_path, engine, [source(f"{base}/predictions")])
-            [summary] = collect(engine, config)
+    with scripted(lambda path: page(items(0, 2), None)) as (other, other_seen), \
+            scripted(lambda path: page(items(0, 3), f"{other}/steal")) as (base, seen):
+        config = setup(tmp_path, engine, [source(f"{base}/predictions")])
+        [summary] = collect(engine, config)
     assert other_seen == [], "the other origin was contacted"
     assert [s.auth for s in seen] == [f"Bearer {TOKEN}"]
     assert summary.status == "failed" and summary.rows_stored == 3
