@@ -206,8 +206,9 @@ def run_job(
         except Exception as exc:  # logged with the job; the scheduler keeps running the other jobs
             job_log.exception(logfmt(job=job, duration_s=_since(started), outcome="error", error=str(exc)[:500]))
             return "error"
+    scheduled = {"slot": slot.isoformat()} if slot is not None else {}
     for fields in lines or [{"outcome": "nothing_to_do"}]:
-        job_log.info(logfmt(job=job, **fields, duration_s=_since(started)))
+        job_log.info(logfmt(job=job, **fields, duration_s=_since(started), **scheduled))
     return "done"
 
 
