@@ -10,6 +10,7 @@ sign-in page and its throttle are in :mod:`driftscope.dashboard.login`. See ``do
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -99,7 +100,7 @@ def current_user(settings: Settings) -> User | None:
     return None
 
 
-def oidc_user(info: dict[str, object], operators: frozenset[str]) -> User:
+def oidc_user(info: Mapping[str, object], operators: frozenset[str]) -> User:
     """The user of an OIDC sign-in: operator only when the provider says the e-mail is verified.
 
     The display name (``name``) never grants a role: anyone can choose it. An unverified or missing

@@ -131,12 +131,11 @@ def claim_slot(session: Session, *, job: str, scheduled_at: datetime, holder: st
     Claims older than :data:`CLAIMS_KEPT` before this slot are deleted on the way (the job's own rows,
     through the primary key), so the table stays small.
     """
-    claims = JobClaim.__table__
     scheduled_at = scheduled_at.astimezone(UTC)
-    session.execute(delete(claims).where(claims.c.job == job, claims.c.scheduled_at < scheduled_at - CLAIMS_KEPT))
+    session.execute(delete(JobClaim).where(JobClaim.job == job, JobClaim.scheduled_at < scheduled_at - CLAIMS_KEPT))
     inserted = session.execute(
-        _insert(session)(claims).values(job=job, scheduled_at=scheduled_at, holder=holder, claimed_at=db_now(session))
-        .on_conflict_do_nothing(index_elements=["job", "scheduled_at"]).returning(claims.c.job)
+        _insert(session)(JobClaim).values(job=job, scheduled_at=scheduled_at, holder=holder, claimed_at=db_now(session))
+        .on_conflict_do_nothing(index_elements=["job", "scheduled_at"]).returning(JobClaim.job)
     ).first()
     if inserted is not None:
         return None
