@@ -9,9 +9,10 @@ value that is not a literal of our own goes through :func:`text` or :func:`code`
 import re
 from typing import Any
 
-# Characters that open Markdown, HTML, links, images, emphasis, tables, Streamlit directives (``:red[..]``) or
-# maths (``$``). Newlines are folded, so line-start syntax (headings, lists, quotes) cannot start.
-_SPECIAL = re.compile(r"([\\`*_\[\]()<>!|~${}])")
+# Characters that open code, HTML, links, images, bold, tables, Streamlit directives (``:red[..]``) or maths
+# (``$``). Newlines are folded, so line-start syntax (headings, lists, quotes) cannot start; ``_`` is left
+# alone (at worst it italicises, and identifiers such as DRIFTSCOPE_CONFIG stay readable in the source).
+_SPECIAL = re.compile(r"([\\`*\[\]()<>!|~${}])")
 _BACKTICKS = re.compile(r"`+")
 
 

@@ -1,7 +1,6 @@
 """Sign-in hardening (issue #18 item 13): unknown names cost the same as known ones, failed attempts lock
 with a growing delay shared through the store, and a deep link survives the sign-in."""
 
-import statistics
 import time
 from pathlib import Path
 
@@ -47,8 +46,8 @@ def test_an_unknown_name_costs_as_much_as_a_known_one() -> None:
     user = UserConfig(username="olga", role="operator", password_hash=hash_password("op-pw", iterations=SLOW))
     settings = Settings(database_url="sqlite://", auth_enabled=True, users=(user,))
     _timed(settings, "nobody")  # the dummy hash is made once
-    known = statistics.median(_timed(settings, "olga") for _ in range(7))
-    unknown = statistics.median(_timed(settings, f"nobody{i}") for i in range(7))
+    pairs = [(_timed(settings, "olga"), _timed(settings, f"nobody{i}")) for i in range(9)]  # interleaved
+    known, unknown = min(k for k, _ in pairs), min(u for _, u in pairs)  # the least disturbed by other load
     assert 0.5 < unknown / known < 2.0, (known, unknown)
 
 
