@@ -2,14 +2,23 @@
 
 The first page is ``url``; a ``next`` that is a URL (absolute or starting with ``/``) is followed as
 it is, any other ``next`` is sent as the ``cursor`` query parameter of ``url``. A missing or null
-``next`` ends the run.
+``next`` ends the run, and so does a ``next`` equal to the page's own cursor.
+
+Safety (issue #18): a ``next`` URL on another origin (scheme, host or port) than ``url`` is refused
+with an error, never followed: the bearer token must not reach a host the configuration did not
+name, and an API that pages across hosts is better configured as two sources. A cursor seen before in
+the same run (``A -> B -> A``) is an error rather than an endless loop. ``timeout`` is a total
+deadline per request (connecting, waiting and reading the whole body), so a server that trickles
+its answer byte by byte fails the request in time.
 
 The watermark is the cursor of the page to read next and how many of its items are already
 stored: after the last page it stays on that page, so the next run re-reads it, skips the items
 taken, and follows ``next`` once the API adds one. The bearer token comes from the environment
-through the config (``token: ${VAR}``). Requests time out after ``timeout``; 5xx answers, 429 and
-connection errors are retried ``retries`` times with exponential backoff (0.25 s doubling, at most
-8 s); any other error fails the run with the status and the start of the body.
+through the config (``token: ${VAR}``). 5xx answers, 429 and connection errors are retried
+``retries`` times by urllib3's :class:`~urllib3.util.Retry`: exponential backoff (0.25 s factor, at
+most 8 s), or the server's ``Retry-After`` when it sends one (at most 60 s). Redirects are not
+followed. Any other error fails the run with the status and the start of the body; messages name the
+source and the URL.
 """
 
 import json
@@ -17,11 +26,14 @@ import logging
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import numpy as np
 import pandas as pd
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError
+from urllib3.util import Retry
 
 from driftscope.collectors.base import Batch, Rejected, SourceState, WatermarkCheckpoint
 from driftscope.collectors.config import SourceConfig
@@ -29,9 +41,12 @@ from driftscope.errors import SourceError
 
 log = logging.getLogger(__name__)
 
-BACKOFF_START_S = 0.25
+BACKOFF_FACTOR_S = 0.25
 BACKOFF_MAX_S = 8.0
+RETRY_AFTER_MAX_S = 60
+RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGES_PER_RUN = 1_000_000
+CHUNK_BYTES = 64 * 1024
 
 
 def encode_cursor(cursor: str | None, taken: int) -> str:
@@ -60,18 +75,16 @@ def decode_cursor(watermark: str | None) -> tuple[str | None, int]:
 class HttpSource:
     """Pages of a cursor-paged JSON API; see the module docstring."""
 
-    def __init__(self, spec: SourceConfig, *, sleep: Any = time.sleep) -> None:
+    def __init__(self, spec: SourceConfig) -> None:
         self.name = spec.name
         self.spec = spec
-        self._sleep = sleep
 
     def batches(self, state: SourceState) -> Iterator[Batch]:
         """Yield the items of each page past the committed cursor."""
         cursor, taken = decode_cursor(state.watermark)
         watermark = state.watermark
-        with requests.Session() as session:
-            if self.spec.token is not None:
-                session.headers["Authorization"] = f"Bearer {self.spec.token.get_secret_value()}"
+        seen = {cursor}
+        with self._session() as session:
             for _ in range(MAX_PAGES_PER_RUN):
                 items, following = self._page(session, cursor)
                 new_items = items[taken:]
@@ -81,51 +94,82 @@ class HttpSource:
                     watermark = position
                 if not following or following == cursor:
                     return
+                if following in seen:
+                    raise SourceError(f"source {self.name!r}: page {cursor} at {self._url(cursor)[0]} names "
+                                      f"next={following!r}, a cursor already read in this run: the API's cursors "
+                                      "form a cycle; fix the API, or its pages would be read forever")
+                seen.add(following)
                 cursor, taken = following, 0
+
+    def _session(self) -> requests.Session:
+        """A session that retries with urllib3's :class:`Retry` (honouring ``Retry-After``), redirects off."""
+        retry = Retry(
+            total=self.spec.retries, connect=self.spec.retries, read=self.spec.retries, status=self.spec.retries,
+            redirect=0, status_forcelist=RETRY_STATUSES, allowed_methods=["GET"], backoff_factor=BACKOFF_FACTOR_S,
+            backoff_max=BACKOFF_MAX_S, respect_retry_after_header=True, retry_after_max=RETRY_AFTER_MAX_S,
+            raise_on_status=False, raise_on_redirect=False,
+        )
+        session = requests.Session()
+        session.max_redirects = 0
+        adapter = HTTPAdapter(max_retries=retry)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        if self.spec.token is not None:
+            session.headers["Authorization"] = f"Bearer {self.spec.token.get_secret_value()}"
+        return session
 
     def _url(self, cursor: str | None) -> tuple[str, dict[str, str]]:
         if cursor is None:
             return self.spec.url, {}
         if cursor.startswith(("http://", "https://", "/")):
-            return urljoin(self.spec.url, cursor), {}
+            url = urljoin(self.spec.url, cursor)
+            if _origin(url) != _origin(self.spec.url):
+                raise SourceError(
+                    f"source {self.name!r}: a page of {self.spec.url} names next={cursor!r}, on another origin "
+                    f"({_origin(url)} instead of {_origin(self.spec.url)}); refused, so the token never leaves "
+                    "the configured host. Make the API return cursors or same-origin links, or configure that "
+                    "host as its own source"
+                )
+            return url, {}
         return self.spec.url, {"cursor": cursor}
 
     def _page(self, session: requests.Session, cursor: str | None) -> tuple[list[Any], str | None]:
         url, params = self._url(cursor)
-        response = self._get(session, url, params)
+        body = self._get(session, url, params)
         try:
-            page = response.json()
+            page = json.loads(body)
         except ValueError as exc:
             raise SourceError(f"source {self.name!r}: page {cursor or 'first'} at {url} is not JSON: "
-                              f"{response.text[:200]!r}") from exc
+                              f"{body[:200]!r}") from exc
         if not isinstance(page, dict) or not isinstance(page.get("items"), list):
             raise SourceError(f"source {self.name!r}: page {cursor or 'first'} at {url} is not "
                               '{"items": [...], "next": ...}; got ' + json.dumps(page)[:200])
         following = page.get("next")
         return page["items"], None if following in (None, "") else str(following)
 
-    def _get(self, session: requests.Session, url: str, params: dict[str, str]) -> requests.Response:
-        timeout = self.spec.timeout.total_seconds()
-        problem = ""
-        for attempt in range(self.spec.retries + 1):
-            if attempt:
-                self._sleep(min(BACKOFF_START_S * 2 ** (attempt - 1), BACKOFF_MAX_S))
-            try:
-                response = session.get(url, params=params, timeout=timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = f"{exc.__class__.__name__}: {exc}"
-                log.info("source %s: %s (attempt %d)", self.name, problem, attempt + 1)
-                continue
-            if response.status_code < 400:
-                return response
-            problem = f"HTTP {response.status_code}: {response.text[:200]!r}"
-            if response.status_code < 500 and response.status_code != 429:
-                hint = "; check the token" if response.status_code in (401, 403) else ""
-                raise SourceError(f"source {self.name!r}: GET {url} answered {problem}{hint}")
-            log.info("source %s: GET %s answered HTTP %d (attempt %d)", self.name, url, response.status_code,
-                     attempt + 1)
-        raise SourceError(f"source {self.name!r}: GET {url} failed after {self.spec.retries + 1} attempts; "
-                          f"last: {problem}")
+    def _get(self, session: requests.Session, url: str, params: dict[str, str]) -> bytes:
+        """The body of a GET (retried by the session's :class:`Retry`), within the ``timeout`` deadline."""
+        limit = self.spec.timeout.total_seconds()
+        attempts = self.spec.retries + 1
+        deadline = time.monotonic() + limit
+        try:
+            with session.get(url, params=params, timeout=limit, stream=True, allow_redirects=False) as response:
+                body = _read_until(response, deadline)
+        except (requests.ConnectionError, requests.Timeout, HTTPError) as exc:
+            raise SourceError(f"source {self.name!r}: GET {url} failed after {attempts} attempts; last: "
+                              f"{exc.__class__.__name__}: {exc}") from exc
+        except TimeoutError as exc:
+            raise SourceError(f"source {self.name!r}: GET {url} did not finish within timeout {limit:g}s "
+                              "(the server sends its answer too slowly); raise the source's timeout or fix "
+                              "the server") from exc
+        if response.status_code < 300:
+            return body
+        problem = f"HTTP {response.status_code}: {body[:200].decode('utf-8', 'replace')!r}"
+        if response.status_code in RETRY_STATUSES:
+            raise SourceError(f"source {self.name!r}: GET {url} failed after {attempts} attempts; last: {problem}")
+        hint = "; check the token" if response.status_code in (401, 403) else ""
+        hint = "; redirects are not followed: configure the final URL" if response.is_redirect else hint
+        raise SourceError(f"source {self.name!r}: GET {url} answered {problem}{hint}")
 
     def _batch(self, items: list[Any], cursor: str | None, offset: int, checkpoint: WatermarkCheckpoint) -> Batch:
         page = cursor or "first"
@@ -146,3 +190,27 @@ class HttpSource:
             return [json.dumps(objects[i], default=str) for i in positions.tolist()]
 
         return Batch(frame, f"page {page}", locate, payloads, checkpoint, rejected)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _read_until(response: requests.Response, deadline: float) -> bytes:
+    """The whole body, or :class:`TimeoutError` once ``deadline`` (``time.monotonic()``) has passed.
+
+    Reads what each socket read returns (``read1``), so a server that trickles its body (each byte in
+    time for the per-read timeout, the whole far too late) is stopped at the first read after the
+    deadline; a server that goes silent is stopped by the per-read timeout (the same ``timeout``).
+    """
+    chunks = []
+    while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the body was not read before the deadline")
+    if time.monotonic() > deadline:
+        raise TimeoutError("the answer came after the deadline")
+    return b"".join(chunks)

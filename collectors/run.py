@@ -23,6 +23,7 @@ from driftscope.collectors.progress import Progress
 from driftscope.collectors.sql import SqlSource
 from driftscope.collectors.target import Target, load_target
 from driftscope.errors import DriftscopeError, SchemaError
+from driftscope.redact import remember, scrub, secrets_in
 from driftscope.storage.collector_state import (
     CollectorRunInfo,
     ConcurrentCollectError,
@@ -51,6 +52,7 @@ def collect(
 
 def run_source(engine: Engine, spec: SourceConfig, *, progress: bool = False) -> SourceSummary:
     """Run one configured source once and return its summary (see :func:`collect`)."""
+    remember(secrets_in(spec))  # servers echo tokens: keep them out of the store and the logs
     with transaction(engine) as session:
         run_id = start_collector_run(session, source=spec.name)
     reporter = Progress(spec.name, enabled=progress)
@@ -67,7 +69,7 @@ def run_source(engine: Engine, spec: SourceConfig, *, progress: bool = False) ->
         reporter.close()
     status, error = ("failed", "; ".join(failures)) if failures else ("succeeded", None)
     with transaction(engine) as session:
-        info = finish_collector_run(session, run_id=run_id, status=status, error=_clip(error))
+        info = finish_collector_run(session, run_id=run_id, status=status, error=_clip(scrub(error)))
     return summary_of(info)
 
 

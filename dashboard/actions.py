@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from driftscope.dashboard import data, ui
+from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
 REQUEST_COLUMNS = ["id", "status", "trigger", "requested_by", "reason", "created_at", "updated_at", "note"]
@@ -17,7 +18,7 @@ REQUEST_COLUMNS = ["id", "status", "trigger", "requested_by", "reason", "created
 def operator_only(ctx: ui.PageState) -> bool:
     """True for operators; for viewers, explain why the controls are disabled."""
     if not ctx.user.is_operator:
-        st.caption(f"Signed in as {ctx.user.name} (viewer): only operators can act here.")
+        st.caption(f"Signed in as {md.text(ctx.user.name)} (viewer): only operators can act here.")
     return ctx.user.is_operator
 
 
@@ -51,13 +52,14 @@ def retraining(ctx: ui.PageState, version: VersionInfo) -> None:
     else:
         latest = requests.iloc[0]
         st.markdown(f"Latest request **#{latest['id']}** is **{latest['status']}** "
-                    f"(by {latest['requested_by']}, {ui.ago(latest['created_at'])}).")
+                    f"(by {md.text(latest['requested_by'])}, {ui.ago(latest['created_at'])}).")
         st.dataframe(requests[REQUEST_COLUMNS], hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
     allowed = operator_only(ctx)
     with st.form(f"retrain-{version.id}", clear_on_submit=True):
         reason = st.text_area("Reason", key=f"retrain.reason.{version.id}", disabled=not allowed,
                               placeholder="e.g. roc_auc fell below 0.70 after the January pricing change")
-        confirmed = st.checkbox(f"Yes, ask the training pipeline to retrain {version.model} {version.version}",
+        which = md.text(f"{version.model} {version.version}")
+        confirmed = st.checkbox(f"Yes, ask the training pipeline to retrain {which}",
                                 key=f"retrain.confirm.{version.id}", disabled=not allowed)
         submitted = st.form_submit_button("Request retraining", type="primary", disabled=not allowed)
     if not submitted:
@@ -67,5 +69,5 @@ def retraining(ctx: ui.PageState, version: VersionInfo) -> None:
         return
     if ui.attempt(lambda: data.request_retraining(ctx.store, user=ctx.user, version_id=version.id,
                                                   reason=reason.strip()),
-                  f"Retraining of {version.model} {version.version} requested; its status is shown above."):
+                  f"Retraining of {which} requested; its status is shown above."):
         st.rerun()

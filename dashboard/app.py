@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from driftscope.dashboard import auth, data, sidebar, state, ui
+from driftscope.dashboard import auth, data, login, sidebar, state, ui
 from driftscope.dashboard.settings import Settings, environment_key, load_settings
 from driftscope.errors import DriftscopeError
 
@@ -68,11 +68,10 @@ def main() -> None:
         return
     user = auth.current_user(settings)
     if user is None:
-
-        def sign_in() -> None:
-            auth.login_page(settings)
-
-        _only_page(sign_in, "Sign in", "login")
+        # The pages stay registered (hidden, not run) so the address asked for (an alert e-mail's
+        # /feature?model=...) is kept through the sign-in, whose rerun then opens it.
+        st.navigation(_pages(), position="hidden")
+        login.login_page(settings)
         return
     navigation = st.navigation(_pages())
     try:

@@ -4,15 +4,20 @@ With login off (the local demo) everyone is the operator ``local``: bind the das
 then. With local users, a password form checks PBKDF2 hashes from the config or
 ``DRIFTSCOPE_DASHBOARD_USERS``; with ``auth.oidc: true``, Streamlit's ``st.login`` signs users in
 through the OIDC provider configured in ``.streamlit/secrets.toml`` and ``auth.operators`` lists the
-e-mails given the operator role. See ``docs/dashboard.md``.
+e-mails given the operator role, granted only when the provider marks the e-mail verified. The
+sign-in page and its throttle are in :mod:`driftscope.dashboard.login`. See ``docs/dashboard.md``.
 """
 
+import hmac
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 import streamlit as st
 
-from driftscope.config.passwords import verify_password
+from driftscope.config.passwords import DEFAULT_ITERATIONS, hash_password, verify_password
 from driftscope.dashboard.settings import Settings
 from driftscope.errors import ConfigError, DriftscopeError
 
@@ -50,19 +55,35 @@ def require_operator(user: User, action: str) -> None:
 def authenticate(settings: Settings, username: str, password: str) -> User | None:
     """The local user with that name and password, or None.
 
+    An unknown name costs the same PBKDF2 work as a known one (a dummy hash with the configured
+    users' iteration count is checked), so the answer time does not reveal which names exist.
+
     Raises
     ------
     ConfigError
         The user's stored hash is malformed (the message names the user).
     """
-    for user in settings.users:
-        if user.username == username:
-            try:
-                ok = verify_password(password, user.password_hash.get_secret_value())
-            except ConfigError as exc:
-                raise ConfigError(f"dashboard user {username!r}: {exc}") from exc
-            return User(name=username, role=user.role, method="password") if ok else None
-    return None
+    match = next((u for u in settings.users if hmac.compare_digest(u.username.encode(), username.encode())), None)
+    if match is None:
+        verify_password(password, _dummy_hash(_iterations(settings)))
+        return None
+    try:
+        ok = verify_password(password, match.password_hash.get_secret_value())
+    except ConfigError as exc:
+        raise ConfigError(f"dashboard user {username!r}: {exc}") from exc
+    return User(name=username, role=match.role, method="password") if ok else None
+
+
+def _iterations(settings: Settings) -> int:
+    """The PBKDF2 iteration count of the configured users' hashes (the largest; the default if none parse)."""
+    counts = [int(p[1]) for u in settings.users if len(p := u.password_hash.get_secret_value().split("$")) == 4
+              and p[1].isdigit()]
+    return max(counts, default=DEFAULT_ITERATIONS)
+
+
+@cache
+def _dummy_hash(iterations: int) -> str:
+    return hash_password(secrets.token_hex(16), iterations=iterations)
 
 
 def current_user(settings: Settings) -> User | None:
@@ -75,36 +96,36 @@ def current_user(settings: Settings) -> User | None:
     if settings.oidc:
         info = st.user.to_dict()
         if info.get("is_logged_in"):
-            email = str(info.get("email") or info.get("name") or "unknown")
-            role: Role = "operator" if email.lower() in settings.oidc_operators else "viewer"
-            return User(name=email, role=role, method="oidc")
+            return oidc_user(info, settings.oidc_operators)
     return None
 
 
-def login_page(settings: Settings) -> None:
-    """The sign-in page: single sign-on when OIDC is configured, a password form for local users."""
-    st.title("Sign in to driftscope")
-    st.caption("The dashboard needs a login. Viewers browse; operators also acknowledge alerts and retrain.")
-    if settings.oidc and st.button("Sign in with single sign-on", type="primary"):
-        st.login()
-    if settings.users:
-        with st.form("login"):
-            username = st.text_input("Username", key="login.username")
-            password = st.text_input("Password", type="password", key="login.password")
-            submitted = st.form_submit_button("Sign in", type="primary")
-        if submitted:
-            user = authenticate(settings, username.strip(), password)
-            if user is None:
-                st.error("Wrong username or password.")
-            else:
-                st.session_state[_SESSION_KEY] = user
-                st.rerun()
-    if not settings.oidc and not settings.users:
-        st.error(
-            "Login is enabled but no users are configured. Add `dashboard.auth.users` to the config "
-            "(hashes from `driftscope dashboard hash-password`), set DRIFTSCOPE_DASHBOARD_USERS, "
-            "or set `dashboard.auth.oidc: true` with an OIDC provider in .streamlit/secrets.toml."
-        )
+def oidc_user(info: Mapping[str, object], operators: frozenset[str]) -> User:
+    """The user of an OIDC sign-in: operator only when the provider says the e-mail is verified.
+
+    The display name (``name``) never grants a role: anyone can choose it. An unverified or missing
+    e-mail signs in as a viewer.
+
+    Examples
+    --------
+    >>> ops = frozenset({"ann@example.com"})
+    >>> oidc_user({"email": "Ann@example.com", "email_verified": True}, ops).role
+    'operator'
+    >>> oidc_user({"email": "ann@example.com", "email_verified": False}, ops).role
+    'viewer'
+    >>> oidc_user({"name": "ann@example.com"}, ops).role
+    'viewer'
+    """
+    email = str(info.get("email") or "")
+    verified = info.get("email_verified") is True or str(info.get("email_verified")).lower() == "true"
+    name = email or str(info.get("name") or "unknown")
+    role: Role = "operator" if verified and email and email.lower() in operators else "viewer"
+    return User(name=name if verified or not email else f"{email} (unverified)", role=role, method="oidc")
+
+
+def sign_in(user: User) -> None:
+    """Keep ``user`` signed in for this browser session."""
+    st.session_state[_SESSION_KEY] = user
 
 
 def logout(user: User) -> None:

@@ -20,7 +20,7 @@ from driftscope.dashboard.auth import User, require_operator
 from driftscope.storage import alerts as alert_store
 from driftscope.storage import drift_history as feature_queries
 from driftscope.storage import estimates as estimate_queries
-from driftscope.storage import notifications, registry, retraining, scheduler_state
+from driftscope.storage import login_throttle, notifications, registry, retraining, scheduler_state
 from driftscope.storage import result_series as version_queries
 from driftscope.storage import run_history as ops_queries
 from driftscope.storage import version_summary as overview_queries
@@ -269,3 +269,23 @@ def request_retraining(store: Store, *, user: User, version_id: int, reason: str
 def _after_write(cache: Any) -> None:
     cache.clear()
     _stamp.clear()
+
+
+def login_wait(store: Store, *, username: str, client: str) -> float:
+    """Seconds until ``username`` may try to sign in again from ``client`` (0 when it may now)."""
+    keys = [login_throttle.throttle_key("user", username), login_throttle.throttle_key("client", client)]
+    with overview_queries.store_session(store.engine, doing="checking the sign-in throttle") as session:
+        return login_throttle.login_wait(session, keys=keys).total_seconds()
+
+
+def record_login_failure(store: Store, *, username: str, client: str) -> float:
+    """Count a failed sign-in for ``username`` and for ``client``; returns the lock it caused, in seconds."""
+    keys = [login_throttle.throttle_key("user", username), login_throttle.throttle_key("client", client)]
+    with overview_queries.store_session(store.engine, doing="recording a failed sign-in") as session:
+        return login_throttle.record_login_failure(session, keys=keys).total_seconds()
+
+
+def clear_login_failures(store: Store, *, username: str) -> None:
+    """Forget ``username``'s failed sign-ins after a successful one."""
+    with overview_queries.store_session(store.engine, doing="recording a sign-in") as session:
+        login_throttle.clear_login_failures(session, keys=[login_throttle.throttle_key("user", username)])

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from driftscope.dashboard import auth, data, state
+from driftscope.dashboard import markdown as md
 from driftscope.dashboard.auth import User
 from driftscope.dashboard.data import Store, VersionInfo
 from driftscope.dashboard.settings import Settings
@@ -57,6 +58,6 @@ def _user_box(user: User) -> None:
     if user.method == "none":
         bar.caption("Login is off (local mode): everyone here is an operator. See docs/dashboard.md to turn it on.")
         return
-    bar.caption(f"Signed in as **{user.name}** ({user.role})")
+    bar.caption(f"Signed in as **{md.text(user.name)}** ({user.role})")
     if bar.button("Sign out", key="auth.signout"):
         auth.logout(user)

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from driftscope.dashboard import markdown as md
 from driftscope.dashboard.auth import User
 from driftscope.dashboard.data import Store, VersionInfo
 from driftscope.dashboard.settings import Settings
@@ -92,7 +93,7 @@ def empty(what: str, next_step: str) -> None:
 
 def show_error(exc: DriftscopeError) -> None:
     """A readable error box (no traceback)."""
-    st.error(f"**{type(exc).__name__}**: {exc}")
+    st.error(f"**{type(exc).__name__}**: {md.text(exc)}")
 
 
 def attempt(action: Callable[[], Any], success: str) -> bool:

@@ -137,6 +137,41 @@ def write_report(
     )
     target = Path(path) if path is not None else reports_dir / report_filename(model, version, tile.start, tile.end)
     target.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.save_html(str(target))
+    target.write_text(escape_embedded_data(snapshot.get_html_str(as_iframe=False)), encoding="utf-8")
     return target
+
+
+_DATA_START = "<script>\n    var metric_"
+_DATA_END = ";\n</script>"
+
+
+def escape_embedded_data(html: str) -> str:
+    r"""Evidently's standalone report with every ``<`` in its embedded JSON written as ``\u003c``.
+
+    Evidently embeds the report data as ``json.dumps`` output inside an inline ``<script>``; a value
+    such as ``</script><script>alert(1)</script>`` (a category from the data) would end that script
+    and run. ``json.dumps`` escapes newlines, so the block's end (``;``, a newline, ``</script>``)
+    cannot occur inside the data, and ``<`` can only occur inside JSON strings, where ``\u003c``
+    reads back as the same character. That removes every ``</script`` and ``<!--`` from the data.
+
+    Raises
+    ------
+    RuntimeError
+        The data block is not where Evidently puts it (a changed template): no unsafe file is written.
+
+    Examples
+    --------
+    >>> page = '<script>\n    var metric_1 = {"v": "</script><b>"};\n</script><script>go()</script>'
+    >>> print(escape_embedded_data(page))
+    <script>
+        var metric_1 = {"v": "\u003c/script>\u003cb>"};
+    </script><script>go()</script>
+    """
+    start = html.find(_DATA_START)
+    end = html.find(_DATA_END, start + 1)
+    if start < 0 or end < 0:
+        raise RuntimeError("Evidently's report HTML has no data block where expected; refusing to write a report "
+                           "whose data may not be escaped (check the installed evidently version)")
+    body = start + len("<script>")
+    return html[:body] + html[body:end].replace("<", "\\u003c") + html[end:]
 

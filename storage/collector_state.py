@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from driftscope.errors import NotFoundError, StorageError
+from driftscope.redact import scrub
 from driftscope.storage.db import is_postgres
 from driftscope.storage.models import CollectedFile, CollectorRun, CollectorState
 
@@ -168,7 +169,7 @@ def finish_collector_run(session: Session, *, run_id: int, status: str, error: s
     run = session.get(CollectorRun, run_id, populate_existing=True)
     if run is None:
         raise NotFoundError(f"no collector run with id {run_id}")
-    run.status, run.error, run.finished_at = status, error, datetime.now(UTC)
+    run.status, run.error, run.finished_at = status, scrub(error), datetime.now(UTC)
     session.flush()
     return _info(run)
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +21,7 @@ from driftscope.naming import DEFAULT_DATABASE_URL
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _READ_ONLY = "driftscope_read_only"
+_STORE_ATTRIBUTE = "driftscope_store"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -50,11 +51,38 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _configure_sqlite(engine)
-        return engine
-    if parsed.drivername == "postgresql+psycopg":
-        require("psycopg", "postgres")
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(parsed, **kwargs)
+    else:
+        if parsed.drivername == "postgresql+psycopg":
+            require("psycopg", "postgres")
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "handle_error", _name_the_store)
+    return engine
+
+
+def _name_the_store(context: ExceptionContext) -> None:
+    """Attach the masked URL of the failing store to the exception (see :func:`failed_store`)."""
+    if context.sqlalchemy_exception is not None and context.engine is not None:
+        setattr(context.sqlalchemy_exception, _STORE_ATTRIBUTE, masked_url(context.engine.url))
+
+
+def masked_url(url: str | URL) -> str:
+    """``url`` with its password replaced by ``***``, for messages and logs.
+
+    Examples
+    --------
+    >>> masked_url("postgresql+psycopg://app:s3cret@db.internal:5432/monitoring")
+    'postgresql+psycopg://app:***@db.internal:5432/monitoring'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<not a database URL>"
+
+
+def failed_store(exc: BaseException) -> str | None:
+    """The masked URL of the store an engine error came from, when :func:`make_engine` made its engine."""
+    return getattr(exc, _STORE_ATTRIBUTE, None)
 
 
 def _configure_sqlite(engine: Engine) -> None:

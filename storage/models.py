@@ -531,3 +531,30 @@ class JobLease(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class JobClaim(Base):
+    """A scheduled slot that has run: one row per (job, scheduled time), so no slot runs twice.
+
+    The lease stops two processes running a job at once; the claim stops the second of two schedulers
+    from running the same scheduled time again after the first finished it.
+    """
+
+    __tablename__ = "job_claims"
+    job: Mapped[str] = mapped_column(String(200), primary_key=True)
+    scheduled_at: Mapped[datetime] = mapped_column(primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class LoginThrottle(Base):
+    """Failed dashboard sign-ins of one user name or one client, shared by every dashboard process.
+
+    ``key`` is a SHA-256 digest (the name or address itself is not stored).
+    """
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime]

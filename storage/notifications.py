@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from driftscope.errors import NotFoundError
+from driftscope.redact import scrub
 from driftscope.storage.models import DeliveryAttempt, Notification
 
 SCHEMA_VERSION = 1
@@ -168,8 +169,8 @@ def record_attempt(
         raise NotFoundError(f"no notification {notification_id}")
     row.attempts += 1
     session.add(DeliveryAttempt(
-        notification_id=notification_id, attempt=row.attempts, ok=ok, status_code=status_code, error=error,
-        response=None if response is None else response[:MAX_RESPONSE_CHARS], duration_ms=duration_ms,
+        notification_id=notification_id, attempt=row.attempts, ok=ok, status_code=status_code, error=scrub(error),
+        response=None if response is None else (scrub(response) or "")[:MAX_RESPONSE_CHARS], duration_ms=duration_ms,
     ))
     if ok:
         row.status, row.delivered_at = "delivered", now or datetime.now(UTC)

@@ -25,6 +25,7 @@ import pandas as pd
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from driftscope.redact import scrub
 from driftscope.storage.models import (
     Base,
     DetectorEvent,
@@ -100,7 +101,7 @@ def finish_run(
         raise LookupError(f"no monitor run {run_id}")
     run.status, run.n_rows, run.n_reference, run.n_labels = status, n_rows, n_reference, n_labels
     run.summary = summary or {}
-    run.duration_s, run.error = duration_s, error
+    run.duration_s, run.error = duration_s, scrub(error)
     run.finished_at = datetime.now(UTC)
     run.evaluated_at = None
     session.flush()

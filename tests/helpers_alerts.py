@@ -183,10 +183,13 @@ class Received:
 class Receiver:
     """A real HTTP server on 127.0.0.1 recording webhook requests.
 
-    ``fail_first`` requests get HTTP 500, later ones 200; ``delay_s`` holds each response that long.
+    ``fail_first`` requests get HTTP ``fail_status`` (500) with body ``fail_body``, later ones 200;
+    ``delay_s`` holds each response that long.
     """
 
     fail_first: int = 0
+    fail_status: int = 500
+    fail_body: bytes = b"boom"
     delay_s: float = 0.0
     secret: str = SECRET
     port: int = 0
@@ -204,13 +207,13 @@ class Receiver:
                 ok = verify(receiver.secret, timestamp=self.headers.get(TIMESTAMP_HEADER, ""), body=body,
                             signature=self.headers.get(SIGNATURE_HEADER, ""))
                 with receiver._lock:
-                    status = 500 if len(receiver.requests) < receiver.fail_first else 200
+                    status = receiver.fail_status if len(receiver.requests) < receiver.fail_first else 200
                     receiver.requests.append(Received(self.path, dict(self.headers), body, ok, started, time.time(),
                                                       status))
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
-                self.wfile.write(b"boom" if status == 500 else b"ok")
+                self.wfile.write(b"ok" if status == 200 else receiver.fail_body)
 
             def do_GET(self) -> None:
                 """An empty page of the http source protocol: ``{"items": [], "next": null}``."""

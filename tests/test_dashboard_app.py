@@ -1,6 +1,7 @@
 """Every dashboard page under Streamlit's AppTest, on seeded SQLite and PostgreSQL stores: the numbers shown
 are the store's, selection travels in the URL, empty and broken stores explain themselves."""
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -65,7 +66,8 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def texts(at: AppTest, kind: str) -> str:
-    return "\n".join(str(e.value) for e in getattr(at, kind))
+    """The elements' Markdown as shown: backslash escapes (of values from the data) removed."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(e.value) for e in getattr(at, kind)))
 
 
 def test_overview_shows_the_store_numbers(monkeypatch: pytest.MonkeyPatch, store: tuple[str, Seeded]) -> None:

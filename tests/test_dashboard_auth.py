@@ -151,11 +151,18 @@ def test_operator_acknowledges_resolves_and_requests_retraining(monkeypatch: pyt
 @pytest.mark.parametrize(
     ("user", "expected"),
     [
-        ({"is_logged_in": True, "email": "Ops@Example.com"}, "Signed in as **Ops@Example.com** (operator)"),
-        ({"is_logged_in": True, "email": "ann@example.com"}, "Signed in as **ann@example.com** (viewer)"),
+        ({"is_logged_in": True, "email": "Ops@Example.com", "email_verified": True},
+         "Signed in as **Ops@Example.com** (operator)"),
+        ({"is_logged_in": True, "email": "ann@example.com", "email_verified": True},
+         "Signed in as **ann@example.com** (viewer)"),
+        ({"is_logged_in": True, "email": "ops@example.com"},
+         r"Signed in as **ops@example.com \(unverified\)** (viewer)"),
+        ({"is_logged_in": True, "email": "ops@example.com", "email_verified": False},
+         r"Signed in as **ops@example.com \(unverified\)** (viewer)"),
+        ({"is_logged_in": True, "name": "ops@example.com"}, "Signed in as **ops@example.com** (viewer)"),
         ({"is_logged_in": False}, None),
     ],
-    ids=["operator", "viewer", "signed-out"],
+    ids=["operator", "viewer", "unverified-email", "email-verified-false", "display-name-only", "signed-out"],
 )
 def test_oidc_roles_come_from_the_operator_list(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, seeded_sqlite: tuple[str, Seeded], user: dict,

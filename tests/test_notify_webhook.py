@@ -184,3 +184,16 @@ def test_the_documented_verifier_accepts_real_requests_only(sqlite_engine, tmp_p
     assert not documented(SECRET, got.headers, got.body.replace(b'"warning"', b'"info"'))
     stale = {**got.headers, "X-Driftscope-Timestamp": str(int(got.headers["X-Driftscope-Timestamp"]) - 301)}
     assert not documented(SECRET, stale, got.body)
+    for odd in MALFORMED_TIMESTAMPS:
+        malformed = {**got.headers, "X-Driftscope-Timestamp": odd}
+        assert documented(SECRET, malformed, got.body) is False, odd
+        assert verify(SECRET, timestamp=odd, body=got.body, signature=got.headers["X-Driftscope-Signature"]) is False
+
+
+MALFORMED_TIMESTAMPS = ["\N{SUPERSCRIPT TWO}", "1\N{SUPERSCRIPT ONE}", "\N{ARABIC-INDIC DIGIT ONE}" * 10,
+                        "\N{FULLWIDTH DIGIT ONE}" * 10, " 1", "+1", "1_000", "", "-5", "9" * 5000, "1000\n"]
+
+
+def test_the_documented_receiver_deduplicates_on_the_signed_body_id() -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "webhooks.md").read_text()
+    assert "deduplicate on the body's `id`" in docs and "**Not signed**" in docs

@@ -125,13 +125,8 @@ def test_two_schedulers_never_run_the_same_job_at_once(sqlite_engine, sqlite_url
         path = write_yaml(tmp_path / "driftscope.yaml", document)
         apply_config(load_config(path), sqlite_engine)
         with (SchedulerProcess(path, tmp_path / "a.log") as a, SchedulerProcess(path, tmp_path / "b.log") as b):
-            assert a.wait_for("event=scheduler_started", timeout=30) and b.wait_for("event=scheduler_started")
-            # until two calls went through and one scheduler was turned away by the lease (bounded)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not (
-                len(api.requests) >= 2 and "job=source:slow-api outcome=skipped" in a.log() + b.log()
-            ):
-                time.sleep(0.1)
+            assert a.wait_for("event=scheduler_started", timeout=90) and b.wait_for("event=scheduler_started", 90)
+            _poll(lambda: len(api.requests) >= 2 and "outcome=skipped" in a.log() + b.log(), timeout=30)
             codes = a.stop(), b.stop()
             logs = a.log() + b.log()
         calls = sorted(api.requests, key=lambda r: r.started)
@@ -143,3 +138,38 @@ def test_two_schedulers_never_run_the_same_job_at_once(sqlite_engine, sqlite_url
     assert skipped and set(map(int, skipped)) <= {a.pid, b.pid}, logs
     with transaction(sqlite_engine) as session:
         assert {h.instance.rsplit(":", 1)[1] for h in list_heartbeats(session)} == {str(a.pid), str(b.pid)}
+
+
+def _poll(done, *, timeout: float) -> bool:
+    """Wait (bounded) until ``done()`` is true; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if done():
+            return True
+        time.sleep(0.1)
+    return bool(done())
+
+
+def test_two_schedulers_run_each_scheduled_slot_once(engine, db_url, tmp_path) -> None:
+    with Receiver() as api:
+        document = _credit_document(
+            tmp_path, db_url,
+            sources=[{"name": "api", "kind": "http", "model": "credit", "version": "1.0", "records": "predictions",
+                      "url": api.url("/predictions"), "schedule": "1s", "timeout": "5s"}],
+            scheduler={"tick": "1s"},
+        )
+        path = write_yaml(tmp_path / "driftscope.yaml", document)
+        apply_config(load_config(path), engine)
+        with (SchedulerProcess(path, tmp_path / "a.log") as a, SchedulerProcess(path, tmp_path / "b.log") as b):
+            assert a.wait_for("event=scheduler_started", timeout=90) and b.wait_for("event=scheduler_started", 90)
+            _poll(lambda: len(api.requests) >= 6 and "slot already run by" in a.log() + b.log(), timeout=60)
+            codes = a.stop(), b.stop()
+            logs = a.log() + b.log()
+        gets = len(api.requests)
+    assert codes == (0, 0), logs
+    ran = re.findall(r"job=source:api .*outcome=succeeded .*slot=(\S+)", logs)
+    assert gets >= 6 and gets == len(ran), logs
+    assert sorted(set(ran)) == sorted(ran), f"a slot ran twice: {sorted(ran)}"
+    ticks = re.findall(r"job=tick outcome=ok .*slot=(\S+)", logs)
+    assert ticks and len(set(ticks)) == len(ticks), f"a tick slot ran twice: {sorted(ticks)}"
+    assert re.search(r'outcome=skipped slot=\S+ reason="slot already run by [^:]+:\d+/', logs), logs

@@ -24,6 +24,7 @@ from driftscope.alerting.notify.messages import outgoing
 from driftscope.alerting.notify.outcome import SendResult
 from driftscope.alerting.notify.webhook import post_webhook
 from driftscope.errors import NotFoundError
+from driftscope.redact import remember, secrets_in
 from driftscope.storage.db import transaction
 from driftscope.storage.notifications import NotificationInfo, claim_due, record_attempt, release
 from driftscope.storage.retraining import record_delivery
@@ -92,6 +93,7 @@ def deliver_due(
     ``should_stop`` is polled between messages: when it turns True, unsent claims are released.
     """
     stopping = should_stop or (lambda: False)
+    remember(secrets_in(config))  # servers echo passwords and tokens: keep them out of the store and logs
     deliveries: list[Delivery] = []
     while len(deliveries) < limit and not stopping():
         with transaction(engine) as session:

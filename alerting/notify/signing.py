@@ -8,6 +8,7 @@ compare in constant time, and refuse timestamps older than a tolerance (5 minute
 
 import hashlib
 import hmac
+import re
 import time
 
 SIGNATURE_HEADER = "X-Driftscope-Signature"
@@ -15,6 +16,7 @@ TIMESTAMP_HEADER = "X-Driftscope-Timestamp"
 EVENT_HEADER = "X-Driftscope-Event"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_TOLERANCE_S = 300.0
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII only: str.isdigit() and int() also take "²" or "١"
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -49,11 +51,12 @@ def verify(
     False
     >>> verify("other", timestamp="1000", body=b"{}", signature=sig, now=1010)  # forged
     False
+    >>> verify("k", timestamp="1\N{SUPERSCRIPT TWO}", body=b"{}", signature=sig, now=1010)  # not ASCII digits
+    False
     """
-    try:
-        sent = int(timestamp)
-    except ValueError:
+    if not _TIMESTAMP.fullmatch(timestamp):
         return False
+    sent = int(timestamp)
     current = time.time() if now is None else now
     if abs(current - sent) > tolerance_s:
         return False

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from driftscope.dashboard import actions, data, state, ui
+from driftscope.dashboard import markdown as md
 
 STATUSES = {"Active": "active", "Open": "open", "Acknowledged": "acknowledged", "Resolved": "resolved", "All": None}
 SEVERITIES = ("critical", "warning", "info")
@@ -32,20 +33,22 @@ def window_link(alert: dict[str, Any]) -> None:
     start = end - timedelta(days=CONTEXT_DAYS)
     params = {"model": alert["model"], "version": alert["version"], "start": state.format_time(start),
               "end": state.format_time(end)}
-    st.page_link(ui.PAGES["version"], label=f"Open {alert['model']} {alert['version']} around this window",
+    where = md.text(f"{alert['model']} {alert['version']}")
+    st.page_link(ui.PAGES["version"], label=f"Open {where} around this window",
                  icon=":material/open_in_new:", query_params=params)
 
 
 def details(ctx: ui.PageState, alert: dict[str, Any]) -> None:
     """One alert: what, where, evidence, history, deliveries, and the operator's actions."""
-    st.subheader(f"#{alert['id']} · {alert['title']}")
+    st.subheader(f"#{alert['id']} · {md.text(alert['title'])}")
     cols = st.columns(4)
     cols[0].metric("Severity", str(alert["severity"]))
     cols[1].metric("Status", str(alert["status"]))
     cols[2].metric("Windows", ui.fmt_int(alert["fire_count"]), help="Breaching windows in this incident")
     cols[3].metric("Data until", ui.fmt_time(alert["data_end"]) if pd.notna(alert["data_end"]) else "n/a",
                    help="End of the newest breaching window (data time)")
-    st.caption(f"Rule `{alert['rule']}` ({alert['kind']}) · {alert['model']} {alert['version']} · data "
+    where = md.text(f"{alert['model']} {alert['version']}")
+    st.caption(f"Rule {md.code(alert['rule'])} ({alert['kind']}) · {where} · data "
                f"{ui.fmt_time(alert['data_start'])} – {ui.fmt_time(alert['data_end'])} (UTC) · created "
                f"{ui.fmt_time(alert['first_seen'])}, last changed {ui.ago(alert['last_seen'])}")
     window_link(alert)

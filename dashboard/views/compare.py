@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from driftscope.dashboard import charts, data, state, ui
+from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
 
@@ -99,7 +100,7 @@ def main() -> None:
         return
     pair = [version, other]
     labels = [f"{v.version}" for v in pair]
-    st.caption(f"{version.model}: version {labels[0]} (selected) vs {labels[1]} · "
+    st.caption(f"{md.text(version.model)}: version {md.text(labels[0])} (selected) vs {md.text(labels[1])} · "
                f"{ui.fmt_time(ctx.start)} – {ui.fmt_time(ctx.end)}")
     metrics(ctx, pair, labels)
     drift(ctx, pair, labels)

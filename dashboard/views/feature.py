@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from driftscope.dashboard import charts, charts_drift, data, state, ui
+from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
 
@@ -31,7 +32,7 @@ def result_metrics(row: pd.Series) -> None:
     """The test, statistic, p-value, threshold, verdict and data-quality figures of one run."""
     by_p = pd.notna(row["p_value"])
     rule = "drift when the p-value is below the threshold" if by_p else "drift when the statistic reaches it"
-    st.markdown(f"Test **{row['method']}** ({rule}) · status {row['status']} · drift score "
+    st.markdown(f"Test **{md.text(row['method'])}** ({rule}) · status {md.text(row['status'])} · drift score "
                 f"{ui.fmt_num(row['score'])} (1 = threshold)")
     cols = st.columns(5)
     cols[0].metric("Statistic", ui.fmt_num(row["statistic"]))
@@ -67,7 +68,7 @@ def new_categories(history: pd.DataFrame, row: pd.Series) -> None:
     found = list(row["new_categories"])
     if found:
         st.warning(f"{len(found)} categor{'y' if len(found) == 1 else 'ies'} not in the reference: "
-                   + ", ".join(f"`{c}`" for c in found[:30]))
+                   + ", ".join(md.code(c) for c in found[:30]))
     else:
         st.caption("No category outside the reference in this window.")
     per_window = history[history["n_new_categories"] > 0][["window_end", "n_new_categories", "new_categories"]]
@@ -88,10 +89,10 @@ def main() -> None:
         ui.empty("This version's schema has no features.", "Check the schema in driftscope.yaml.")
         return
     history = data.feature_history(ctx.store, version_id=version.id, feature=feature, start=ctx.start, end=ctx.end)
-    st.caption(f"{version.model} {version.version} · {feature} ({_kind(version, feature)}) · "
+    st.caption(f"{md.text(f'{version.model} {version.version}')} · {md.text(feature)} ({_kind(version, feature)}) · "
                f"{ui.fmt_time(ctx.start)} – {ui.fmt_time(ctx.end)}")
     if history.empty:
-        ui.empty(f"No drift results for {feature} in this range.",
+        ui.empty(f"No drift results for {md.text(feature)} in this range.",
                  "Run a `kind: data_drift` monitor for this model (`driftscope monitor`), or widen the range.")
         return
     row = pick_window(history)

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from driftscope.dashboard import data, state, ui
+from driftscope.dashboard import markdown as md
 
 HEALTH_ORDER = {"critical": 0, "warning": 1, "ok": 2}
 HEALTH_COLOURS = {"critical": "#f8d7da", "warning": "#fff3cd", "ok": "#d1e7dd"}
@@ -27,10 +28,11 @@ def heartbeat(ctx: ui.PageState) -> None:
                    "`driftscope scheduler --config driftscope.yaml`.")
         return
     age = datetime.now(UTC) - beat.beat_at
-    text = f"Scheduler **{beat.instance}**: last beat {ui.ago(beat.beat_at)} ({ui.fmt_time(beat.beat_at)})"
+    text = f"Scheduler **{md.text(beat.instance)}**: last beat {ui.ago(beat.beat_at)} ({ui.fmt_time(beat.beat_at)})"
     upcoming = sorted(beat.next_runs.items(), key=lambda item: item[1])[:3]
     if upcoming:
-        text += " · next: " + ", ".join(f"{job} at {ui.fmt_time(pd.Timestamp(when))}" for job, when in upcoming)
+        text += " · next: " + ", ".join(f"{md.text(job)} at {ui.fmt_time(pd.Timestamp(when))}"
+                                       for job, when in upcoming)
     (st.warning if age > STALE_BEAT else st.caption)(text + ("; is it still running?" if age > STALE_BEAT else ""))
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from driftscope.dashboard import data, reports, ui
+from driftscope.dashboard import markdown as md
 
 RECENT = timedelta(days=7)
 RUN_COLUMNS = {
@@ -42,7 +43,7 @@ def monitor_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
     st.dataframe(shown[columns], hide_index=True, width="stretch", column_config=RUN_COLUMNS)
     failed = runs[runs["status"] == "failed"]
     for row in failed.head(5).itertuples():
-        with st.expander(f"Run {row.run_id} failed: {row.monitor} on {row.model} {row.version}"):
+        with st.expander(f"Run {row.run_id} failed: {md.text(f'{row.monitor} on {row.model} {row.version}')}"):
             st.code(row.error or "no error recorded", language=None)
 
 
@@ -79,7 +80,7 @@ def collector_section(runs: pd.DataFrame) -> None:
                "other content: the first is kept, the newcomer quarantined). Newest first, at most 200.")
     st.dataframe(runs, hide_index=True, width="stretch", column_config=RUN_COLUMNS)
     for row in runs[runs["error"].notna()].head(5).itertuples():
-        with st.expander(f"Collector run {row.run_id} of {row.source}: {row.status}"):
+        with st.expander(f"Collector run {row.run_id} of {md.text(row.source)}: {row.status}"):
             st.code(row.error, language=None, wrap_lines=True)
 
 

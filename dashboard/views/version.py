@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from driftscope.dashboard import actions, charts, charts_drift, data, state, ui
+from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
 HOURLY_UP_TO = timedelta(days=3)
@@ -129,7 +130,7 @@ def main() -> None:
     version = ui.need_version(ctx)
     if version is None:
         return
-    st.title(f"{version.model} · version {version.version}")
+    st.title(f"{md.text(version.model)} · version {md.text(version.version)}")
     st.caption(f"{version.task.replace('_', ' ')} · {version.status} · "
                f"{ui.fmt_time(ctx.start)} – {ui.fmt_time(ctx.end)}")
     headline(ctx, version)

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -33,11 +34,13 @@ from driftscope.alerting.rules import AlertChange, evaluate_no_data, evaluate_pe
 from driftscope.config import Config
 from driftscope.storage.db import transaction
 from driftscope.storage.results import RunInfo, pending_runs
-from driftscope.storage.scheduler_state import acquire_lease, get_lease, release_lease, renew_lease
+from driftscope.storage.scheduler_state import acquire_lease, claim_slot, get_lease, release_lease, renew_lease
 
 log = logging.getLogger(__name__)
 job_log = logging.getLogger("driftscope.jobs")
 _STOP = threading.Event()
+scheduled_slot: ContextVar[datetime | None] = ContextVar("scheduled_slot", default=None)
+"""The scheduled time of the job run in progress (set by the scheduler's executor; None for ``--once``)."""
 
 
 def request_stop() -> None:
@@ -189,10 +192,13 @@ def run_job(
     """Run ``work`` under ``job``'s lease; log one line per run it reports. Returns the outcome.
 
     ``work`` yields one dict of log fields per run (model, version, window, rows, outcome...).
-    Outcomes: ``done``, ``skipped`` (another process holds the lease) or ``error`` (``work`` raised;
-    logged with its traceback, not re-raised, so the scheduler keeps going).
+    Outcomes: ``done``, ``skipped`` (another process holds the lease, or already ran this scheduled
+    time: see :data:`scheduled_slot`) or ``error`` (``work`` raised; logged with its traceback, not
+    re-raised, so the scheduler keeps going). A slot is claimed before its work starts: a process
+    killed during the work does not re-run that slot; the job's next slot catches up.
     """
     started = time.monotonic()
+    slot = scheduled_slot.get()
     with leased(engine, job, config.scheduler.lease_ttl) as holder:
         if holder is None:
             with transaction(engine) as session:
@@ -200,13 +206,21 @@ def run_job(
             reason = f"lease held by {lease.holder}" if lease else "lease held by another scheduler"
             job_log.info(logfmt(job=job, outcome="skipped", reason=reason))
             return "skipped"
+        if slot is not None:
+            with transaction(engine) as session:
+                claimed_by = claim_slot(session, job=job, scheduled_at=slot, holder=holder)
+            if claimed_by is not None:
+                job_log.info(logfmt(job=job, outcome="skipped", slot=slot.isoformat(),
+                                    reason=f"slot already run by {claimed_by}"))
+                return "skipped"
         try:
             lines = list(work())
         except Exception as exc:  # logged with the job; the scheduler keeps running the other jobs
             job_log.exception(logfmt(job=job, duration_s=_since(started), outcome="error", error=str(exc)[:500]))
             return "error"
+    scheduled = {"slot": slot.isoformat()} if slot is not None else {}
     for fields in lines or [{"outcome": "nothing_to_do"}]:
-        job_log.info(logfmt(job=job, **fields, duration_s=_since(started)))
+        job_log.info(logfmt(job=job, **fields, duration_s=_since(started), **scheduled))
     return "done"
 
 

@@ -4,13 +4,17 @@ Jobs live in the store (``SQLAlchemyJobStore``, table ``apscheduler_jobs``) so a
 their next run times; ``coalesce`` + ``misfire_grace_time`` make a job that missed runs during
 downtime catch up with one run (when the miss is within the grace time), and ``max_instances=1``
 keeps one run per process. Across processes a lease row (``job_leases``) admits one holder per job:
-a second scheduler started by mistake skips what the first is running.
+a second scheduler started by mistake skips what the first is running; and a claim row
+(``job_claims``, one per job and scheduled time) makes it skip what the first has already run, since
+both read the same stored jobs and see the same slots. :class:`SlotExecutor` hands each run its
+scheduled time (:data:`driftscope.pipeline.scheduled_slot`).
 
 Jobs are module-level functions with plain arguments (the config path and a name) so APScheduler
 can pickle them; each loads the config, runs one :mod:`driftscope.pipeline` cycle under the job's
 lease and logs one ``logfmt`` line per run: job, model, version, window, rows, duration, outcome.
 """
 
+import contextvars
 import logging
 import os
 import signal
@@ -22,7 +26,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -64,6 +70,27 @@ def _engine(url: str) -> Engine:
     return make_engine(url)
 
 
+class SlotExecutor(ThreadPoolExecutor):
+    """APScheduler's thread pool, with each run's scheduled time in :data:`~driftscope.pipeline.scheduled_slot`.
+
+    With ``coalesce`` a job runs once for its latest missed time, so that time names the slot.
+    """
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        def in_slot() -> Any:
+            pipeline.scheduled_slot.set(run_times[-1])
+            return run_job(job, job._jobstore_alias, run_times, self._logger.name)
+
+        def callback(future: Any) -> None:
+            exc = future.exception()
+            if exc is not None:
+                self._run_job_error(job.id, exc, exc.__traceback__)
+            else:
+                self._run_job_success(job.id, future.result())
+
+        self._pool.submit(contextvars.copy_context().run, in_slot).add_done_callback(callback)
+
+
 def trigger_for(schedule: str) -> BaseTrigger:
     """An APScheduler trigger (UTC) for a config schedule: an interval (``"30s"``) or a 5-field cron."""
     if is_interval(schedule):
@@ -87,7 +114,7 @@ def build_scheduler(engine: Engine, config: Config) -> BackgroundScheduler:
     """A scheduler whose jobs persist in the store, with coalescing, one instance and a misfire grace time."""
     return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine)},
-        executors={"default": ThreadPoolExecutor(MAX_WORKERS)},
+        executors={"default": SlotExecutor(MAX_WORKERS)},
         job_defaults={
             "coalesce": True,
             "max_instances": 1,

@@ -5,6 +5,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
 from driftscope import __version__
 from driftscope.cli import (
     alerts,
@@ -18,6 +20,7 @@ from driftscope.cli import (
     scheduler,
 )
 from driftscope.errors import ConfigError, DriftscopeError
+from driftscope.storage.db import failed_store
 
 COMMAND_MODULES = (db, config_cmd, apply_cmd, collect, monitor, alerts, scheduler, dashboard, demo)
 
@@ -55,6 +58,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DriftscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (OperationalError, InterfaceError) as exc:
+        if args.verbose:
+            logging.getLogger(__name__).exception("the database failed")
+        print(f"error: {store_failure(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def store_failure(exc: DBAPIError) -> str:
+    """One line for a store that cannot be reached or used: which URL (password masked), why, what to check."""
+    reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines() or ["unknown error"]
+    store = failed_store(exc) or "the configured database"
+    return (f"cannot use the database {store}: {reason[0]} -- check that the server runs and is reachable, that "
+            "the database (or the SQLite file's folder) exists, and the credentials in database_url or "
+            "DRIFTSCOPE_DATABASE_URL")

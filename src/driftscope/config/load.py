@@ -15,6 +15,7 @@ from driftscope.config.env import interpolate
 from driftscope.config.references import reference_errors
 from driftscope.config.schema import Config
 from driftscope.errors import ConfigError
+from driftscope.redact import remember, secrets_in
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SQLITE_RELATIVE = re.compile(r"^(sqlite(?:\+\w+)?:///)(?!/)(?!:memory:)(.+)$")
@@ -70,6 +71,7 @@ def parse_config(
     problems = reference_errors(config)
     if problems:
         raise ConfigError(f"{origin}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems))
+    remember(secrets_in(config))
     return config
 
 
