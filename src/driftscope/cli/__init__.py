@@ -9,6 +9,7 @@ from driftscope import __version__
 from driftscope.cli import (
     alerts,
     apply_cmd,
+    archive,
     collect,
     config_cmd,
     dashboard,
@@ -19,7 +20,7 @@ from driftscope.cli import (
 )
 from driftscope.errors import ConfigError, DriftscopeError
 
-COMMAND_MODULES = (db, config_cmd, apply_cmd, collect, monitor, alerts, scheduler, dashboard, demo)
+COMMAND_MODULES = (db, config_cmd, apply_cmd, collect, archive, monitor, alerts, scheduler, dashboard, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
