@@ -14,6 +14,7 @@ Reads are transparent: :func:`archived_predictions` and :func:`archived_labels` 
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -37,6 +38,7 @@ from driftscope.storage.models import (
 
 log = logging.getLogger(__name__)
 LABEL_COLUMNS = ("prediction_id", "prediction_ts", "label", "ts", "revision", "received_at", "updated_at")
+IN_SLICE = 5_000
 REVISION_COLUMNS = ("prediction_id", "old_label", "new_label", "source", "changed_at")
 
 
@@ -165,18 +167,28 @@ def _utc_table(frame: pd.DataFrame) -> pa.Table:
 def _delete_day(session: Session, version_id: int, chunk_ids: list[int], labels: pa.Table) -> None:
     """Delete the archived rows: labels unchanged since they were read, their revisions, the chunks and index rows."""
     model_id = session.execute(select(ModelVersion.model_id).where(ModelVersion.id == version_id)).scalar_one()
-    frame = labels.to_pandas()
-    for prediction_id, revision in zip(frame["prediction_id"], frame["revision"], strict=True):
-        gt = session.execute(select(GroundTruth.id).where(
-            GroundTruth.model_id == model_id, GroundTruth.prediction_id == prediction_id,
-            GroundTruth.revision == int(revision))).scalar_one_or_none()
-        if gt is not None:  # a label corrected since it was read stays in the store (its archive copy is older)
-            session.execute(delete(LabelRevision).where(LabelRevision.ground_truth_id == gt))
-            session.execute(delete(GroundTruth).where(GroundTruth.id == gt))
+    archived = labels.select(["prediction_id", "revision"]).to_pandas()
+    current = label_ids(session, model_id, archived["prediction_id"].tolist())
+    same = current.merge(archived, on=["prediction_id", "revision"])  # a label corrected since stays in the store
+    gone = [int(i) for i in same["id"]]
+    for start in range(0, len(gone), IN_SLICE):
+        ids = gone[start:start + IN_SLICE]
+        session.execute(delete(LabelRevision).where(LabelRevision.ground_truth_id.in_(ids)))
+        session.execute(delete(GroundTruth).where(GroundTruth.id.in_(ids)))
     session.execute(delete(Prediction).where(Prediction.model_version_id == version_id,
                                              Prediction.chunk_id.in_(chunk_ids)))
     session.execute(delete(PredictionChunk).where(PredictionChunk.id.in_(chunk_ids)))
     session.flush()
+
+
+def label_ids(session: Session, model_id: int, prediction_ids: list[str]) -> pd.DataFrame:
+    """Stored labels of ``prediction_ids``: columns ``prediction_id``, ``id``, ``revision``."""
+    rows: list[Any] = []
+    for start in range(0, len(prediction_ids), IN_SLICE):
+        rows += session.execute(select(GroundTruth.prediction_id, GroundTruth.id, GroundTruth.revision).where(
+            GroundTruth.model_id == model_id, GroundTruth.prediction_id.in_(prediction_ids[start:start + IN_SLICE]))
+        ).all()
+    return pd.DataFrame(rows, columns=["prediction_id", "id", "revision"])
 
 
 def segments(session: Session, *, model_version_id: int, start: datetime, end: datetime,

@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from driftscope.storage.archive import day_start
+from driftscope.storage.archive import day_start, label_ids
 from driftscope.storage.archive_files import ArchiveError, Part, read_part, verify_part
 from driftscope.storage.db import is_postgres, read_transaction, transaction
-from driftscope.storage.labels import write_labels
 from driftscope.storage.models import ArchiveSegment, GroundTruth, LabelRevision, Model, ModelVersion
 from driftscope.storage.predictions import write_predictions
 
@@ -102,24 +101,23 @@ def _restore_labels(session: Session, model_id: int, labels: list[pa.Table], rev
     if not labels:
         return 0
     frame = pa.concat_tables(labels, promote_options="permissive").to_pandas()
-    present = set(session.execute(select(GroundTruth.prediction_id).where(
-        GroundTruth.model_id == model_id, GroundTruth.prediction_id.in_(frame["prediction_id"].tolist()))).scalars())
+    present = label_ids(session, model_id, frame["prediction_id"].tolist())["prediction_id"]
     frame = frame.loc[~frame["prediction_id"].isin(present).to_numpy()]
     if frame.empty:
         return 0
-    write_labels(session, model_id=model_id, frame=frame[["prediction_id", "label", "ts"]], source="archive")
-    ids = dict(session.execute(select(GroundTruth.prediction_id, GroundTruth.id).where(
-        GroundTruth.model_id == model_id, GroundTruth.prediction_id.in_(frame["prediction_id"].tolist()))).all())
-    for row in frame.itertuples(index=False):
-        session.execute(update(GroundTruth).where(GroundTruth.id == ids[row.prediction_id]).values(
-            revision=int(row.revision), received_at=row.received_at.to_pydatetime(),
-            updated_at=row.updated_at.to_pydatetime()))
+    session.execute(insert(GroundTruth), [
+        {"model_id": model_id, "prediction_id": r.prediction_id, "label": r.label, "ts": r.ts.to_pydatetime(),
+         "revision": int(r.revision), "received_at": r.received_at.to_pydatetime(),
+         "updated_at": r.updated_at.to_pydatetime()} for r in frame.itertuples(index=False)])
+    ids = dict(zip(*label_ids(session, model_id, frame["prediction_id"].tolist())[["prediction_id", "id"]]
+                   .to_dict("list").values(), strict=True))
     if revisions:
         history = pa.concat_tables(revisions, promote_options="permissive").to_pandas()
-        history = history.loc[history["prediction_id"].isin(ids).to_numpy()]
-        session.add_all([LabelRevision(ground_truth_id=ids[r.prediction_id], old_label=r.old_label,
-                                       new_label=r.new_label, source=r.source, changed_at=r.changed_at.to_pydatetime())
-                         for r in history.itertuples(index=False)])
+        history = history.loc[history["prediction_id"].isin(list(ids)).to_numpy()]
+        if len(history):
+            session.execute(insert(LabelRevision), [
+                {"ground_truth_id": ids[r.prediction_id], "old_label": r.old_label, "new_label": r.new_label,
+                 "source": r.source, "changed_at": r.changed_at.to_pydatetime()} for r in history.itertuples(index=False)])
     session.flush()
     return len(frame)
 

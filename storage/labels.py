@@ -124,7 +124,10 @@ def labels_for_window(
     if archived.empty:
         return frame
     late = _store_labels(session, model_id, archived["prediction_id"].tolist())  # corrected or late labels win
-    merged = pd.concat([frame, late, archived.dropna(subset=["label"])], ignore_index=True)
+    parts = [part for part in (frame, late, archived.dropna(subset=["label"])) if len(part)]
+    if not parts:
+        return frame
+    merged = pd.concat(parts, ignore_index=True)
     return merged.loc[~merged["prediction_id"].duplicated(keep="first").to_numpy()].reset_index(drop=True)
 
 

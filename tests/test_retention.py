@@ -156,6 +156,18 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _archived_days(engine) -> int:
+    with transaction(engine) as session:
+        listing = list_archive(session)
+    return 0 if listing.empty else int(listing.set_index("kind").loc["predictions", "days"])
+
+
+def _wait_archived(engine, days: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _archived_days(engine) < days:
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_archive_killed_with_sigkill_at_random_points_loses_no_row(db_url, tmp_path) -> None:
     document = config_document(tmp_path, db_url, [])
@@ -165,7 +177,7 @@ def test_archive_killed_with_sigkill_at_random_points_loses_no_row(db_url, tmp_p
     assert main(["apply", "--config", str(config_path)]) == 0
     engine = make_engine(db_url)
     config = make_config(tmp_path, db_url, [])
-    store_rows(engine, config, credit_frame(24_000, start=D0.replace(tzinfo=None), step=timedelta(minutes=10)))
+    store_rows(engine, config, credit_frame(4_000, start=D0.replace(tzinfo=None), step=timedelta(minutes=15)))
     frame, labels = _snapshot(engine)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "driftscope", "archive", "run", "--config", str(config_path)]
@@ -173,7 +185,8 @@ def test_archive_killed_with_sigkill_at_random_points_loses_no_row(db_url, tmp_p
     try:
         for _ in range(4):
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(1.0, 3.0))
+            _wait_archived(engine, _archived_days(engine) + 1)
+            time.sleep(rng.uniform(0.0, 0.5))
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
             now_frame, now_labels = _snapshot(engine)  # every row in the store, a verified file, or both
