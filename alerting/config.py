@@ -2,18 +2,26 @@
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
+from driftscope.durations import parse_duration
 from driftscope.monitors.config import MonitorConfig
 from driftscope.sections import Duration, OptionalSecret, OptionalStr, Strict
 
 Severity = Literal["info", "warning", "critical"]
 RuleKind = Literal[
     "dataset_drift", "feature_drift", "metric_below", "metric_drop", "detector_fired", "missing_values", "no_data",
-    "run_failed",
+    "run_failed", "source_lag_above",
 ]
+
+
+def _number_or_duration(value: Any) -> Any:
+    """A rule's ``value``: a number, or a duration (``10m``) taken as seconds (for ``source_lag_above``)."""
+    if isinstance(value, str) and value.strip() and not value.strip().lstrip("-").replace(".", "", 1).isdigit():
+        return parse_duration(value).total_seconds()
+    return value
 
 
 class RuleConfig(Strict):
@@ -26,7 +34,8 @@ class RuleConfig(Strict):
     monitor: OptionalStr = None
     model: OptionalStr = None
     metric: OptionalStr = None
-    value: float | None = None
+    value: Annotated[float | None, BeforeValidator(_number_or_duration)] = None
+    source: OptionalStr = None
     feature: OptionalStr = None
     detector: OptionalStr = None
     hours: float | None = Field(default=None, gt=0)
@@ -34,6 +43,12 @@ class RuleConfig(Strict):
 
     @model_validator(mode="after")
     def _rule_options(self) -> "RuleConfig":
+        if self.when == "source_lag_above":
+            if self.source is None or self.value is None:
+                raise ValueError("a source_lag_above rule needs 'source' and 'value' (a duration such as 10m)")
+            return self
+        if self.source is not None:
+            raise ValueError("'source' applies to source_lag_above rules only")
         if self.monitor is None and self.model is None:
             raise ValueError("a rule needs 'monitor' or 'model'")
         if self.when == "no_data":

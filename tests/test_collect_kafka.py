@@ -237,3 +237,26 @@ def test_a_run_stops_at_its_bound_and_records_the_lag(engine, tmp_path, broker) 
         lag = latest_lag(session, source="k")
     assert lag["lag_messages"].tolist() == [700]
     assert lag["lag_seconds"].iloc[0] >= 0
+
+
+def test_source_lag_above_fires_on_the_recorded_lag_and_resolves(engine, tmp_path) -> None:
+    from driftscope.alerting.rules.source_lag import evaluate_source_lag
+    from driftscope.config import RuleConfig
+    from driftscope.storage.alerts import list_alerts
+    from driftscope.storage.collector_state import start_collector_run
+    from driftscope.storage.stream_offsets import PartitionLag, record_lag
+
+    config = setup(tmp_path, engine, [kafka_source("k", "127.0.0.1:1", "t")])
+    config = config.model_copy(update={"alerts": config.alerts.model_copy(update={"resolve_after": 1, "rules": [
+        RuleConfig(name="lag", when="source_lag_above", source="k", value="10m")]})})
+    sources = {"k": ("credit-default", "1.0")}
+    for behind, seconds in ((500, 900.0), (0, 0.0)):
+        with transaction(engine) as session:
+            run_id = start_collector_run(session, source="k")
+            record_lag(session, run_id=run_id, source="k", lags=[PartitionLag("t", 0, 10, 10 + behind, behind, seconds)])
+            changes = evaluate_source_lag(session, config, sources=sources)
+        assert [c.action for c in changes] == (["opened"] if behind else ["resolved"])
+    with transaction(engine) as session:
+        alerts = list_alerts(session)
+    assert alerts["title"].tolist() == ["source k is 900 s behind on partition 0 (500 messages; limit 600 s)"]
+    assert alerts["status"].tolist() == ["resolved"]

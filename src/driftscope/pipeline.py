@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from driftscope.alerting.notify import DEFAULT_BACKOFF, Backoff, Delivery, deliver_due
 from driftscope.alerting.rules import AlertChange, evaluate_no_data, evaluate_run
+from driftscope.alerting.rules.source_lag import evaluate_source_lag
 from driftscope.config import Config
 from driftscope.storage.db import transaction
 from driftscope.storage.results import RunInfo
@@ -109,6 +110,8 @@ def tick(
     """Evaluate ``no_data`` rules, then deliver due notifications (new ones and retries)."""
     with transaction(engine) as session:
         changes = evaluate_no_data(session, config, now=now)
+        changes += evaluate_source_lag(session, config, now=now,
+                                       sources={s.name: (s.model, s.version) for s in config.sources})
     deliveries = deliver_due(engine, config, backoff=backoff, should_stop=stop_requested)
     return CycleReport([], changes, deliveries)
 
