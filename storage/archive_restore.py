@@ -130,3 +130,11 @@ def store_size(session: Session) -> int:
     free = session.execute(text("PRAGMA freelist_count")).scalar_one()
     size = session.execute(text("PRAGMA page_size")).scalar_one()
     return int((pages - free) * size)
+
+
+def storage_overview(session: Session) -> tuple[int, pd.DataFrame]:
+    """The store's size in bytes and the archived span of predictions per version (model, version, first and
+    last day, days, rows), for the Overview."""
+    spans = list_archive(session)
+    spans = spans.loc[spans["kind"] == "predictions"].drop(columns=["kind"]).reset_index(drop=True)
+    return store_size(session), spans

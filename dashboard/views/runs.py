@@ -68,7 +68,7 @@ def report_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
         st.code(reports.report_command(*args), language="bash", wrap_lines=True)
 
 
-def collector_section(runs: pd.DataFrame) -> None:
+def collector_section(runs: pd.DataFrame, lag: pd.DataFrame) -> None:
     """Collector runs of the last week: rows read = stored + duplicates + quarantined."""
     st.subheader("Collector runs (last 7 days)")
     if runs.empty:
@@ -77,6 +77,9 @@ def collector_section(runs: pd.DataFrame) -> None:
         return
     st.caption("Rows read = stored + duplicates + quarantined. Newest first, at most 200.")
     st.dataframe(runs, hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+    if not lag.empty:
+        st.caption("Stream lag at the end of each stream source's newest run, per partition (seconds: at most).")
+        st.dataframe(lag, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
     for row in runs[runs["error"].notna()].head(5).itertuples():
         with st.expander(f"Collector run {row.run_id} of {row.source}: {row.status}"):
             st.code(row.error, language=None, wrap_lines=True)
@@ -110,7 +113,7 @@ def main() -> None:
     kpis(monitor, collector, quarantine)
     monitor_section(ctx, monitor)
     report_section(ctx, monitor)
-    collector_section(collector)
+    collector_section(collector, data.stream_lag(ctx.store))
     quarantine_section(ctx, quarantine)
 
 
