@@ -85,10 +85,10 @@ class HttpSource:
 
     def _url(self, cursor: str | None) -> tuple[str, dict[str, str]]:
         if cursor is None:
-            return self.spec.url, {}
+            return str(self.spec.url), {}
         if cursor.startswith(("http://", "https://", "/")):
-            return urljoin(self.spec.url, cursor), {}
-        return self.spec.url, {"cursor": cursor}
+            return urljoin(str(self.spec.url), cursor), {}
+        return str(self.spec.url), {"cursor": cursor}
 
     def _page(self, session: requests.Session, cursor: str | None) -> tuple[list[Any], str | None]:
         url, params = self._url(cursor)

@@ -26,8 +26,8 @@ from driftscope.collectors.base import (
 from driftscope.collectors.config import CollectorSettings, SourceConfig
 from driftscope.collectors.files import FilesSource
 from driftscope.collectors.http import HttpSource
-from driftscope.collectors.kafka import KafkaSource
 from driftscope.collectors.ingest import Prepared, commit, prepare, quarantine_all
+from driftscope.collectors.kafka import KafkaSource
 from driftscope.collectors.prefetch import prefetch
 from driftscope.collectors.progress import Progress
 from driftscope.collectors.sql import SqlSource

@@ -18,8 +18,8 @@ import streamlit as st
 
 from driftscope.dashboard.auth import User, require_operator
 from driftscope.storage import alerts as alert_store
-from driftscope.storage import drift_history as feature_queries
 from driftscope.storage import archive_restore, notifications, registry, retraining, scheduler_state, stream_offsets
+from driftscope.storage import drift_history as feature_queries
 from driftscope.storage import result_series as version_queries
 from driftscope.storage import run_history as ops_queries
 from driftscope.storage import version_summary as overview_queries

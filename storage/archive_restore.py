@@ -117,7 +117,8 @@ def _restore_labels(session: Session, model_id: int, labels: list[pa.Table], rev
         if len(history):
             session.execute(insert(LabelRevision), [
                 {"ground_truth_id": ids[r.prediction_id], "old_label": r.old_label, "new_label": r.new_label,
-                 "source": r.source, "changed_at": r.changed_at.to_pydatetime()} for r in history.itertuples(index=False)])
+                 "source": r.source, "changed_at": r.changed_at.to_pydatetime()}
+                for r in history.itertuples(index=False)])
     session.flush()
     return len(frame)
 
@@ -133,8 +134,10 @@ def store_size(session: Session) -> int:
 
 
 def storage_overview(session: Session) -> tuple[int, pd.DataFrame]:
-    """The store's size in bytes and the archived span of predictions per version (model, version, first and
-    last day, days, rows), for the Overview."""
+    """The store's size in bytes and the archived span of predictions per version, for the Overview.
+
+    The span's columns: model, version, first and last day, days, rows, restored days.
+    """
     spans = list_archive(session)
     spans = spans.loc[spans["kind"] == "predictions"].drop(columns=["kind"]).reset_index(drop=True)
     return store_size(session), spans

@@ -7,13 +7,14 @@ before its prediction is kept and joins when the prediction is stored. Labels ar
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from driftscope.storage.bulk import existing_values, insert_frame
 from driftscope.storage.archive import archived_labels
+from driftscope.storage.bulk import existing_values, insert_frame
 from driftscope.storage.models import GroundTruth, LabelRevision, Model, Prediction
 
 _IN_SLICE = 5_000
@@ -133,7 +134,7 @@ def labels_for_window(
 
 def _store_labels(session: Session, model_id: int, prediction_ids: list[str]) -> pd.DataFrame:
     """Stored labels of the given prediction ids (predictions archived before their label arrived)."""
-    rows = []
+    rows: list[Any] = []
     for start in range(0, len(prediction_ids), _IN_SLICE):
         rows += session.execute(
             select(GroundTruth.prediction_id, GroundTruth.label, GroundTruth.ts).where(

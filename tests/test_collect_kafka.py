@@ -253,7 +253,8 @@ def test_source_lag_above_fires_on_the_recorded_lag_and_resolves(engine, tmp_pat
     for behind, seconds in ((500, 900.0), (0, 0.0)):
         with transaction(engine) as session:
             run_id = start_collector_run(session, source="k")
-            record_lag(session, run_id=run_id, source="k", lags=[PartitionLag("t", 0, 10, 10 + behind, behind, seconds)])
+            lags = [PartitionLag("t", 0, 10, 10 + behind, behind, seconds)]
+            record_lag(session, run_id=run_id, source="k", lags=lags)
             changes = evaluate_source_lag(session, config, sources=sources)
         assert [c.action for c in changes] == (["opened"] if behind else ["resolved"])
     with transaction(engine) as session:

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.alerting.config import AlertSettings, RuleConfig
 from driftscope.alerting.rules.checks import Finding
-from driftscope.alerting.rules.evaluate import AlertChange, apply_finding
-from driftscope.monitors.windows import Window
+from driftscope.alerting.rules.evaluate import AlertChange, Window, apply_finding
 from driftscope.storage.registry import list_versions
 from driftscope.storage.stream_offsets import latest_lag
 
@@ -32,7 +31,7 @@ def source_lag_finding(rule: RuleConfig, lag: pd.DataFrame) -> Finding | None:
     """
     if lag.empty:
         return None
-    worst = lag.loc[lag["lag_seconds"].idxmax()]
+    worst = lag.iloc[int(lag["lag_seconds"].to_numpy().argmax())]
     limit = float(rule.value or 0.0)
     evidence = {"limit_s": limit, "partitions": lag[["partition", "lag_messages", "lag_seconds"]].to_dict("records")}
     title = (f"source {rule.source} is {worst['lag_seconds']:.0f} s behind on partition {int(worst['partition'])} "

@@ -54,7 +54,7 @@ class JobSpec:
     """A job as configured: id (``source:<name>``, ``monitor:<name>`` or ``tick``), function, args, trigger."""
 
     id: str
-    func: Callable[..., None]
+    func: Callable[..., object]
     args: tuple[Any, ...]
     trigger: BaseTrigger
 

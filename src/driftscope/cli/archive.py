@@ -68,7 +68,7 @@ def _list(args: argparse.Namespace) -> int:
     config = load(args)
     with open_store(config) as engine, read_transaction(engine) as session:
         frame = list_archive(session)
-    print_table(frame.to_dict("records"), LIST_COLUMNS)
+    print_table([{str(k): v for k, v in row.items()} for row in frame.to_dict("records")], LIST_COLUMNS)
     return 0
 
 

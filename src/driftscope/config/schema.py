@@ -26,7 +26,8 @@ from driftscope.storage.archive import RetentionConfig
 
 __all__ = [
     "AlertsConfig", "AuthConfig", "ChannelConfig", "Config", "DashboardConfig", "EmailChannel", "ModelConfig",
-    "MonitorConfig", "RetentionConfig", "RetrainingConfig", "RuleConfig", "SchedulerConfig", "SchemaConfig", "SourceConfig",
+    "MonitorConfig", "RetentionConfig",
+    "RetrainingConfig", "RuleConfig", "SchedulerConfig", "SchemaConfig", "SourceConfig",
     "UserConfig", "VersionConfig", "WebhookChannel",
 ]
 
