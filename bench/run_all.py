@@ -84,6 +84,8 @@ def plan(quick: bool, pg_url: str | None) -> list[tuple[str, list[str], float]]:
         ("kafka_bench", ["--rows", rows, *pg], 1800),
         ("drift_bench", ["--quick"] if quick else [], 5400),
         ("dashboard_bench", ["--quick"] if quick else [], 3600),
+        ("false_alarms", ["--quick"] if quick else [], 1800),
+        ("experiments", ["--runs", "500"] if quick else [], 600),
     ]
 
 

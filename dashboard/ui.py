@@ -24,7 +24,7 @@ _CONTEXT_KEY = "driftscope.context"
 TIME_COLUMNS = {
     name: st.column_config.DatetimeColumn(name.replace("_", " "), format="YYYY-MM-DD HH:mm")
     for name in ("detected_at", "first_seen", "last_seen", "created_at", "updated_at", "resolved_at", "window_end",
-                 "window_start", "first_at", "last_at", "started_at", "finished_at")
+                 "window_start", "first_at", "last_at", "started_at", "finished_at", "data_start", "data_end")
 }
 ADD_MODEL_HINT = (
     "No models yet. Declare one under `models:` in driftscope.yaml (name, task, versions with their "
@@ -153,7 +153,7 @@ def version_label(info: VersionInfo) -> str:
 
 
 def alerts_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Alert rows as the pages list them."""
-    columns = ["id", "severity", "status", "title", "model", "version", "rule", "fire_count", "first_seen",
-               "last_seen"]
-    return frame[columns].rename(columns={"fire_count": "fired"})
+    """Alert rows as the pages list them: data time (the windows the incident began and was last seen in)."""
+    columns = ["id", "severity", "status", "title", "model", "version", "rule", "fire_count", "data_start",
+               "data_end"]
+    return frame[columns].rename(columns={"fire_count": "windows"})

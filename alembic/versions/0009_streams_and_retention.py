@@ -1,7 +1,7 @@
 """streams and retention: stream offsets and lag, archive segments
 
 Revision ID: 0009
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-30 23:40:00
 
 * ``stream_offsets``: the next offset of each partition of a Kafka source, committed with the rows.
@@ -15,7 +15,7 @@ from alembic import op
 from driftscope.storage import models as storage_models
 
 revision: str = '0009'
-down_revision: str | None = '0002'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
