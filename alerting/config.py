@@ -2,18 +2,26 @@
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from driftscope.durations import parse_duration
 from driftscope.monitors.config import MonitorConfig
 from driftscope.sections import Duration, OptionalSecret, OptionalStr, Strict
 
 Severity = Literal["info", "warning", "critical"]
 RuleKind = Literal[
     "dataset_drift", "feature_drift", "metric_below", "metric_drop", "detector_fired", "missing_values", "no_data",
-    "run_failed",
+    "run_failed", "source_lag_above",
 ]
+
+
+def _number_or_duration(value: Any) -> Any:
+    """A rule's ``value``: a number, or a duration (``10m``) taken as seconds (for ``source_lag_above``)."""
+    if isinstance(value, str) and value.strip() and not value.strip().lstrip("-").replace(".", "", 1).isdigit():
+        return parse_duration(value).total_seconds()
+    return value
 
 
 def parse_persistence(value: object) -> object:
@@ -61,7 +69,8 @@ class RuleConfig(Strict):
     monitor: OptionalStr = None
     model: OptionalStr = None
     metric: OptionalStr = None
-    value: float | None = None
+    value: Annotated[float | None, BeforeValidator(_number_or_duration)] = None
+    source: OptionalStr = None
     feature: OptionalStr = None
     detector: OptionalStr = None
     hours: float | None = Field(default=None, gt=0)
@@ -82,6 +91,12 @@ class RuleConfig(Strict):
             raise ValueError(f"'for: {k} of {n}' needs 1 <= K <= N")
         if self.when == "no_data" and (self.persistence != (1, 1) or self.retrain):
             raise ValueError("a no_data rule counts hours of silence itself: drop 'for' and 'retrain'")
+        if self.when == "source_lag_above":
+            if self.source is None or self.value is None:
+                raise ValueError("a source_lag_above rule needs 'source' and 'value' (a duration such as 10m)")
+            return self
+        if self.source is not None:
+            raise ValueError("'source' applies to source_lag_above rules only")
         if self.monitor is None and self.model is None:
             raise ValueError("a rule needs 'monitor' or 'model'")
         if self.when == "no_data":

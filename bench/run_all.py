@@ -81,6 +81,7 @@ def plan(quick: bool, pg_url: str | None) -> list[tuple[str, list[str], float]]:
     return [
         ("store_read_bench", ["--rows", rows, *pg], 1800),
         ("collect_bench", ["--rows", rows, *pg], 1800),
+        ("kafka_bench", ["--rows", rows, *pg], 1800),
         ("drift_bench", ["--quick"] if quick else [], 5400),
         ("dashboard_bench", ["--quick"] if quick else [], 3600),
         ("false_alarms", ["--quick"] if quick else [], 1800),

@@ -8,6 +8,7 @@ locate and reproduce any of them for quarantine, the rows that could not even be
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 import numpy as np
@@ -46,7 +47,20 @@ class FileCheckpoint:
     mark: FileMark
 
 
-Checkpoint = WatermarkCheckpoint | FileCheckpoint | None
+@dataclass(frozen=True)
+class OffsetCheckpoint:
+    """Advance partitions of ``topic`` from ``expected`` (None: never read) to ``offsets`` (the next to read).
+
+    ``last_ts`` holds the broker timestamp of each partition's last message taken (None if unknown).
+    """
+
+    topic: str
+    expected: dict[int, int | None]
+    offsets: dict[int, int]
+    last_ts: dict[int, datetime | None] = field(default_factory=dict)
+
+
+Checkpoint = WatermarkCheckpoint | FileCheckpoint | OffsetCheckpoint | None
 
 
 @dataclass(frozen=True)
@@ -87,10 +101,11 @@ class SourceFailure:
 
 @dataclass(frozen=True)
 class SourceState:
-    """A source's committed position: its watermark, or how far it read each file."""
+    """A source's committed position: its watermark, how far it read each file, or its partitions' next offsets."""
 
     watermark: str | None = None
     files: dict[str, FileMark] = field(default_factory=dict)
+    offsets: dict[int, int] = field(default_factory=dict)
 
 
 class Source(Protocol):

@@ -120,18 +120,18 @@ class HttpSource:
 
     def _url(self, cursor: str | None) -> tuple[str, dict[str, str]]:
         if cursor is None:
-            return self.spec.url, {}
+            return str(self.spec.url), {}
         if cursor.startswith(("http://", "https://", "/")):
-            url = urljoin(self.spec.url, cursor)
-            if _origin(url) != _origin(self.spec.url):
+            url = urljoin(str(self.spec.url), cursor)
+            if _origin(url) != _origin(str(self.spec.url)):
                 raise SourceError(
                     f"source {self.name!r}: a page of {self.spec.url} names next={cursor!r}, on another origin "
-                    f"({_origin(url)} instead of {_origin(self.spec.url)}); refused, so the token never leaves "
+                    f"({_origin(url)} instead of {_origin(str(self.spec.url))}); refused, so the token never leaves "
                     "the configured host. Make the API return cursors or same-origin links, or configure that "
                     "host as its own source"
                 )
             return url, {}
-        return self.spec.url, {"cursor": cursor}
+        return str(self.spec.url), {"cursor": cursor}
 
     def _page(self, session: requests.Session, cursor: str | None) -> tuple[list[Any], str | None]:
         url, params = self._url(cursor)

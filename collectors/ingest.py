@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from driftscope.collectors.base import Batch, Checkpoint, FileCheckpoint, WatermarkCheckpoint
+from driftscope.collectors.base import Batch, Checkpoint, FileCheckpoint, OffsetCheckpoint, WatermarkCheckpoint
 from driftscope.collectors.target import Target
 from driftscope.collectors.validate import Validated, validate_batch
 from driftscope.errors import SchemaError
@@ -24,6 +24,7 @@ from driftscope.storage.db import transaction
 from driftscope.storage.labels import write_labels
 from driftscope.storage.predictions import EncodedPredictions, encode_predictions, write_encoded
 from driftscope.storage.quarantine import add_quarantined
+from driftscope.storage.stream_offsets import advance_offsets
 
 CONFLICT_REASON = "conflicting duplicate: this id came before with different content; the first row is kept"
 
@@ -78,6 +79,18 @@ def prepare(batch: Batch, target: Target, *, now: datetime | None = None) -> Pre
         return Prepared(batch, None, None, error=exc)
     encoded = [encode_predictions(part.frame, part.new_categories) for part in validated.predictions]
     return Prepared(batch, validated, quarantine_frame(batch, validated), encoded)
+
+
+def quarantine_all(prepared: Prepared) -> Prepared:
+    """A batch failing as a whole (a required column missing) with every row quarantined for that reason.
+
+    Stream sources commit such a batch this way: their offsets must move past it, and the rows stay
+    replayable (``driftscope quarantine replay``) once the schema or the producer is fixed.
+    """
+    n_rows = len(prepared.batch.frame)
+    reason = str(prepared.error) if prepared.error is not None else "the batch was not validated"
+    validated = Validated([], None, np.arange(n_rows), np.full(n_rows, reason, dtype=object), n_rows)
+    return Prepared(prepared.batch, validated, quarantine_frame(prepared.batch, validated), [])
 
 
 def commit(engine: Engine, target: Target, prepared: Prepared, *, run_id: int | None) -> Counts:
@@ -158,3 +171,6 @@ def commit_checkpoint(session: Session, source: str, checkpoint: Checkpoint) -> 
         advance_watermark(session, source=source, expected=checkpoint.expected, watermark=checkpoint.watermark)
     elif isinstance(checkpoint, FileCheckpoint):
         advance_file(session, source=source, expected=checkpoint.expected, mark=checkpoint.mark)
+    elif isinstance(checkpoint, OffsetCheckpoint):
+        advance_offsets(session, source=source, topic=checkpoint.topic, expected=checkpoint.expected,
+                        offsets=checkpoint.offsets, last_ts=checkpoint.last_ts)

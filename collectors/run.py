@@ -7,17 +7,27 @@ then ``failed`` and its error lists every file's error (and the source's own, if
 """
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from driftscope.collectors.base import Batch, FileCheckpoint, Source, SourceFailure, SourceState, SourceSummary
+from driftscope.collectors.base import (
+    Batch,
+    FileCheckpoint,
+    OffsetCheckpoint,
+    Source,
+    SourceFailure,
+    SourceState,
+    SourceSummary,
+)
 from driftscope.collectors.config import CollectorSettings, SourceConfig
 from driftscope.collectors.files import FilesSource
 from driftscope.collectors.http import HttpSource
-from driftscope.collectors.ingest import Prepared, commit, prepare
+from driftscope.collectors.ingest import Prepared, commit, prepare, quarantine_all
+from driftscope.collectors.kafka import KafkaSource
 from driftscope.collectors.prefetch import prefetch
 from driftscope.collectors.progress import Progress
 from driftscope.collectors.sql import SqlSource
@@ -33,6 +43,7 @@ from driftscope.storage.collector_state import (
     start_collector_run,
 )
 from driftscope.storage.db import transaction
+from driftscope.storage.stream_offsets import record_lag, stream_offsets
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 4000
@@ -50,15 +61,20 @@ def collect(
     return [run_source(engine, spec, progress=progress) for spec in selected]
 
 
-def run_source(engine: Engine, spec: SourceConfig, *, progress: bool = False) -> SourceSummary:
-    """Run one configured source once and return its summary (see :func:`collect`)."""
+def run_source(engine: Engine, spec: SourceConfig, *, progress: bool = False, follow_s: float | None = None,
+               stop: threading.Event | None = None) -> SourceSummary:
+    """Run one configured source once and return its summary (see :func:`collect`).
+
+    ``follow_s`` and ``stop`` apply to stream sources: read for that many seconds (not just up to
+    the end offsets found at the start), stopping early between batches once ``stop`` is set.
+    """
     remember(secrets_in(spec))  # servers echo tokens: keep them out of the store and the logs
     with transaction(engine) as session:
         run_id = start_collector_run(session, source=spec.name)
     reporter = Progress(spec.name, enabled=progress)
     failures: list[str] = []
     try:
-        _drain(engine, spec, run_id, reporter, failures)
+        _drain(engine, spec, run_id, reporter, failures, follow_s=follow_s, stop=stop)
     except (DriftscopeError, SQLAlchemyError, OSError, ValueError) as exc:
         log.error("source %s failed: %s", spec.name, exc)
         failures.append(f"{exc.__class__.__name__}: {exc}")
@@ -79,18 +95,21 @@ def summary_of(info: CollectorRunInfo) -> SourceSummary:
                          info.rows_quarantined, info.error, rows_conflict=info.rows_conflict)
 
 
-def _drain(engine: Engine, spec: SourceConfig, run_id: int, reporter: Progress, failures: list[str]) -> None:
-    """Ingest every batch of the source; add to ``failures`` the parts (files) that failed and were passed."""
+def _drain(engine: Engine, spec: SourceConfig, run_id: int, reporter: Progress, failures: list[str], *,
+           follow_s: float | None = None, stop: threading.Event | None = None) -> None:
+    """Ingest every batch; add to ``failures`` the parts (files, partitions) that failed and were passed."""
     with transaction(engine) as session:
         target = load_target(
             session, source=spec.name, records=spec.records, model=spec.model, version=spec.version,
             version_column=spec.version_column, mapping=spec.columns,
             label_time_column=spec.watermark if spec.kind == "sql" else None, max_future_skew=spec.max_future_skew,
         )
+        offsets = stream_offsets(session, source=spec.name, topic=spec.topic) if spec.topic else {}
         state = SourceState(watermark=get_watermark(session, source=spec.name),
-                            files=file_marks(session, source=spec.name))
+                            files=file_marks(session, source=spec.name),
+                            offsets={p: offset for p, (offset, _) in offsets.items()})
     failed_files: set[str] = set()
-    source = build_source(spec, target)
+    source = build_source(spec, target, follow_s=follow_s, stop=stop)
     for item in prefetch(source.batches(state), lambda batch: _prepare(batch, target)):
         if isinstance(item, SourceFailure):
             failures.append(item.error)
@@ -110,26 +129,42 @@ def _drain(engine: Engine, spec: SourceConfig, run_id: int, reporter: Progress, 
             failed_files.add(path)
             continue
         reporter.add(counts)
+    if isinstance(source, KafkaSource):
+        _record_lag(engine, source, run_id)
+
+
+def _record_lag(engine: Engine, source: "KafkaSource", run_id: int) -> None:
+    """Store each partition's lag at the end of the run (what was committed against the end offsets now)."""
+    with transaction(engine) as session:
+        committed = stream_offsets(session, source=source.name, topic=source.topic)
+    lags = source.lag(committed)
+    with transaction(engine) as session:
+        record_lag(session, run_id=run_id, source=source.name, lags=lags)
 
 
 def _prepare(item: Batch | SourceFailure, target: Target) -> Prepared | SourceFailure:
     if isinstance(item, SourceFailure):
         return item
     try:
-        return prepare(item, target, now=datetime.now(UTC))
+        prepared = prepare(item, target, now=datetime.now(UTC))
     except (ValueError, TypeError, ArithmeticError) as exc:  # a value validation did not foresee: fail the batch alone
         log.exception("source %s: validating %s failed", target.source, item.origin)
         error = SchemaError(f"source {target.source!r}, {item.origin}: validation failed on an unexpected value "
                             f"({exc.__class__.__name__}: {exc}); please report it")
-        return Prepared(item, None, None, error=error)
+        prepared = Prepared(item, None, None, error=error)
+    if prepared.error is not None and isinstance(item.checkpoint, OffsetCheckpoint):
+        return quarantine_all(prepared)
+    return prepared
 
 
-def build_source(spec: SourceConfig, target: Target) -> Source:
-    """The source object of a configured source."""
+def build_source(spec: SourceConfig, target: Target, *, follow_s: float | None = None,
+                 stop: threading.Event | None = None) -> Source:
+    """The source object of a configured source (``follow_s`` and ``stop``: see :func:`run_source`)."""
     factories: dict[str, Callable[[], Source]] = {
         "files": lambda: FilesSource(spec),
         "sql": lambda: SqlSource(spec, key_column=target.column(target.label_plan.schema["id"])),
         "http": lambda: HttpSource(spec),
+        "kafka": lambda: KafkaSource(spec, follow_s=follow_s, stop=stop),
     }
     return factories[spec.kind]()
 

@@ -124,12 +124,12 @@ class SqlSource:
 
     def batches(self, state: SourceState) -> Iterator[Batch]:
         """Yield pages after the committed position until a short page."""
-        engine = source_engine(self.spec.url, self.spec.timeout.total_seconds())
+        engine = source_engine(str(self.spec.url), self.spec.timeout.total_seconds())
         try:
             with engine.connect() as conn:
                 yield from self._pages(conn, state.watermark)
         except SQLAlchemyError as exc:
-            safe_url = make_url(self.spec.url).render_as_string(hide_password=True)
+            safe_url = make_url(str(self.spec.url)).render_as_string(hide_password=True)
             raise SourceError(f"source {self.name!r}: reading {self.relation_name} at {safe_url} failed: "
                               f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from exc
         finally:

@@ -18,9 +18,17 @@ import streamlit as st
 
 from driftscope.dashboard.auth import User, require_operator
 from driftscope.storage import alerts as alert_store
+from driftscope.storage import (
+    archive_restore,
+    login_throttle,
+    notifications,
+    registry,
+    retraining,
+    scheduler_state,
+    stream_offsets,
+)
 from driftscope.storage import drift_history as feature_queries
 from driftscope.storage import estimates as estimate_queries
-from driftscope.storage import login_throttle, notifications, registry, retraining, scheduler_state
 from driftscope.storage import result_series as version_queries
 from driftscope.storage import run_history as ops_queries
 from driftscope.storage import version_summary as overview_queries
@@ -73,6 +81,8 @@ _QUERIES: dict[str, tuple[Callable[..., Any], str]] = {
     "collector_runs": (ops_queries.collector_runs, "reading collector runs"),
     "quarantine_counts": (ops_queries.quarantine_counts, "counting quarantined rows"),
     "quarantine_sample": (ops_queries.quarantine_sample, "reading quarantined rows"),
+    "stream_lag": (stream_offsets.latest_lag, "reading stream sources' lag"),
+    "storage_overview": (archive_restore.storage_overview, "reading the store's size and archived days"),
     "alerts": (alert_store.list_alerts, "reading alerts"),
     "alert_history": (alert_store.alert_history, "reading an alert's history"),
     "delivery_log": (notifications.delivery_log, "reading an alert's delivery log"),
@@ -198,6 +208,16 @@ def monitor_runs(store: Store, *, start: datetime, end: datetime, version_id: in
 def collector_runs(store: Store, *, since: datetime) -> pd.DataFrame:
     """Collector runs started since ``since`` (wall clock), newest first."""
     return _read(_results, store, "collector_runs", since=since)
+
+
+def stream_lag(store: Store) -> pd.DataFrame:
+    """Per partition, how far each stream source's newest run ended behind (messages, seconds at most)."""
+    return _read(_results, store, "stream_lag")
+
+
+def storage_overview(store: Store) -> tuple[int, pd.DataFrame]:
+    """The store's size (bytes) and the archived span of each version's predictions."""
+    return _read(_results, store, "storage_overview")
 
 
 def quarantine_counts(store: Store, *, since: datetime) -> pd.DataFrame:

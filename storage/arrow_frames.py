@@ -5,6 +5,7 @@ million Python strings); timestamps are ``timestamp[us, UTC]``.
 """
 
 import io
+from collections.abc import Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -54,11 +55,11 @@ def decode_table(blob: bytes) -> pa.Table:
     return ipc.open_stream(pa.py_buffer(blob)).read_all()
 
 
-def decode_frames(blobs: list[bytes]) -> pd.DataFrame:
-    """Decode and concatenate blobs (their schemas may differ: missing columns become nulls)."""
-    tables = [decode_table(b) for b in blobs]
-    if not tables:
+def decode_frames(blobs: list[bytes], tables: Sequence[pa.Table] = ()) -> pd.DataFrame:
+    """Decode and concatenate blobs, after ``tables`` (their schemas may differ: missing columns become nulls)."""
+    every = [*tables, *(decode_table(b) for b in blobs)]
+    if not every:
         return pd.DataFrame()
-    table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
+    table = pa.concat_tables(every, promote_options="permissive").unify_dictionaries()
     table = table.combine_chunks()
     return table.to_pandas(split_blocks=True, self_destruct=True)

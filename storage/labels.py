@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from driftscope.storage.archive import archived_labels
 from driftscope.storage.bulk import existing_values, insert_frame
 from driftscope.storage.models import GroundTruth, LabelRevision, Model, Prediction
 
@@ -123,6 +124,27 @@ def labels_for_window(
         )
         .where(GroundTruth.model_id == model_id, Prediction.ts >= start, Prediction.ts < end)
     ).all()
+    frame = pd.DataFrame(rows, columns=["prediction_id", "label", "label_ts"])
+    archived = archived_labels(session, model_version_id=model_version_id, start=start, end=end)
+    if archived.empty:
+        return frame
+    late = _store_labels(session, model_id, archived["prediction_id"].tolist())  # corrected or late labels win
+    parts = [part for part in (frame, late, archived.dropna(subset=["label"])) if len(part)]
+    if not parts:
+        return frame
+    merged = pd.concat(parts, ignore_index=True)
+    return merged.loc[~merged["prediction_id"].duplicated(keep="first").to_numpy()].reset_index(drop=True)
+
+
+def _store_labels(session: Session, model_id: int, prediction_ids: list[str]) -> pd.DataFrame:
+    """Stored labels of the given prediction ids (predictions archived before their label arrived)."""
+    rows: list[Any] = []
+    for start in range(0, len(prediction_ids), _IN_SLICE):
+        rows += session.execute(
+            select(GroundTruth.prediction_id, GroundTruth.label, GroundTruth.ts).where(
+                GroundTruth.model_id == model_id,
+                GroundTruth.prediction_id.in_(prediction_ids[start : start + _IN_SLICE]))
+        ).all()
     return pd.DataFrame(rows, columns=["prediction_id", "label", "label_ts"])
 
 

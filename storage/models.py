@@ -558,3 +558,58 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[datetime]
     locked_until: Mapped[datetime]
+
+
+class StreamOffset(Base):
+    """The next offset to read of one partition of a stream source's topic.
+
+    Advanced in the same transaction as the rows (and quarantined rows) of the messages before it,
+    so a committed offset and the rows it covers are never apart (the idempotent-sink pattern).
+    ``last_ts`` is the broker timestamp of the last message taken (UTC), for the time-lag bound.
+    """
+
+    __tablename__ = "stream_offsets"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(255), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+    last_ts: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class StreamLag(Base):
+    """How far behind one partition was at the end of a collector run: messages, and seconds at most."""
+
+    __tablename__ = "stream_lag"
+    __table_args__ = (Index(None, "source", "recorded_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("collector_runs.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(255))
+    partition: Mapped[int] = mapped_column(Integer)
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+    end_offset: Mapped[int] = mapped_column(BigInteger)
+    lag_messages: Mapped[int] = mapped_column(BigInteger)
+    lag_seconds: Mapped[float] = mapped_column(Float)
+    recorded_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class ArchiveSegment(Base):
+    """Raw rows of one model version and UTC day moved to a verified Parquet file of the archive.
+
+    Recorded in the transaction that deletes the rows from the store, after the file was read
+    back and matched ``sha256`` and ``n_rows``; ``restored_at`` is set when the rows were put back.
+    ``kind`` is ``predictions``, ``labels`` or ``label_revisions``.
+    """
+
+    __tablename__ = "archive_segments"
+    __table_args__ = (Index(None, "model_version_id", "day"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    day: Mapped[datetime]
+    path: Mapped[str] = mapped_column(Text)
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    archived_at: Mapped[datetime] = mapped_column(server_default=_now())
+    restored_at: Mapped[datetime | None]

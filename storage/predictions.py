@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from driftscope.storage.archive import archived_predictions
 from driftscope.storage.arrow_frames import decode_frames, encode_table
 from driftscope.storage.bulk import insert_frame_ignoring
 from driftscope.storage.conflicts import differs_from_stored
@@ -108,6 +109,7 @@ def write_predictions(
     frame: pd.DataFrame,
     source: str,
     new_categories: np.ndarray | None = None,
+    count_volume: bool = True,
 ) -> WriteCounts:
     """Store new predictions of one model version; skip ids already stored. Flushes, never commits.
 
@@ -120,12 +122,15 @@ def write_predictions(
     new_categories : numpy.ndarray of bool, optional
         Aligned with ``frame``: True where a row holds a category value the version's reference
         never saw. Stored rows add to ``PredictionVolume.n_new_categories`` of their hour.
+    count_volume : bool
+        False when the rows were counted before (restored from the archive): the volume stays.
     """
     return write_encoded(session, model_version_id=model_version_id,
-                         encoded=encode_predictions(frame, new_categories), source=source)
+                         encoded=encode_predictions(frame, new_categories), source=source, count_volume=count_volume)
 
 
-def write_encoded(session: Session, *, model_version_id: int, encoded: EncodedPredictions, source: str) -> WriteCounts:
+def write_encoded(session: Session, *, model_version_id: int, encoded: EncodedPredictions, source: str,
+                  count_volume: bool = True) -> WriteCounts:
     """Store a batch from :func:`encode_predictions` (see :func:`write_predictions`). Flushes, never commits.
 
     Writers of the same version are serialised by a row lock on the version (``FOR NO KEY
@@ -141,7 +146,7 @@ def write_encoded(session: Session, *, model_version_id: int, encoded: EncodedPr
     stored = [day for day, _ in written]
     conflicts = np.concatenate([rows for _, rows in written]).astype(np.int64)
     n_stored = sum(day.table.num_rows for day in stored)
-    if n_stored:
+    if n_stored and count_volume:
         _add_volume(session, model_version_id, np.concatenate([day.micros for day in stored]),
                     np.concatenate([day.new_categories for day in stored]))
     return WriteCounts(stored=n_stored, duplicates=encoded.n_rows - n_stored - len(conflicts),
@@ -210,7 +215,12 @@ def _ids_of_chunk(session: Session, model_version_id: int, chunk_id: int, ids: p
 def read_window(
     session: Session, *, model_version_id: int, start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """Return the canonical frame of predictions with ``start <= ts < end`` (UTC), sorted by ts."""
+    """Return the canonical frame of predictions with ``start <= ts < end`` (UTC), sorted by ts.
+
+    Days rolled over to the archive (:mod:`driftscope.storage.archive`) are read from their verified
+    Parquet files, so a window reads the same rows before and after its days were archived; a
+    prediction both archived and stored again (restored, or logged anew) appears once.
+    """
     blobs = session.execute(
         select(PredictionChunk.data).where(
             PredictionChunk.model_version_id == model_version_id,
@@ -218,9 +228,12 @@ def read_window(
             PredictionChunk.max_ts >= start,
         )
     ).scalars().all()
-    frame = decode_frames(list(blobs))
+    archived = archived_predictions(session, model_version_id=model_version_id, start=start, end=end)
+    frame = decode_frames(list(blobs), archived)
     if frame.empty:
         return frame
+    if archived:
+        frame = frame.loc[~frame["prediction_id"].duplicated(keep="first").to_numpy()]
     ts = frame["ts"]
     mask = (ts >= pd.Timestamp(start)) & (ts < pd.Timestamp(end))
     return frame.loc[mask.to_numpy()].sort_values("ts", kind="stable").reset_index(drop=True)

@@ -96,6 +96,16 @@ def kpis(frame: pd.DataFrame) -> None:
     cols[4].metric("Predictions in range", ui.fmt_int(frame["predictions"].sum()))
 
 
+def storage(ctx: ui.PageState) -> None:
+    """The store's size and the days of each version rolled over to the archive."""
+    size, spans = data.storage_overview(ctx.store)
+    with st.expander(f"Store: {size / 1e6:,.1f} MB · archived days: {int(spans['days'].sum()) if len(spans) else 0}"):
+        if spans.empty:
+            st.caption("Nothing archived yet (retention rolls raw rows older than `retention.raw` over to Parquet).")
+        else:
+            st.dataframe(spans, hide_index=True, width="stretch")
+
+
 def main() -> None:
     """Render the page."""
     ctx = ui.page_state()
@@ -103,6 +113,7 @@ def main() -> None:
     st.caption(f"All model versions, {ui.fmt_time(ctx.start)} – {ui.fmt_time(ctx.end)}. Health comes from "
                "unresolved alerts; label coverage is the share of the range's predictions with ground truth.")
     heartbeat(ctx)
+    storage(ctx)
     frame = data.overview(ctx.store, start=ctx.start, end=ctx.end)
     if frame.empty:
         st.info(ui.ADD_MODEL_HINT)

@@ -69,7 +69,7 @@ def report_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
         st.code(reports.report_command(*args), language="bash", wrap_lines=True)
 
 
-def collector_section(runs: pd.DataFrame) -> None:
+def collector_section(runs: pd.DataFrame, lag: pd.DataFrame) -> None:
     """Collector runs of the last week: rows read = stored + duplicates + conflicts + quarantined."""
     st.subheader("Collector runs (last 7 days)")
     if runs.empty:
@@ -79,6 +79,9 @@ def collector_section(runs: pd.DataFrame) -> None:
     st.caption("Rows read = stored + duplicates + conflicts + quarantined (a conflict is an id seen before with "
                "other content: the first is kept, the newcomer quarantined). Newest first, at most 200.")
     st.dataframe(runs, hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+    if not lag.empty:
+        st.caption("Stream lag at the end of each stream source's newest run, per partition (seconds: at most).")
+        st.dataframe(lag, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
     for row in runs[runs["error"].notna()].head(5).itertuples():
         with st.expander(f"Collector run {row.run_id} of {md.text(row.source)}: {row.status}"):
             st.code(row.error, language=None, wrap_lines=True)
@@ -112,7 +115,7 @@ def main() -> None:
     kpis(monitor, collector, quarantine)
     monitor_section(ctx, monitor)
     report_section(ctx, monitor)
-    collector_section(collector)
+    collector_section(collector, data.stream_lag(ctx.store))
     quarantine_section(ctx, quarantine)
 
 

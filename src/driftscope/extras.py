@@ -17,6 +17,7 @@ EXTRAS: dict[str, str] = {
     "report": "Evidently's HTML drift report",
     "ml": "the concept-drift detectors (river) and the domain classifier (scikit-learn)",
     "postgres": "PostgreSQL stores (the psycopg driver)",
+    "kafka": "kafka sources (the confluent-kafka client)",
     "demo": "the demo",
 }
 

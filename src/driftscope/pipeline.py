@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from driftscope.alerting.notify import DEFAULT_BACKOFF, Backoff, Delivery, deliver_due
 from driftscope.alerting.rules import AlertChange, evaluate_no_data, evaluate_pending
+from driftscope.alerting.rules.source_lag import evaluate_source_lag
 from driftscope.config import Config
 from driftscope.storage.db import transaction
 from driftscope.storage.results import RunInfo, pending_runs
@@ -120,6 +121,8 @@ def tick(
     changes = drain_outbox(engine, config, now=now)
     with transaction(engine) as session:
         changes += evaluate_no_data(session, config, now=now)
+        changes += evaluate_source_lag(session, config, now=now,
+                                       sources={s.name: (s.model, s.version) for s in config.sources})
     deliveries = deliver_due(engine, config, backoff=backoff, should_stop=stop_requested)
     return CycleReport([], changes, deliveries)
 

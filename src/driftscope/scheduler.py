@@ -51,6 +51,7 @@ from driftscope.storage.scheduler_state import beat
 log = logging.getLogger(__name__)
 
 TICK_JOB = "tick"
+ARCHIVE_JOB = "archive"
 MAX_WORKERS = 4
 BEAT_EVERY = timedelta(seconds=10)
 
@@ -105,6 +106,8 @@ def job_specs(config: Config, config_path: str, *, retry_base: timedelta) -> lis
              for s in config.sources if s.schedule]
     specs += [JobSpec(f"monitor:{m.name}", monitor_job, (config_path, m.name, retry_s), trigger_for(m.schedule))
               for m in config.monitors if m.schedule]
+    if config.retention is not None and config.retention.schedule:
+        specs.append(JobSpec(ARCHIVE_JOB, archive_job, (config_path,), trigger_for(config.retention.schedule)))
     tick_every = config.scheduler.tick.total_seconds()
     specs.append(JobSpec(TICK_JOB, tick_job, (config_path, retry_s), IntervalTrigger(seconds=tick_every, timezone=UTC)))
     return specs
@@ -195,6 +198,24 @@ def monitor_job(config_path: str, monitor: str, retry_base_s: float) -> JobOutco
                    "delivered": sum(d.ok for d in report.deliveries)}
 
     return pipeline.run_job(engine, config, job, work)
+
+
+def archive_job(config_path: str) -> JobOutcome:
+    """Scheduled job: the retention roll-over (``driftscope archive run``)."""
+    if (context := _context(config_path, ARCHIVE_JOB)) is None:
+        return "error"
+    config, engine = context
+
+    def work() -> Iterator[dict[str, Any]]:
+        from driftscope.storage.archive import run_archive
+
+        if config.retention is None:
+            return
+        for day in run_archive(engine, config.retention):
+            yield {"model": day.model, "version": day.version, "window": f"{day.day:%Y-%m-%d}",
+                   "rows": day.predictions, "labels": day.labels, "outcome": "archived"}
+
+    return pipeline.run_job(engine, config, ARCHIVE_JOB, work)
 
 
 def tick_job(config_path: str, retry_base_s: float) -> JobOutcome:

@@ -11,6 +11,7 @@ from driftscope import __version__
 from driftscope.cli import (
     alerts,
     apply_cmd,
+    archive,
     collect,
     config_cmd,
     dashboard,
@@ -22,7 +23,7 @@ from driftscope.cli import (
 from driftscope.errors import ConfigError, DriftscopeError
 from driftscope.storage.db import failed_store
 
-COMMAND_MODULES = (db, config_cmd, apply_cmd, collect, monitor, alerts, scheduler, dashboard, demo)
+COMMAND_MODULES = (db, config_cmd, apply_cmd, collect, archive, monitor, alerts, scheduler, dashboard, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

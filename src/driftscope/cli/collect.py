@@ -5,7 +5,9 @@ not needed by the other commands.
 """
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -24,6 +26,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", action="append", metavar="NAME",
                         help="collect only this source (repeat for several; default: all)")
     parser.add_argument("--no-progress", action="store_true", help="no progress line, even on a terminal")
+    parser.add_argument("--follow", action="store_true",
+                        help="keep reading kafka sources until SIGTERM or Ctrl-C (stops between batches)")
+    parser.add_argument("--reset-offsets", choices=("earliest", "latest"),
+                        help="set a kafka source's stored offsets (after a topic was recreated); needs --source")
     parser.set_defaults(handler=_collect)
     quarantine = commands.add_parser("quarantine", help="list or replay quarantined rows")
     actions = quarantine.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -42,11 +48,40 @@ def _collect(args: argparse.Namespace) -> int:
     from driftscope.collectors import collect
 
     config = load(args)
+    if args.reset_offsets:
+        return _reset(args, config)
+    if args.follow:
+        return _follow(args, config)
     with open_store(config) as engine:
         summaries = collect(engine, config, sources=args.source,
                             progress=not args.no_progress and sys.stderr.isatty())
     _print_summaries(summaries, "collect")
     return 1 if any(s.status != "succeeded" for s in summaries) else 0
+
+
+def _follow(args: argparse.Namespace, config: Any) -> int:
+    from driftscope.collectors.follow import follow
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with open_store(config) as engine:
+        summaries = follow(engine, config, stop=stop, sources=args.source)
+    _print_summaries(summaries, "collect --follow (last runs)")
+    return 0
+
+
+def _reset(args: argparse.Namespace, config: Any) -> int:
+    from driftscope.collectors.follow import reset_stream
+
+    if not args.source:
+        print("--reset-offsets needs --source NAME (the kafka source to reset)", file=sys.stderr)
+        return 2
+    with open_store(config) as engine:
+        for name in args.source:
+            offsets = reset_stream(engine, config.source(name), args.reset_offsets)
+            print(f"{name}: next offsets " + ", ".join(f"partition {p} -> {o}" for p, o in sorted(offsets.items())))
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -98,6 +98,9 @@ def _resolve_paths(values: Any, base_dir: Path) -> Any:
     for source in _dicts(out.get("sources")):
         if isinstance(source.get("url"), str) and source.get("kind") in ("files", "sql"):
             source["url"] = resolve_path(source["url"], base_dir)
+    retention = out.get("retention")
+    if isinstance(retention, dict) and isinstance(retention.get("archive"), str):
+        out["retention"] = {**retention, "archive": resolve_path(retention["archive"], base_dir)}
     dashboard = out.get("dashboard")
     if isinstance(dashboard, dict) and isinstance(dashboard.get("reports_dir"), str):
         out["dashboard"] = {**dashboard, "reports_dir": resolve_path(dashboard["reports_dir"], base_dir)}

@@ -53,6 +53,11 @@ def reference_errors(config: Config) -> list[str]:
             errors.append(f"{where}.monitor: no monitor named {rule.monitor!r}")
         if rule.model is not None and rule.model not in models:
             errors.append(f"{where}.model: no model named {rule.model!r}")
+        source_kinds = {s.name: s.kind for s in config.sources}
+        if rule.source is not None and source_kinds.get(rule.source) != "kafka":
+            errors.append(f"{where}.source: no kafka source named {rule.source!r}"
+                          + (f" ({rule.source!r} is a {source_kinds[rule.source]} source)"
+                             if rule.source in source_kinds else ""))
         for name in rule.channels:
             if name not in channels:
                 errors.append(f"{where}.channels: no channel named {name!r}")

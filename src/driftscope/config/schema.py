@@ -22,10 +22,12 @@ from driftscope.modelspec import ModelConfig, SchemaConfig, VersionConfig
 from driftscope.monitors.config import MonitorConfig
 from driftscope.naming import DEFAULT_DATABASE_URL, DEFAULT_REPORTS_DIR
 from driftscope.sections import Duration, Strict, by_name
+from driftscope.storage.archive import RetentionConfig
 
 __all__ = [
     "AlertsConfig", "AuthConfig", "ChannelConfig", "Config", "DashboardConfig", "EmailChannel", "ModelConfig",
-    "MonitorConfig", "RetrainingConfig", "RuleConfig", "SchedulerConfig", "SchemaConfig", "SourceConfig",
+    "MonitorConfig", "RetentionConfig",
+    "RetrainingConfig", "RuleConfig", "SchedulerConfig", "SchemaConfig", "SourceConfig",
     "UserConfig", "VersionConfig", "WebhookChannel",
 ]
 
@@ -75,6 +77,7 @@ class Config(Strict):
     retraining: RetrainingConfig = RetrainingConfig()
     dashboard: DashboardConfig = DashboardConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    retention: RetentionConfig | None = None
 
     def model(self, name: str) -> ModelConfig:
         """Return the model named ``name``."""

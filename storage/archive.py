@@ -1,0 +1,228 @@
+"""Retention roll-over: raw rows older than ``retention.raw`` move to verified Parquet files, never lost.
+
+One model version's UTC day at a time: its prediction chunks, the labels of those predictions and
+their revisions are written to the archive (:mod:`driftscope.storage.archive_files`), read back and
+verified, listed in the day's manifest, and only then deleted from the store, in the transaction
+that records the :class:`~driftscope.storage.models.ArchiveSegment` rows. A kill at any point
+leaves each row in the store, in a verified file, or both (an unrecorded file is an orphan the next
+run does not read). Aggregates stay: monitor results, hourly volume, alerts, runs, references.
+
+Reads are transparent: :func:`archived_predictions` and :func:`archived_labels` hand
+:mod:`driftscope.storage.predictions` and :mod:`driftscope.storage.labels` the archived part of a window.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from pydantic import Field
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from driftscope.sections import Duration, Schedule, Strict
+from driftscope.storage.archive_files import Part, add_to_manifest, check_writable, day_folder, read_part, write_part
+from driftscope.storage.arrow_frames import decode_table
+from driftscope.storage.db import read_transaction, transaction
+from driftscope.storage.models import (
+    ArchiveSegment,
+    GroundTruth,
+    LabelRevision,
+    Model,
+    ModelVersion,
+    Prediction,
+    PredictionChunk,
+)
+
+log = logging.getLogger(__name__)
+LABEL_COLUMNS = ("prediction_id", "prediction_ts", "label", "ts", "revision", "received_at", "updated_at")
+IN_SLICE = 5_000
+REVISION_COLUMNS = ("prediction_id", "old_label", "new_label", "source", "changed_at")
+
+
+class RetentionConfig(Strict):
+    """``retention``: raw rows older than ``raw`` move to ``archive`` (a folder or fsspec URL) on ``schedule``."""
+
+    raw: Duration = Field(description="keep raw rows (predictions, labels) this long in the store")
+    archive: str = Field(min_length=1, description="folder or fsspec URL of the Parquet archive")
+    schedule: Schedule | None = None
+
+
+@dataclass(frozen=True)
+class ArchivedDay:
+    """What one roll-over did for one version's UTC day."""
+
+    model: str
+    version: str
+    day: datetime
+    predictions: int
+    labels: int
+
+
+def as_utc(ts: datetime) -> datetime:
+    """``ts`` in UTC (a naive time is taken as UTC)."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def day_start(ts: datetime) -> datetime:
+    """The UTC midnight at or before ``ts`` (a naive time is taken as UTC)."""
+    ts = as_utc(ts)
+    return datetime(ts.year, ts.month, ts.day, tzinfo=UTC)
+
+
+def run_archive(engine: Engine, retention: RetentionConfig, *, now: datetime | None = None) -> list[ArchivedDay]:
+    """Archive every version's UTC days that ended before ``now - retention.raw``; return what moved.
+
+    Raises
+    ------
+    ArchiveError
+        The archive is not writable or a file does not verify: the job stops, the current day's rows stay.
+    """
+    cutoff = day_start((now or datetime.now(UTC)) - retention.raw)
+    check_writable(retention.archive)
+    with read_transaction(engine) as session:
+        due = days_due(session, cutoff=cutoff)
+    done = []
+    for model, version, version_id, day in due:
+        done.append(archive_day(engine, retention.archive, model=model, version=version, version_id=version_id,
+                                day=day))
+        log.info("archived %s %s %s: %d predictions, %d labels", model, version, f"{day:%Y-%m-%d}",
+                 done[-1].predictions, done[-1].labels)
+    return done
+
+
+def days_due(session: Session, *, cutoff: datetime) -> list[tuple[str, str, int, datetime]]:
+    """(model, version, version id, day) of the stored prediction days that end at or before ``cutoff``."""
+    rows = session.execute(
+        select(Model.name, ModelVersion.version, PredictionChunk.model_version_id, PredictionChunk.min_ts)
+        .join(ModelVersion, ModelVersion.id == PredictionChunk.model_version_id)
+        .join(Model, Model.id == ModelVersion.model_id)
+        .where(PredictionChunk.max_ts < cutoff)
+    ).all()
+    return sorted({(m, v, int(i), day_start(ts)) for m, v, i, ts in rows}, key=lambda r: (r[2], r[3]))
+
+
+def archive_day(engine: Engine, root: str, *, model: str, version: str, version_id: int,
+                day: datetime) -> ArchivedDay:
+    """Write, verify and record one version's day, deleting its rows in the recording transaction."""
+    with read_transaction(engine) as session:
+        chunk_ids, predictions = _day_chunks(session, version_id, day)
+        labels, revisions = _day_labels(session, version_id, chunk_ids)
+    folder = day_folder(root, model, version, day)
+    tables = {"predictions": predictions, "labels": labels, "label_revisions": revisions}
+    parts = [write_part(folder, kind, table) for kind, table in tables.items() if table.num_rows]
+    add_to_manifest(folder, parts)
+    with transaction(engine) as session:
+        _delete_day(session, version_id, chunk_ids, labels)
+        session.add_all([ArchiveSegment(model_version_id=version_id, kind=p.kind, day=day, path=p.path,
+                                        n_rows=p.n_rows, sha256=p.sha256) for p in parts])
+    return ArchivedDay(model, version, day, predictions.num_rows, labels.num_rows)
+
+
+def _day_chunks(session: Session, version_id: int, day: datetime) -> tuple[list[int], pa.Table]:
+    rows = session.execute(
+        select(PredictionChunk.id, PredictionChunk.data).where(
+            PredictionChunk.model_version_id == version_id, PredictionChunk.min_ts >= day,
+            PredictionChunk.min_ts < day + timedelta(days=1))
+        .order_by(PredictionChunk.id)
+    ).all()
+    tables = [decode_table(blob) for _, blob in rows]
+    table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries().combine_chunks()
+    return [int(i) for i, _ in rows], table
+
+
+def _day_labels(session: Session, version_id: int, chunk_ids: list[int]) -> tuple[pa.Table, pa.Table]:
+    """Labels of the predictions in ``chunk_ids`` (with the prediction's ts), and their revisions."""
+    labels = pd.DataFrame(session.execute(
+        select(GroundTruth.prediction_id, Prediction.ts, GroundTruth.label, GroundTruth.ts, GroundTruth.revision,
+               GroundTruth.received_at, GroundTruth.updated_at)
+        .join(Prediction, (Prediction.prediction_id == GroundTruth.prediction_id)
+              & (Prediction.model_version_id == version_id))
+        .join(ModelVersion, ModelVersion.id == version_id)
+        .where(GroundTruth.model_id == ModelVersion.model_id, Prediction.chunk_id.in_(chunk_ids))
+        .order_by(GroundTruth.prediction_id)
+    ).all(), columns=list(LABEL_COLUMNS))
+    revisions = pd.DataFrame(session.execute(
+        select(GroundTruth.prediction_id, LabelRevision.old_label, LabelRevision.new_label, LabelRevision.source,
+               LabelRevision.changed_at)
+        .join(GroundTruth, GroundTruth.id == LabelRevision.ground_truth_id)
+        .join(Prediction, (Prediction.prediction_id == GroundTruth.prediction_id)
+              & (Prediction.model_version_id == version_id))
+        .join(ModelVersion, ModelVersion.id == version_id)
+        .where(GroundTruth.model_id == ModelVersion.model_id, Prediction.chunk_id.in_(chunk_ids))
+        .order_by(LabelRevision.id)
+    ).all(), columns=list(REVISION_COLUMNS))
+    return _utc_table(labels), _utc_table(revisions)
+
+
+def _utc_table(frame: pd.DataFrame) -> pa.Table:
+    for column in frame.columns:
+        if column.endswith(("_ts", "_at")) or column == "ts":
+            frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
+    return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+
+
+def _delete_day(session: Session, version_id: int, chunk_ids: list[int], labels: pa.Table) -> None:
+    """Delete the archived rows: labels unchanged since they were read, their revisions, the chunks and index rows."""
+    model_id = session.execute(select(ModelVersion.model_id).where(ModelVersion.id == version_id)).scalar_one()
+    archived = labels.select(["prediction_id", "revision"]).to_pandas()
+    current = label_ids(session, model_id, archived["prediction_id"].tolist())
+    same = current.merge(archived, on=["prediction_id", "revision"])  # a label corrected since stays in the store
+    gone = [int(i) for i in same["id"]]
+    for start in range(0, len(gone), IN_SLICE):
+        ids = gone[start:start + IN_SLICE]
+        session.execute(delete(LabelRevision).where(LabelRevision.ground_truth_id.in_(ids)))
+        session.execute(delete(GroundTruth).where(GroundTruth.id.in_(ids)))
+    session.execute(delete(Prediction).where(Prediction.model_version_id == version_id,
+                                             Prediction.chunk_id.in_(chunk_ids)))
+    session.execute(delete(PredictionChunk).where(PredictionChunk.id.in_(chunk_ids)))
+    session.flush()
+
+
+def label_ids(session: Session, model_id: int, prediction_ids: list[str]) -> pd.DataFrame:
+    """Stored labels of ``prediction_ids``: columns ``prediction_id``, ``id``, ``revision``."""
+    rows: list[Any] = []
+    for start in range(0, len(prediction_ids), IN_SLICE):
+        rows += session.execute(select(GroundTruth.prediction_id, GroundTruth.id, GroundTruth.revision).where(
+            GroundTruth.model_id == model_id, GroundTruth.prediction_id.in_(prediction_ids[start:start + IN_SLICE]))
+        ).all()
+    return pd.DataFrame(rows, columns=["prediction_id", "id", "revision"])
+
+
+def segments(session: Session, *, model_version_id: int, start: datetime, end: datetime,
+             kind: str = "predictions") -> list[Part]:
+    """Archived, not restored parts of one version with a day overlapping ``[start, end)``."""
+    rows = session.execute(
+        select(ArchiveSegment.path, ArchiveSegment.kind, ArchiveSegment.n_rows, ArchiveSegment.sha256).where(
+            ArchiveSegment.model_version_id == model_version_id, ArchiveSegment.kind == kind,
+            ArchiveSegment.day >= day_start(start), ArchiveSegment.day < end, ArchiveSegment.restored_at.is_(None))
+        .order_by(ArchiveSegment.day, ArchiveSegment.id)
+    ).all()
+    return [Part(path, k, int(n), sha) for path, k, n, sha in rows]
+
+
+def archived_predictions(session: Session, *, model_version_id: int, start: datetime, end: datetime) -> list[pa.Table]:
+    """The archived prediction tables of the days overlapping ``[start, end)`` (unfiltered within a day)."""
+    return [read_part(part) for part in segments(session, model_version_id=model_version_id, start=start, end=end)]
+
+
+def archived_labels(session: Session, *, model_version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """Archived predictions of the version with ``start <= ts < end`` and their archived labels.
+
+    Columns as :func:`driftscope.storage.labels.labels_for_window` (``prediction_id``, ``label``,
+    ``label_ts``); ``label`` is missing for predictions archived without one (its label may have
+    reached the store later).
+    """
+    predictions = archived_predictions(session, model_version_id=model_version_id, start=start, end=end)
+    if not predictions:
+        return pd.DataFrame(columns=["prediction_id", "label", "label_ts"])
+    ids = pa.concat_tables([t.select(["prediction_id", "ts"]).cast(pa.schema(
+        [("prediction_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC"))])) for t in predictions]).to_pandas()
+    ids = ids.loc[((ids["ts"] >= pd.Timestamp(start)) & (ids["ts"] < pd.Timestamp(end))).to_numpy(), ["prediction_id"]]
+    tables = [read_part(p) for p in segments(session, model_version_id=model_version_id, start=start, end=end,
+                                              kind="labels")]
+    labels = (pa.concat_tables(tables, promote_options="permissive").to_pandas()[["prediction_id", "label", "ts"]]
+              if tables else pd.DataFrame(columns=["prediction_id", "label", "ts"]))
+    return ids.merge(labels, on="prediction_id", how="left").rename(columns={"ts": "label_ts"})
