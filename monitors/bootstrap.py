@@ -38,30 +38,39 @@ def single_threaded_blas() -> Any:
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
-def weight_blocks(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+def weight_blocks(n: int, n_resamples: int, seed: int, size_drawn: int | None = None) -> Iterator[np.ndarray]:
     """Yield ``(block, n)`` float arrays of bootstrap count weights, ``n_resamples`` rows in all.
+
+    Each row counts ``size_drawn`` draws with replacement from the ``n`` rows (default ``n``: the
+    ordinary bootstrap; fewer or more: an ``m``-out-of-``n`` bootstrap at another sample size).
 
     Examples
     --------
     >>> blocks = list(weight_blocks(4, 3, seed=0))
     >>> np.vstack(blocks).sum(axis=1).tolist()
     [4.0, 4.0, 4.0]
+    >>> np.vstack(list(weight_blocks(4, 2, seed=0, size_drawn=10))).sum(axis=1).tolist()
+    [10.0, 10.0]
     """
     rng = np.random.default_rng(seed)
-    per_block = max(1, BLOCK_CELLS // max(n, 1))
+    m = n if size_drawn is None else size_drawn
+    per_block = max(1, BLOCK_CELLS // max(n, m, 1))
     done = 0
     while done < n_resamples:
         size = min(per_block, n_resamples - done)
-        draws = rng.integers(0, n, size=(size, n)) if n else np.zeros((size, 0), dtype=np.int64)
+        draws = rng.integers(0, n, size=(size, m)) if n else np.zeros((size, 0), dtype=np.int64)
         flat = (draws + n * np.arange(size)[:, None]).ravel()
         yield np.bincount(flat, minlength=size * n).reshape(size, n).astype(np.float64)
         done += size
 
 
 def resample(
-    statistics: Mapping[str, Callable[[np.ndarray], np.ndarray]], n: int, n_resamples: int, seed: int
+    statistics: Mapping[str, Callable[[np.ndarray], np.ndarray]], n: int, n_resamples: int, seed: int,
+    size_drawn: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Bootstrap distributions of weighted statistics ``f(weights) -> (block,)`` over ``n`` rows.
+
+    ``size_drawn`` rows are drawn per resample (default ``n``; see :func:`weight_blocks`).
 
     All statistics see the same resamples (common random numbers), so their distributions can be
     compared resample by resample.
@@ -75,7 +84,7 @@ def resample(
     """
     parts: dict[str, list[np.ndarray]] = {name: [] for name in statistics}
     with single_threaded_blas():
-        for block in weight_blocks(n, n_resamples, seed) if n_resamples > 0 else ():
+        for block in weight_blocks(n, n_resamples, seed, size_drawn) if n_resamples > 0 else ():
             for name, statistic in statistics.items():
                 parts[name].append(statistic(block))
     return {name: np.concatenate(chunks) if chunks else np.empty(0) for name, chunks in parts.items()}

@@ -36,7 +36,7 @@ class ColumnTest(Strict):
 
 _KIND_KEYS: dict[str, set[str]] = {
     "data_drift": {"drift_share", "tests", "thresholds", "false_alarm_rate", "fdr"},
-    "performance": {"metrics", "min_labels", "n_bootstrap"},
+    "performance": {"metrics", "min_labels", "n_bootstrap", "thresholds", "false_alarm_rate"},
     "concept_drift": {"detectors", "min_labels"},
     "estimated_performance": {"metrics", "min_labels"},
 }
@@ -90,7 +90,8 @@ class MonitorConfig(Strict):
 
     @property
     def effective_false_alarm_rate(self) -> float:
-        """Per-feature false alarm rate of calibrated thresholds (default 0.01)."""
+        """False alarm rate of calibrated thresholds (default 0.01): per feature for data drift, per
+        window (Holm across metrics) for performance."""
         return 0.01 if self.false_alarm_rate is None else self.false_alarm_rate
 
     @property

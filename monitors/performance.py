@@ -10,11 +10,21 @@ probability at most ``alpha`` however many metrics are monitored. A metric is fl
 adjusted p-value is below ``alpha`` and it is worse than the reference value. Below
 ``min_labels`` labelled rows the figures are reported with status ``"insufficient_labels"`` and
 no verdict.
+
+With ``thresholds="calibrated"`` the drop test is calibrated instead (docs/statistics.md,
+"Calibrated performance drops"): the null is the reference's own metric at the window's label
+count. For the window's size band (:mod:`driftscope.monitors.calibration.bands`, drawn at the
+band's lower edge ``n``, where the spread is largest) ``n_bootstrap`` resamples of ``n`` reference
+rows (seed ``seed + 2``) are paired with the reference's bootstrap at its own size, and the null
+draws are the drops ``reference_b - window_b`` (``window_b - reference_b`` when lower is better).
+The window's p-value is the Monte Carlo ``(1 + #{draws >= drop}) / (B + 1)``; p-values are Holm
+adjusted across metrics and a metric is flagged when its adjusted p-value is at most
+``false_alarm_rate`` and it is worse. The draws are computed once per reference, metric and band
+and kept in ``null_cache`` (the runner's keeps them in the store).
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,6 +40,9 @@ from driftscope.monitors.bootstrap import (
     percentile_interval,
     resample,
 )
+from driftscope.monitors.calibrated_drift import MemoryNullCache, NullCache
+from driftscope.monitors.calibration.bands import band_size, size_band
+from driftscope.monitors.calibration.null import NullDistribution
 from driftscope.monitors.metrics import (
     CLASSIFICATION,
     METRICS,
@@ -44,6 +57,10 @@ from driftscope.monitors.windows import LABEL_COLUMN, as_like
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_MIN_LABELS = 100
+DEFAULT_FALSE_ALARM_RATE = 0.01
+THRESHOLD_MODES = ("fixed", "calibrated")
+NULL_COLUMN = "(performance)"
+"""The column name under which a performance monitor keeps its calibrated nulls (one per metric and band)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,13 @@ class PerformanceMonitor:
         Interval coverage and the significance level of the drop test.
     seed : int
         Seed of the resampling (results are reproducible).
+    thresholds : {"fixed", "calibrated"}
+        ``fixed``: the one-sided bootstrap drop test at ``alpha``; ``calibrated``: the reference's
+        metric at the window's label count is the null, judged at ``false_alarm_rate``.
+    false_alarm_rate : float
+        Calibrated mode: the chance that a window without change is called degraded (Holm across metrics).
+    null_cache : NullCache, optional
+        Calibrated mode: where null draws are kept between windows (default: in memory).
 
     Examples
     --------
@@ -118,6 +142,9 @@ class PerformanceMonitor:
         confidence: float = DEFAULT_CONFIDENCE,
         alpha: float = DEFAULT_ALPHA,
         seed: int = DEFAULT_SEED,
+        thresholds: str = "fixed",
+        false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE,
+        null_cache: NullCache | None = None,
     ) -> None:
         self.task = task
         self.metrics = metrics
@@ -129,15 +156,25 @@ class PerformanceMonitor:
         self.confidence = confidence
         self.alpha = alpha
         self.seed = seed
+        self.thresholds = thresholds
+        self.false_alarm_rate = false_alarm_rate
+        self.null_cache = null_cache
 
     def fit(self, reference: pd.DataFrame) -> "PerformanceMonitor":
         """Resolve the metrics and compute the reference performance and its bootstrap distribution."""
+        if self.thresholds not in THRESHOLD_MODES:
+            raise ValueError(f"thresholds must be one of {THRESHOLD_MODES}, got {self.thresholds!r}")
+        if self.thresholds == "calibrated" and self.false_alarm_rate * (self.n_bootstrap + 1) < 1:
+            raise ValueError(f"{self.n_bootstrap} resamples cannot resolve false_alarm_rate={self.false_alarm_rate}: "
+                             f"raise n_bootstrap to at least {int(np.ceil(1 / self.false_alarm_rate))}")
         self.metrics_ = _resolve_metrics(self.task, self.metrics, self.has_probability)
+        self.null_cache_ = self.null_cache if self.null_cache is not None else MemoryNullCache()
         self.label_like_ = reference.get(LABEL_COLUMN)
         self.n_reference_ = len(reference)
         data = self._prepare(reference) if self.label_like_ is not None else None
         self.reference_values_: dict[str, float] = {}
         self.reference_samples_: dict[str, np.ndarray] = {}
+        self.reference_data_ = data
         if data is not None and data.n:
             self.reference_values_ = {m.name: float(m.func(data, np.ones((1, data.n)))[0]) for m in self.metrics_}
             self.reference_samples_ = resample(
@@ -158,7 +195,7 @@ class PerformanceMonitor:
             values = {m.name: float(m.func(data, np.ones((1, n_labels)))[0]) for m in self.metrics_}
             samples = resample({m.name: _bound(m, data) for m in self.metrics_}, n_labels, self.n_bootstrap, self.seed)
             results = _holm(tuple(self._judge(m, values[m.name], samples[m.name], n_labels) for m in self.metrics_),
-                            self.alpha)
+                            self.level, inclusive=self.thresholds == "calibrated")
         coverage = n_labels / n_rows if n_rows else 0.0
         if n_labels < self.min_labels:
             verdict = "insufficient_labels"
@@ -184,34 +221,69 @@ class PerformanceMonitor:
             probability=probability, probabilities=class_probabilities(frame, self.probability_classes, like, keep),
         )
 
+    @property
+    def level(self) -> float:
+        """The level adjusted p-values are judged at: ``alpha`` (fixed) or ``false_alarm_rate`` (calibrated)."""
+        return self.false_alarm_rate if self.thresholds == "calibrated" else self.alpha
+
     def _details(self, metric: Metric) -> dict[str, Any]:
         return {
             "higher_is_better": metric.higher_is_better, "confidence": self.confidence,
             "n_bootstrap": self.n_bootstrap, "seed": self.seed, "min_labels": self.min_labels,
+            "thresholds": self.thresholds,
         }
+
+    def _null(self, metric: Metric, n: int) -> NullDistribution:
+        """Drops of the reference's metric at ``n`` labels (the lower edge of ``n``'s band) against its own value."""
+        band = size_band(n)
+        null = self.null_cache_.get(NULL_COLUMN, metric.name, band)
+        if null is not None:
+            return null
+        data, n_null = self.reference_data_, band_size(band, metric.name)
+        if data is None:
+            raise SchemaError("calibrated performance thresholds need the reference's labels (a 'label' column)")
+        window = resample({metric.name: _bound(metric, data)}, data.n, self.n_bootstrap, self.seed + 2,
+                          size_drawn=n_null)[metric.name]
+        reference = self.reference_samples_[metric.name]
+        size = min(window.size, reference.size)
+        drops = reference[:size] - window[:size] if metric.higher_is_better else window[:size] - reference[:size]
+        null = NullDistribution(metric.name, band, n_null, data.n, np.sort(drops[np.isfinite(drops)]))
+        self.null_cache_.put(NULL_COLUMN, null)
+        return null
+
+    def _calibrated_p(self, metric: Metric, value: float, reference: float, n: int) -> tuple[float, dict[str, Any]]:
+        null = self._null(metric, n)
+        drop = reference - value if metric.higher_is_better else value - reference
+        details = {"false_alarm_rate": self.false_alarm_rate, "size_band": null.band, "n_null": null.n_window,
+                   "drop": drop, "drop_threshold": null.threshold(self.false_alarm_rate)}
+        return null.p_value(drop), details
 
     def _empty(self, metric: Metric) -> MetricResult:
         return MetricResult(
             metric.name, "insufficient_labels", None, 0, reference_value=self.reference_values_.get(metric.name),
-            threshold=self.alpha, details=self._details(metric),
+            threshold=self.level, details=self._details(metric),
         )
 
     def _judge(self, metric: Metric, value: float, samples: np.ndarray, n: int) -> MetricResult:
         reference = self.reference_values_.get(metric.name)
         interval = percentile_interval(samples, self.confidence) or (None, None)
-        result = partial(
-            MetricResult, metric=metric.name, value=value, n=n, ci_low=interval[0], ci_high=interval[1],
-            reference_value=reference, threshold=self.alpha, details=self._details(metric),
-        )
+        common: dict[str, Any] = {
+            "metric": metric.name, "value": value, "n": n, "ci_low": interval[0], "ci_high": interval[1],
+            "reference_value": reference, "threshold": self.level, "details": self._details(metric),
+        }
         if not np.isfinite(value):
-            return result(status="undefined")
+            return MetricResult(status="undefined", **common)
         if n < self.min_labels:
-            return result(status="insufficient_labels")
+            return MetricResult(status="insufficient_labels", **common)
         reference_samples = self.reference_samples_.get(metric.name)
         if reference is None or reference_samples is None:
-            return result(status="ok")
+            return MetricResult(status="ok", **common)
+        if self.thresholds == "calibrated":
+            calibrated_p, extra = self._calibrated_p(metric, value, reference, n)
+            return MetricResult(status="ok", p_value=calibrated_p,
+                                **{**common, "details": {**common["details"], **extra}})
         p_value = drop_p_value(samples, reference_samples, higher_is_better=metric.higher_is_better)
-        return result(status="ok", p_value=p_value)
+        return MetricResult(status="ok", p_value=p_value, **common)
 
 
 def class_probabilities(
@@ -246,8 +318,11 @@ def holm_adjust(p_values: np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def _holm(results: tuple[MetricResult, ...], alpha: float) -> tuple[MetricResult, ...]:
-    """Adjust the drop tests of one window across its metrics and flag the significant drops."""
+def _holm(results: tuple[MetricResult, ...], alpha: float, *, inclusive: bool = False) -> tuple[MetricResult, ...]:
+    """Adjust the drop tests of one window across its metrics and flag the significant drops.
+
+    Significant: adjusted p below ``alpha`` (at most ``alpha`` when ``inclusive``, the Monte Carlo convention).
+    """
     tested = [i for i, r in enumerate(results) if r.p_value is not None]
     if not tested:
         return results
@@ -258,7 +333,8 @@ def _holm(results: tuple[MetricResult, ...], alpha: float) -> tuple[MetricResult
         value, reference = r.value, r.reference_value
         assert value is not None and reference is not None, "a drop test implies a value and a reference"
         worse = value < reference if r.details["higher_is_better"] else value > reference
-        out[i] = replace(r, p_value=float(p_value), flagged=bool(p_value < alpha and worse),
+        significant = p_value <= alpha if inclusive else p_value < alpha
+        out[i] = replace(r, p_value=float(p_value), flagged=bool(significant and worse),
                          details={**r.details, "p_value_unadjusted": r.p_value})
     return tuple(out)
 

@@ -18,6 +18,7 @@ from driftscope.storage.db import make_engine, read_transaction
 from driftscope.storage.quarantine import list_quarantined
 from driftscope.storage.registry import get_version
 from driftscope.storage.results import drift_results, list_runs
+from driftscope.storage.retraining import list_requests
 
 pytestmark = pytest.mark.slow
 
@@ -115,6 +116,18 @@ def test_quiet_stretch_raises_no_critical_alert(demo) -> None:
     quiet_end = _day(demo, max(QUIET_DAYS) + 1)
     early = alerts[(alerts["severity"] == "critical") & (pd.to_datetime(alerts["first_seen"]) <= quiet_end)]
     assert early.empty, early[["rule", "title", "first_seen"]].to_string()
+
+
+def test_quiet_stretch_requests_no_retraining(demo) -> None:
+    """Every retraining request comes from an incident that began after the quiet days (data time)."""
+    engine = _engine(demo)
+    with read_transaction(engine) as session:
+        requests = list_requests(session)
+    engine.dispose()
+    alerts = _alerts(demo).set_index("id")
+    assert not requests.empty and requests["alert_id"].notna().all()
+    began = pd.to_datetime(alerts.loc[requests["alert_id"].astype(int), "data_start"])
+    assert (began >= _day(demo, max(QUIET_DAYS) + 1)).all(), requests[["reason", "alert_id"]].to_string()
 
 
 def test_malformed_rows_are_quarantined_with_reasons(demo) -> None:
