@@ -89,7 +89,8 @@ def quarantine_all(prepared: Prepared) -> Prepared:
     """
     n_rows = len(prepared.batch.frame)
     reason = str(prepared.error) if prepared.error is not None else "the batch was not validated"
-    validated = Validated([], None, np.arange(n_rows), np.full(n_rows, reason, dtype=object), n_rows)
+    validated = Validated([], None, np.arange(n_rows), np.full(n_rows, reason, dtype=object), n_rows,
+                          conflict_positions=np.array([], dtype=np.int64))
     return Prepared(prepared.batch, validated, quarantine_frame(prepared.batch, validated), [])
 
 

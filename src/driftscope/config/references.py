@@ -67,7 +67,7 @@ def reference_errors(config: Config) -> list[str]:
             errors.append(f"{where}.when: a {rule.when} rule needs a {' or '.join(kinds)} "
                           f"monitor; {watched.name!r} is {watched.kind}")
         performance = watched is not None and watched.kind in ("performance", "estimated_performance")
-        if performance and rule.metric is not None and rule.metric not in (watched.metrics or []):
+        if watched is not None and performance and rule.metric is not None and rule.metric not in (watched.metrics or []):
             errors.append(f"{where}.metric: monitor {watched.name!r} does not compute {rule.metric!r}")
     return errors
 
