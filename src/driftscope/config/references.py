@@ -66,8 +66,9 @@ def reference_errors(config: Config) -> list[str]:
         if watched is not None and kinds is not None and watched.kind not in kinds:
             errors.append(f"{where}.when: a {rule.when} rule needs a {' or '.join(kinds)} "
                           f"monitor; {watched.name!r} is {watched.kind}")
+        computes = watched.metrics or [] if watched is not None else []
         performance = watched is not None and watched.kind in ("performance", "estimated_performance")
-        if watched is not None and performance and rule.metric is not None and rule.metric not in (watched.metrics or []):
+        if watched is not None and performance and rule.metric is not None and rule.metric not in computes:
             errors.append(f"{where}.metric: monitor {watched.name!r} does not compute {rule.metric!r}")
     return errors
 
