@@ -83,6 +83,7 @@ def plan(quick: bool, pg_url: str | None) -> list[tuple[str, list[str], float]]:
         ("collect_bench", ["--rows", rows, *pg], 1800),
         ("drift_bench", ["--quick"] if quick else [], 5400),
         ("dashboard_bench", ["--quick"] if quick else [], 3600),
+        ("browser_bench", ["--demo", "--big", "--rows", "1000000" if quick else "10000000"], 3600),
     ]
 
 

@@ -9,8 +9,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from driftscope.dashboard import fmt
 from driftscope.dashboard.auth import User
-from driftscope.dashboard.data import Store, VersionInfo
+from driftscope.dashboard.charts import Frame
+from driftscope.dashboard.data import IncidentWindows, Store, VersionInfo
 from driftscope.dashboard.settings import Settings
 from driftscope.errors import DriftscopeError
 
@@ -44,11 +46,36 @@ class PageState:
     end: datetime
     versions: list[VersionInfo] = field(default_factory=list)
     version: VersionInfo | None = None
+    incident: IncidentWindows | None = None
+    window: datetime | None = None
 
     @property
     def model_versions(self) -> list[VersionInfo]:
         """Versions of the selected model."""
         return [v for v in self.versions if self.version is not None and v.model == self.version.model]
+
+
+def chart_frame(ctx: PageState) -> Frame:
+    """The x range of every time chart and the alert's windows to shade on it."""
+    incident = ctx.incident
+    if incident is None:
+        return Frame(start=ctx.start, end=ctx.end)
+    label = "no data" if incident.kind == "no_data" else f"alert #{incident.alert_id}"
+    return Frame(start=ctx.start, end=ctx.end, highlight=incident.windows, highlight_label=label)
+
+
+def focus_row(ctx: PageState, rows: pd.DataFrame) -> pd.Series | None:
+    """The row of the window the page describes: the selected window (``window`` in the URL, set by an
+    alert's link or a heatmap click) when the rows hold it, else the newest."""
+    if rows.empty:
+        return None
+    rows = rows.sort_values("window_end")
+    if ctx.window is not None:
+        starts = pd.to_datetime(rows["window_start"], utc=True)
+        hit = rows[starts == pd.Timestamp(ctx.window)]
+        if not hit.empty:
+            return hit.iloc[-1]
+    return rows.iloc[-1]
 
 
 def set_page_state(context: PageState) -> None:
@@ -114,18 +141,18 @@ def flash() -> None:
 
 
 def fmt_int(value: Any) -> str:
-    """``12,345`` (``-`` when missing)."""
-    return "-" if value is None or pd.isna(value) else f"{int(value):,}"
+    """``12,345`` for a card (``-`` when missing)."""
+    return fmt.integer(value) or "-"
 
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
-    """``12.3%`` from a share (``-`` when missing)."""
-    return "-" if value is None or pd.isna(value) else f"{float(value):.{digits}%}"
+    """``12.3%`` from a share, for a card (``-`` when missing)."""
+    return fmt.pct(value, digits) or "-"
 
 
 def fmt_num(value: Any) -> str:
-    """Four significant digits (``-`` when missing)."""
-    return "-" if value is None or pd.isna(value) else f"{float(value):.4g}"
+    """Four significant digits with thousands separators, never scientific, for a card (``-`` when missing)."""
+    return fmt.num(value) or "-"
 
 
 def fmt_time(value: Any) -> str:
@@ -153,7 +180,15 @@ def version_label(info: VersionInfo) -> str:
 
 
 def alerts_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Alert rows as the pages list them."""
+    """Alert rows as the pages list them: the window as a span, blanks for what is missing."""
     columns = ["id", "severity", "status", "title", "model", "version", "rule", "fire_count", "first_seen",
                "last_seen"]
-    return frame[columns].rename(columns={"fire_count": "fired"})
+    shown = frame[columns].rename(columns={"fire_count": "fired"})
+    window = [fmt.span(s, e) for s, e in zip(frame["window_start"], frame["window_end"], strict=True)]
+    return shown.assign(window=window)[["id", "severity", "status", "title", "window", "model", "version", "rule",
+                                        "fired", "first_seen", "last_seen"]]
+
+
+def code(text: Any) -> str:
+    """``text`` as a Markdown code span: shown literally (no Markdown, no HTML), backticks neutralised."""
+    return "`" + str(text).replace("`", "ˋ").replace("\n", " ") + "`"

@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import actions, data, state, ui
+from driftscope.dashboard import actions, data, fmt, state, ui
 
 STATUSES = {"Active": "active", "Open": "open", "Acknowledged": "acknowledged", "Resolved": "resolved", "All": None}
 SEVERITIES = ("critical", "warning", "info")
@@ -26,13 +26,13 @@ def filters(ctx: ui.PageState) -> dict[str, Any]:
 
 
 def window_link(alert: dict[str, Any]) -> None:
-    """A link to the version page over the week ending with the alert's window."""
+    """A link to the version page opened on the incident (as the alert's e-mail link does)."""
     end = alert["window_end"] if pd.notna(alert["window_end"]) else alert["last_seen"]
     end = pd.Timestamp(end).ceil("D").to_pydatetime()
     start = end - timedelta(days=CONTEXT_DAYS)
     params = {"model": alert["model"], "version": alert["version"], "start": state.format_time(start),
-              "end": state.format_time(end)}
-    st.page_link(ui.PAGES["version"], label=f"Open {alert['model']} {alert['version']} around this window",
+              "end": state.format_time(end), "alert": str(alert["id"])}
+    st.page_link(ui.PAGES["version"], label=f"Open {alert['model']} {alert['version']} on this incident",
                  icon=":material/open_in_new:", query_params=params)
 
 
@@ -44,9 +44,8 @@ def details(ctx: ui.PageState, alert: dict[str, Any]) -> None:
     cols[1].metric("Status", str(alert["status"]))
     cols[2].metric("Fired", ui.fmt_int(alert["fire_count"]), help="Firings merged into this alert")
     cols[3].metric("Last seen", ui.ago(alert["last_seen"]))
-    st.caption(f"Rule `{alert['rule']}` ({alert['kind']}) · {alert['model']} {alert['version']} · window "
-               f"{ui.fmt_time(alert['window_start'])} – {ui.fmt_time(alert['window_end'])} · first seen "
-               f"{ui.fmt_time(alert['first_seen'])}")
+    st.caption(f"Rule {ui.code(alert['rule'])} ({alert['kind']}) · {alert['model']} {alert['version']} · window "
+               f"{fmt.span(alert['window_start'], alert['window_end'])} · first seen {fmt.when(alert['first_seen'])}")
     window_link(alert)
     actions.alert_actions(ctx, alert)
     history, evidence = st.columns([3, 2])
@@ -54,13 +53,25 @@ def details(ctx: ui.PageState, alert: dict[str, Any]) -> None:
     history.dataframe(data.alert_history(ctx.store, alert_id=int(alert["id"])), hide_index=True, width="stretch",
                       column_config=ui.TIME_COLUMNS)
     evidence.markdown("**Evidence** (what the rule saw)")
-    evidence.json(alert["evidence"] or {}, expanded=2)
+    evidence.dataframe(fmt.evidence_rows(alert["evidence"]), hide_index=True, width="stretch")
     st.markdown("**Delivery log**")
     log = data.delivery_log(ctx.store, alert_id=int(alert["id"]))
     if log.empty:
         st.caption("No delivery attempt yet (no channel, or the dispatcher has not run).")
     else:
-        st.dataframe(log, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+        st.dataframe(readable_log(log), hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+
+
+def readable_log(log: pd.DataFrame) -> pd.DataFrame:
+    """Delivery attempts with durations in ms or s and blanks for what was not recorded."""
+    shown = log.copy()
+    for column, scale in (("duration_ms", 1000), ("duration_s", 1)):
+        if column in shown:
+            shown[column] = (shown[column] / scale).map(fmt.duration)
+            shown = shown.rename(columns={column: "duration"})
+    text = shown.select_dtypes(include="object").columns
+    shown[text] = shown[text].astype(object).where(shown[text].notna(), "")
+    return shown
 
 
 def main() -> None:

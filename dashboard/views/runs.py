@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import data, reports, ui
+from driftscope.dashboard import data, deep_dive, fmt, ui
 
 RECENT = timedelta(days=7)
 RUN_COLUMNS = {
@@ -13,8 +13,23 @@ RUN_COLUMNS = {
     "finished_at": st.column_config.DatetimeColumn("finished", format="YYYY-MM-DD HH:mm:ss"),
     "window_start": st.column_config.DatetimeColumn("window start", format="YYYY-MM-DD HH:mm"),
     "window_end": st.column_config.DatetimeColumn("window end", format="YYYY-MM-DD HH:mm"),
-    "duration_s": st.column_config.NumberColumn("duration (s)", format="%.2f"),
+    "duration": st.column_config.TextColumn("duration"),
 }
+
+
+def readable(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs as displayed: the window as a span, durations in ms or s, blanks where nothing was recorded."""
+    shown = runs.copy()
+    if "window_start" in shown and "window_end" in shown:
+        shown.insert(shown.columns.get_loc("window_start"), "window",
+                     [fmt.span(s, e) for s, e in zip(shown["window_start"], shown["window_end"], strict=True)])
+        shown = shown.drop(columns=["window_start", "window_end"])
+    if "duration_s" in shown:
+        shown["duration_s"] = shown["duration_s"].map(fmt.duration)
+        shown = shown.rename(columns={"duration_s": "duration"})
+    text = shown.select_dtypes(include="object").columns
+    shown[text] = shown[text].astype(object).where(shown[text].notna(), "")
+    return shown
 
 
 def kpis(monitor: pd.DataFrame, collector: pd.DataFrame, quarantine: pd.DataFrame) -> None:
@@ -22,7 +37,7 @@ def kpis(monitor: pd.DataFrame, collector: pd.DataFrame, quarantine: pd.DataFram
     cols = st.columns(5)
     cols[0].metric("Monitor runs", ui.fmt_int(len(monitor)))
     cols[1].metric("Monitor runs failed", ui.fmt_int((monitor["status"] == "failed").sum()))
-    cols[2].metric("Median run duration", f"{monitor['duration_s'].median():.2f} s" if len(monitor) else "-")
+    cols[2].metric("Median run duration", fmt.duration(monitor["duration_s"].median()) or "-")
     cols[3].metric("Collector runs failed (7 days)", ui.fmt_int((collector["status"] == "failed").sum()))
     cols[4].metric("Quarantined rows (7 days)", ui.fmt_int(quarantine["n_rows"].sum()))
 
@@ -39,7 +54,7 @@ def monitor_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
     shown = runs[runs["status"].isin(keep)]
     columns = ["run_id", "monitor", "kind", "model", "version", "window_start", "window_end", "status",
                "duration_s", "n_rows", "n_reference", "n_labels", "error"]
-    st.dataframe(shown[columns], hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+    st.dataframe(readable(shown[columns]), hide_index=True, width="stretch", column_config=RUN_COLUMNS)
     failed = runs[runs["status"] == "failed"]
     for row in failed.head(5).itertuples():
         with st.expander(f"Run {row.run_id} failed: {row.monitor} on {row.model} {row.version}"):
@@ -47,25 +62,17 @@ def monitor_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
 
 
 def report_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
-    """The Evidently HTML report of one window: the file if written, else the command that writes it."""
-    st.subheader("Evidently report")
+    """Evidently's HTML report of one data-drift window, generated here and shown inline."""
     windows = runs[runs["kind"] == "data_drift"].drop_duplicates(["version_id", "window_start", "window_end"])
     if windows.empty:
         st.caption("Reports cover data-drift windows; there is none in this range.")
         return
-    labels = [f"{r.model} {r.version} · {ui.fmt_time(r.window_start)} – {ui.fmt_time(r.window_end)}"
-              for r in windows.itertuples()]
+    labels = [f"{r.model} {r.version} · {fmt.span(r.window_start, r.window_end)}" for r in windows.itertuples()]
     position = st.selectbox("Window", range(len(windows)), format_func=labels.__getitem__, key="runs.report")
     row = windows.iloc[position]
-    args = (ctx.settings, row["model"], row["version"], row["window_start"].to_pydatetime(),
-            row["window_end"].to_pydatetime())
-    found = reports.find_report(*args)
-    if found is not None:
-        st.download_button(f"Download {found.name}", data=found.read_bytes(), file_name=found.name,
-                           mime="text/html", key="runs.download")
-    else:
-        st.caption("No report for this window yet. This command writes it where the dashboard finds it:")
-        st.code(reports.report_command(*args), language="bash", wrap_lines=True)
+    version = next((v for v in ctx.versions if v.id == int(row["version_id"])), None)
+    if version is not None:
+        deep_dive.report_section(ctx, version, row["window_start"], row["window_end"], key="runs")
 
 
 def collector_section(runs: pd.DataFrame) -> None:
@@ -76,7 +83,7 @@ def collector_section(runs: pd.DataFrame) -> None:
                  "the scheduler (`driftscope scheduler`).")
         return
     st.caption("Rows read = stored + duplicates + quarantined. Newest first, at most 200.")
-    st.dataframe(runs, hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+    st.dataframe(readable(runs), hide_index=True, width="stretch", column_config=RUN_COLUMNS)
     for row in runs[runs["error"].notna()].head(5).itertuples():
         with st.expander(f"Collector run {row.run_id} of {row.source}: {row.status}"):
             st.code(row.error, language=None, wrap_lines=True)
@@ -108,10 +115,14 @@ def main() -> None:
     collector = data.collector_runs(ctx.store, since=since)
     quarantine = data.quarantine_counts(ctx.store, since=since)
     kpis(monitor, collector, quarantine)
-    monitor_section(ctx, monitor)
-    report_section(ctx, monitor)
-    collector_section(collector)
-    quarantine_section(ctx, quarantine)
+    tabs = st.tabs(["Monitor runs", "Evidently report", "Collector runs", "Quarantine"], key="runs.tab",
+                   on_change="rerun")
+    sections = (lambda: monitor_section(ctx, monitor), lambda: report_section(ctx, monitor),
+                lambda: collector_section(collector), lambda: quarantine_section(ctx, quarantine))
+    for tab, section in zip(tabs, sections, strict=True):
+        if tab.open:
+            with tab:
+                section()
 
 
 main()

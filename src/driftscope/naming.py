@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 DEFAULT_DATABASE_URL = "sqlite:///driftscope.db"
 #: where Evidently reports go when ``dashboard.reports_dir`` is not set (relative to the config file)
 DEFAULT_REPORTS_DIR = "reports"
+#: the file ``driftscope demo`` leaves in its folder (next to its config): the store holds replayed history
+DEMO_MARKER = ".driftscope-demo"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

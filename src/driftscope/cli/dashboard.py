@@ -22,6 +22,10 @@ from driftscope.storage.db import database_url, make_engine
 from driftscope.storage.migrations import require_current
 
 DEFAULT_PORT = 8501
+#: run in the server process before Streamlit starts: imports the app's modules (config, storage, plotly)
+#: once, so the first visitor after a restart does not wait for them (they take seconds on a busy machine)
+PRELOAD = ("import sys; import driftscope.dashboard.app, driftscope.dashboard.charts_drift, plotly.io; "
+           "from streamlit.web.cli import main; sys.exit(main())")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -80,13 +84,14 @@ def dashboard_environment(args: argparse.Namespace) -> dict[str, str]:
 
 
 def streamlit_command(port: int, address: str) -> list[str]:
-    """``python -P -m streamlit run <app.py>`` headless on ``address:port``, no usage statistics or developer menu.
+    """``streamlit run <app.py>`` headless on ``address:port``, no usage statistics or developer menu.
 
-    ``-P`` keeps the working folder off the import path, so a stray ``click.py`` there cannot shadow
-    a library the server imports.
+    Run as ``python -P -c PRELOAD run ...``: :data:`PRELOAD` imports the app's modules before the
+    server starts, then hands the arguments to Streamlit's own command line. ``-P`` keeps the working
+    folder off the import path, so a stray ``click.py`` there cannot shadow a library the server imports.
     """
     return [
-        sys.executable, "-P", "-m", "streamlit", "run", str(app_path()), "--server.port", str(port),
+        sys.executable, "-P", "-c", PRELOAD, "run", str(app_path()), "--server.port", str(port),
         "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "viewer",
     ]
