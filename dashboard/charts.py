@@ -61,10 +61,29 @@ def layout(fig: go.Figure, *, title: str, y_title: str, height: int = 360, x_tit
 def _frame(fig: go.Figure, frame: Frame) -> None:
     if frame.start is not None and frame.end is not None:
         fig.update_xaxes(range=[frame.start, frame.end], type="date")
-    for i, (start, end) in enumerate(frame.highlight):
-        fig.add_vrect(x0=start, x1=end, fillcolor=HIGHLIGHT, line_width=0, layer="below",
-                      annotation_text=frame.highlight_label if i == 0 else None, annotation_position="top left",
-                      annotation_font_color=ALERT)
+    for i, (start, end) in enumerate(merged(frame.highlight)):
+        label = {"annotation_text": frame.highlight_label, "annotation_position": "top left",
+                 "annotation_font_color": ALERT} if i == 0 else {}
+        fig.add_vrect(x0=start, x1=end, fillcolor=HIGHLIGHT, line_width=0, layer="below", **label)
+
+
+def merged(windows: Sequence[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Windows joined where they touch or overlap (42 consecutive days are one shaded span).
+
+    Examples
+    --------
+    >>> from datetime import UTC
+    >>> day = [datetime(2026, 1, d, tzinfo=UTC) for d in (1, 2, 3, 5, 6)]
+    >>> [(a.day, b.day) for a, b in merged([(day[0], day[1]), (day[1], day[2]), (day[3], day[4])])]
+    [(1, 3), (5, 6)]
+    """
+    out: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(windows):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
 
 
 def window_x(rows: pd.DataFrame) -> pd.Series:

@@ -63,15 +63,15 @@ def _explain(ctx: ui.PageState, version: VersionInfo, window: tuple[datetime, da
     """Why Evidently's column count and verdicts may differ from driftscope's for this window."""
     matrix = data.drift_matrix(ctx.store, version_id=version.id, start=window[0], end=window[1])
     rows = matrix[pd.to_datetime(matrix["window_start"], utc=True) == pd.Timestamp(window[0])]
-    tested = sorted(set(rows["feature"]))
-    drifted = sorted(set(rows.loc[rows["drifted"].fillna(False).astype(bool), "feature"]))
-    features = list(version.features)
-    outputs = [c for c in ("prediction", "probability") if c not in tested]
+    features = rows[rows["role"] == "feature"]
+    outputs = sorted(set(rows.loc[rows["role"] != "feature", "feature"])) or ["prediction", "probability"]
+    drifted = sorted(set(features.loc[features["drifted"].fillna(False).astype(bool), "feature"]))
+    names = ", ".join(ui.code(c) for c in outputs)
     st.caption(
-        f"driftscope tested {len(tested)} column(s) in this window ({', '.join(ui.code(c) for c in tested) or 'none'}"
-        f"; drifted: {', '.join(ui.code(c) for c in drifted) or 'none'}). Evidently's report checks the "
-        f"{len(features)} schema features plus the model outputs ({', '.join(ui.code(c) for c in outputs)}) when "
-        "they are logged, never the id or timestamp columns, so its count and its share of drifted columns can be "
-        "larger. For columns without a test in the monitor's config, Evidently picks its own default test and "
-        "threshold, so a verdict can differ near the threshold."
+        f"driftscope's dataset-drift share counts the {features['feature'].nunique()} features "
+        f"(drifted: {', '.join(ui.code(c) for c in drifted) or 'none'}); it tests the model outputs ({names}) too but "
+        f"leaves them out of the share. Evidently's report counts every column it checks, features and outputs "
+        f"({features['feature'].nunique() + len(outputs)} here; never the id or timestamp columns), so its column "
+        "count and its share of drifted columns differ. For columns whose test the monitor's config does not name, "
+        "Evidently picks its own default test and threshold, so a verdict near the threshold can differ too."
     )

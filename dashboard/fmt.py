@@ -40,7 +40,7 @@ def num(value: Any, digits: int = 4) -> str:
     Examples
     --------
     >>> num(20512.4), num(0.81234), num(1.5e-05), num(-733.026), num(None)
-    ('20,512', '0.8123', '0.000015', '-733.0', '')
+    ('20,512', '0.8123', '0.000015', '-733', '')
     """
     if missing(value):
         return ""
@@ -116,9 +116,9 @@ def change(metric: str, value: Any, reference: Any) -> tuple[str, str] | None:
     Examples
     --------
     >>> change("mae", 20512.4, 19779.4)
-    ('rose by 733.0 (+3.7%) vs reference', 'worse')
+    ('rose by 733 (+3.7%) vs reference', 'worse')
     >>> change("roc_auc", 0.71, 0.80)
-    ('fell by 0.09 (-11.2%) vs reference', 'worse')
+    ('fell by 0.09 (-11.3%) vs reference', 'worse')
     >>> change("roc_auc", 0.8, None) is None
     True
     """
@@ -144,20 +144,22 @@ def delta_color(metric: str) -> str:
     return "normal" if higher_is_better(metric) else "inverse"
 
 
-def signed(metric: str, value: Any, reference: Any) -> str | None:
-    """The delta text for ``st.metric``: ``+733.0 vs reference (worse)``; None when either is missing.
+def signed(metric: str, value: Any, reference: Any, *, short: bool = False) -> str | None:
+    """The delta text for ``st.metric``: ``+733 vs reference (worse)``; None when either is missing.
+
+    ``short`` leaves out "vs reference" (for narrow cards).
 
     Examples
     --------
-    >>> signed("mae", 20512.4, 19779.4)
-    '+733.0 vs reference (worse)'
+    >>> signed("mae", 20512.4, 19779.4), signed("mae", 20512.4, 19779.4, short=True)
+    ('+733 vs reference (worse)', '+733 (worse)')
     """
     moved = change(metric, value, reference)
     if moved is None:
         return None
     delta = float(value) - float(reference)
     sign = "+" if delta > 0 else "-" if delta < 0 else "±"
-    return f"{sign}{num(abs(delta))} vs reference ({moved[1]})"
+    return f"{sign}{num(abs(delta))}{'' if short else ' vs reference'} ({moved[1]})"
 
 
 def _utc(value: Any) -> datetime:
@@ -165,8 +167,10 @@ def _utc(value: Any) -> datetime:
     return (stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)).to_pydatetime()
 
 
-def span(start: Any, end: Any) -> str:
+def span(start: Any, end: Any, *, short: bool = False) -> str:
     """A window ``[start, end)`` as people read it: whole UTC days by their dates, else times.
+
+    ``short`` drops the ``(UTC day)`` note (for card labels).
 
     Examples
     --------
@@ -176,6 +180,8 @@ def span(start: Any, end: Any) -> str:
     '2026-11-24 – 2026-11-26 (UTC days)'
     >>> span(datetime(2026, 11, 20, 8, tzinfo=UTC), datetime(2026, 11, 20, 15, tzinfo=UTC))
     '2026-11-20 08:00 – 15:00 UTC'
+    >>> span(datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC), short=True)
+    '2026-11-24'
     >>> span(None, None)
     ''
     """
@@ -184,7 +190,8 @@ def span(start: Any, end: Any) -> str:
     a, b = _utc(start), _utc(end)
     if a.time() == time(0) and b.time() == time(0):
         last = (b - DAY).date()
-        return f"{a:%Y-%m-%d} (UTC day)" if last == a.date() else f"{a:%Y-%m-%d} – {last:%Y-%m-%d} (UTC days)"
+        text = f"{a:%Y-%m-%d}" if last == a.date() else f"{a:%Y-%m-%d} – {last:%Y-%m-%d}"
+        return text if short else text + (" (UTC day)" if last == a.date() else " (UTC days)")
     right = f"{b:%H:%M}" if b.date() == a.date() else f"{b:%Y-%m-%d %H:%M}"
     return f"{a:%Y-%m-%d %H:%M} – {right} UTC"
 

@@ -66,15 +66,15 @@ def chart_frame(ctx: PageState) -> Frame:
 
 def focus_row(ctx: PageState, rows: pd.DataFrame) -> pd.Series | None:
     """The row of the window the page describes: the selected window (``window`` in the URL, set by an
-    alert's link or a heatmap click) when the rows hold it, else the newest."""
+    alert's link or a heatmap click), else the newest row before it (e.g. labels not in yet), else the newest."""
     if rows.empty:
         return None
     rows = rows.sort_values("window_end")
     if ctx.window is not None:
         starts = pd.to_datetime(rows["window_start"], utc=True)
-        hit = rows[starts == pd.Timestamp(ctx.window)]
-        if not hit.empty:
-            return hit.iloc[-1]
+        before = rows[starts <= pd.Timestamp(ctx.window)]
+        if not before.empty:
+            return before.iloc[-1]
     return rows.iloc[-1]
 
 

@@ -104,13 +104,11 @@ def test_times_round_trip_through_the_url(minutes: int) -> None:
     assert state.parse_time(state.format_time(value)) == value
 
 
-def test_report_is_found_where_the_command_writes_it(tmp_path: Path) -> None:
+def test_report_is_found_in_the_reports_folder(tmp_path: Path) -> None:
     folder = load_settings(str(config_file(tmp_path, reports_dir="reports")), None, None)
     args = (folder, "m", "1.0", T0, T0 + timedelta(days=1))
     assert reports.find_report(*args) is None
-    command = reports.report_command(*args)
-    output = command.split("--output ")[1]
-    assert command.startswith(f"driftscope report --config {tmp_path.resolve() / 'driftscope.yaml'} --model m ")
+    output = tmp_path / "reports" / "m_1.0_20260101T0000Z_20260102T0000Z.html"
     Path(output).parent.mkdir(parents=True)
     Path(output).write_text("<html></html>")
     assert reports.find_report(*args) == Path(output)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from driftscope.alerting.config import RuleConfig
@@ -153,7 +154,8 @@ def metric_drop(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding 
     else:
         significant = bound < reference if higher else bound > reference
     fired = significant and drop > 0 and (rule.value is None or drop >= rule.value)
-    title = f"{rule.metric} dropped from {_fmt(reference)} to {_fmt(value)}{_ci(metric)}"
+    verb = "dropped" if higher else "rose"
+    title = f"{rule.metric} {verb} from {_fmt(reference)} to {_fmt(value)}{_ci(metric)}"
     return Finding(bool(fired), title, {"metric": {**metric, "drop": drop, "min_drop": rule.value}})
 
 
@@ -220,8 +222,13 @@ def no_data_finding(
 
 
 def _fmt(value: Any) -> str:
+    """Four significant digits, whole numbers with separators from 1,000 on, never scientific notation."""
     number = _number(value)
-    return "n/a" if number is None else f"{number:.4g}"
+    if number is None:
+        return "n/a"
+    if abs(number) >= 1000:
+        return f"{number:,.0f}"
+    return np.format_float_positional(number, precision=4, unique=False, fractional=False, trim="-").rstrip(".")
 
 
 def _ci(metric: dict[str, Any]) -> str:

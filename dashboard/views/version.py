@@ -36,12 +36,13 @@ def headline(ctx: ui.PageState, version: VersionInfo, series: pd.DataFrame) -> N
                    + ("" if row["label_coverage_exact"] else " (estimated from one-hour slices of the range)"))
     metric = row["metric"] if pd.notna(row["metric"]) else None
     rows = series[series["metric"] == metric] if metric is not None and not series.empty else series.iloc[:0]
-    focus = ui.focus_row(ctx, rows)
+    focus = ui.focus_row(ctx, rows.dropna(subset=["value"]))
     if focus is None:
-        cols[4].metric("Headline metric", "-", help="No performance result in this range")
+        cols[4].metric("Headline metric", "-", help="No performance result with labels in this range")
         return
-    cols[4].metric(f"{metric} · {fmt.span(focus['window_start'], focus['window_end'])}", ui.fmt_num(focus["value"]),
-                   delta=fmt.signed(str(metric), focus["value"], focus["reference_value"]),
+    cols[4].metric(f"{metric} · {fmt.span(focus['window_start'], focus['window_end'], short=True)}",
+                   ui.fmt_num(focus["value"]),
+                   delta=fmt.signed(str(metric), focus["value"], focus["reference_value"], short=True),
                    delta_color=fmt.delta_color(str(metric)),  # type: ignore[arg-type]
                    help=_moved(str(metric), focus))
 

@@ -23,9 +23,12 @@ from driftscope.storage.migrations import require_current
 
 DEFAULT_PORT = 8501
 #: run in the server process before Streamlit starts: imports the app's modules (config, storage, plotly)
-#: once, so the first visitor after a restart does not wait for them (they take seconds on a busy machine)
-PRELOAD = ("import sys; import driftscope.dashboard.app, driftscope.dashboard.charts_drift, plotly.io; "
-           "from streamlit.web.cli import main; sys.exit(main())")
+#: once, so the first visitor after a restart does not wait for them (they take seconds on a busy machine);
+#: the cache decorators' "no runtime yet" warning is silenced while they are imported
+PRELOAD = ("import logging, sys, streamlit.runtime.caching.cache_data_api as api; level = api._LOGGER.level; "
+           "api._LOGGER.setLevel(logging.ERROR); "
+           "import driftscope.dashboard.app, driftscope.dashboard.charts_drift, plotly.io; "
+           "api._LOGGER.setLevel(level); from streamlit.web.cli import main; sys.exit(main())")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
