@@ -192,3 +192,17 @@ def alerts_table(frame: pd.DataFrame) -> pd.DataFrame:
 def code(text: Any) -> str:
     """``text`` as a Markdown code span: shown literally (no Markdown, no HTML), backticks neutralised."""
     return "`" + str(text).replace("`", "ˋ").replace("\n", " ") + "`"
+
+
+def blanks(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table for display with missing cells empty (not ``None``): text columns filled with ``""``,
+    numeric columns holding gaps as formatted text; datetime and boolean columns untouched."""
+    shown = frame.copy()
+    for column in shown.columns:
+        values = shown[column]
+        if values.dtype == object:
+            shown[column] = values.astype(object).where(values.notna(), "")
+        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) and values.isna().any():
+            shown[column] = values.map(lambda v: "" if fmt.missing(v) else
+                                       fmt.integer(v) if float(v).is_integer() else fmt.num(v))
+    return shown

@@ -96,7 +96,8 @@ def _firing_windows(session: Session, alert: dict[str, Any]) -> list[tuple[datet
         return []
     ends = pd.to_datetime([r[1] for r in runs], utc=True).to_numpy()
     at = np.searchsorted(ends, pd.to_datetime(list(fired), utc=True).to_numpy(), side="right") - 1
-    return [_window(runs[i][0], runs[i][1]) for i in sorted(set(at[at >= 0].tolist()))]
+    windows = (_window(runs[i][0], runs[i][1]) for i in sorted(set(at[at >= 0].tolist())))
+    return [w for w in windows if w is not None]
 
 
 def _window(start: Any, end: Any) -> tuple[datetime, datetime] | None:

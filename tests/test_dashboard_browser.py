@@ -154,6 +154,9 @@ def test_every_page_renders_in_chromium_without_exceptions(server: str) -> None:
                 assert "model=credit-default" in page.url and "start=2026-01-01" in page.url, page.url
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Model version", exact=True).click()
             settle(page, PAGES["version"][1])
+            page.get_by_role("tab", name="Data drift").click()
+            page.locator(".js-plotly-plot", has_text="Data drift by feature").wait_for(timeout=PAGE_S * 1000)
+            settle(page, PAGES["version"][1])
             click_top_right_heatmap_cell(page)
             page.wait_for_url("**/feature?**", timeout=PAGE_S * 1000)
             settle(page, "Feature")
@@ -211,6 +214,7 @@ def outside_requests(page: Page, seen: list[str]) -> None:
 
 @pytest.mark.browser
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # builds the demo (60 days of monitors) first
 def test_an_alert_email_link_opens_the_incident_with_its_windows_shaded(demo) -> None:  # type: ignore[no-untyped-def]
     """The feature-drift e-mail opens its range with the alert's window shaded and whole series drawn;
     the no_data e-mail shows the hourly volume around the gap and the (resolved) alert; nothing leaves

@@ -50,8 +50,8 @@ def details(ctx: ui.PageState, alert: dict[str, Any]) -> None:
     actions.alert_actions(ctx, alert)
     history, evidence = st.columns([3, 2])
     history.markdown("**History**")
-    history.dataframe(data.alert_history(ctx.store, alert_id=int(alert["id"])), hide_index=True, width="stretch",
-                      column_config=ui.TIME_COLUMNS)
+    history.dataframe(ui.blanks(data.alert_history(ctx.store, alert_id=int(alert["id"]))), hide_index=True,
+                      width="stretch", column_config=ui.TIME_COLUMNS)
     evidence.markdown("**Evidence** (what the rule saw)")
     evidence.dataframe(fmt.evidence_rows(alert["evidence"]), hide_index=True, width="stretch")
     st.markdown("**Delivery log**")
@@ -69,9 +69,7 @@ def readable_log(log: pd.DataFrame) -> pd.DataFrame:
         if column in shown:
             shown[column] = (shown[column] / scale).map(fmt.duration)
             shown = shown.rename(columns={column: "duration"})
-    text = shown.select_dtypes(include="object").columns
-    shown[text] = shown[text].astype(object).where(shown[text].notna(), "")
-    return shown
+    return ui.blanks(shown)
 
 
 def main() -> None:

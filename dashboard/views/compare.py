@@ -28,7 +28,7 @@ def _stack(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def side_by_side(frame: pd.DataFrame, value: str, pair: list[str]) -> pd.DataFrame:
     """Windows both versions were evaluated on, one column per version and their difference."""
-    wide = frame.pivot_table(index="window_end", columns="version", values=value, aggfunc="last")
+    wide = frame.pivot_table(index=["window_start", "window_end"], columns="version", values=value, aggfunc="last")
     if not set(pair) <= set(wide.columns):
         return pd.DataFrame()
     common = wide[pair].dropna().sort_index(ascending=False)
@@ -62,7 +62,7 @@ def readable(table: pd.DataFrame, metric: str, labels: list[str]) -> pd.DataFram
     """The side-by-side table with formatted numbers and the difference in words (better or worse)."""
     verdicts = [fmt.change(metric, b, a) for a, b in zip(table[labels[0]], table[labels[1]], strict=True)]
     return pd.DataFrame({
-        "window ending": table["window_end"],
+        "window": [fmt.span(a, b) for a, b in zip(table["window_start"], table["window_end"], strict=True)],
         labels[0]: table[labels[0]].map(fmt.num), labels[1]: table[labels[1]].map(fmt.num),
         f"{labels[1]} vs {labels[0]}": [f"{fmt.num(d)} ({v[1]})" if v else "" for d, v in
                                           zip(table["difference"], verdicts, strict=True)],

@@ -46,7 +46,7 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
         "Model": frame["model"],
         "Version": frame["version"],
         "Open alerts": frame["open_alerts"],
-        "Metric": frame["metric"],
+        "Metric": frame["metric"].fillna(""),
         "Value": frame["metric_value"].map(fmt.num),
         "Reference": frame["metric_reference"].map(fmt.num),
         "Δ vs reference": [fmt.signed(m, v, r) or "" if isinstance(m, str) else "" for m, v, r in
@@ -77,8 +77,8 @@ COLUMNS = {
 CHANGE_COLOURS = {"(worse)": "color: #b42318", "(better)": "color: #067647"}
 
 
-def _change_style(text: str) -> str:
-    return next((css for word, css in CHANGE_COLOURS.items() if text.endswith(word)), "")
+def _change_style(text: object) -> str:
+    return next((css for word, css in CHANGE_COLOURS.items() if str(text).endswith(word)), "")
 
 
 def filtered(frame: pd.DataFrame) -> pd.DataFrame:

@@ -21,15 +21,13 @@ def readable(runs: pd.DataFrame) -> pd.DataFrame:
     """Runs as displayed: the window as a span, durations in ms or s, blanks where nothing was recorded."""
     shown = runs.copy()
     if "window_start" in shown and "window_end" in shown:
-        shown.insert(shown.columns.get_loc("window_start"), "window",
+        shown.insert(list(shown.columns).index("window_start"), "window",
                      [fmt.span(s, e) for s, e in zip(shown["window_start"], shown["window_end"], strict=True)])
         shown = shown.drop(columns=["window_start", "window_end"])
     if "duration_s" in shown:
         shown["duration_s"] = shown["duration_s"].map(fmt.duration)
         shown = shown.rename(columns={"duration_s": "duration"})
-    text = shown.select_dtypes(include="object").columns
-    shown[text] = shown[text].astype(object).where(shown[text].notna(), "")
-    return shown
+    return ui.blanks(shown)
 
 
 def kpis(monitor: pd.DataFrame, collector: pd.DataFrame, quarantine: pd.DataFrame) -> None:
@@ -95,10 +93,10 @@ def quarantine_section(ctx: ui.PageState, counts: pd.DataFrame) -> None:
     if counts.empty:
         st.caption("No row was quarantined in the last 7 days: every collected row matched its schema.")
         return
-    st.dataframe(counts, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+    st.dataframe(ui.blanks(counts), hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
     source = st.selectbox("Rows of source", list(dict.fromkeys(counts["source"])), key="runs.quarantine_source")
     sample = data.quarantine_sample(ctx.store, source=source)
-    st.dataframe(sample, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+    st.dataframe(ui.blanks(sample), hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
 
 
 def main() -> None:
