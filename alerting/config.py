@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Literal, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from driftscope.monitors.config import MonitorConfig
 from driftscope.sections import Duration, OptionalSecret, OptionalStr, Strict
@@ -16,8 +16,43 @@ RuleKind = Literal[
 ]
 
 
+def parse_persistence(value: object) -> object:
+    """``for:`` as ``(k, n)``: ``"2 of 3"``, a mapping ``{k: 2, n: 3}``, or a count ``k`` (``k of k``).
+
+    Examples
+    --------
+    >>> parse_persistence("2 of 3"), parse_persistence(2), parse_persistence({"k": 1, "n": 4})
+    ((2, 3), (2, 2), (1, 4))
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"'for' must be 'K of N' (e.g. '2 of 3') or a count, got {value!r}")
+    if isinstance(value, int):
+        return (value, value)
+    if isinstance(value, dict) and set(value) == {"k", "n"}:
+        return (value["k"], value["n"])
+    if isinstance(value, str):
+        parts = value.split()
+        if len(parts) == 3 and parts[1] == "of" and parts[0].isdigit() and parts[2].isdigit():
+            return (int(parts[0]), int(parts[2]))
+        if len(parts) == 1 and parts[0].isdigit():
+            return (int(parts[0]), int(parts[0]))
+    if isinstance(value, tuple | list) and len(value) == 2:
+        return tuple(value)
+    raise ValueError(f"'for' must be 'K of N' (e.g. '2 of 3') or a count, got {value!r}")
+
+
+Persistence = Annotated[tuple[int, int], BeforeValidator(parse_persistence)]
+
+
 class RuleConfig(Strict):
-    """An alert rule evaluated after each monitor run."""
+    """An alert rule, judged on every window of its monitor that has a verdict.
+
+    ``persistence`` (``for:`` in YAML, ``K of N``): the alert opens when K of the last N windows
+    with a verdict breach. ``hysteresis``: once open, a window counts as clean only when its value
+    is back past the threshold by this share of the threshold (default ``alerts.hysteresis``).
+    ``escalate``: severity by effect size, ``{critical: 0.1}`` makes the alert critical while the
+    effect (see ``docs/configuration.md``) is at least 0.1.
+    """
 
     name: str = Field(min_length=1)
     when: RuleKind
@@ -31,9 +66,22 @@ class RuleConfig(Strict):
     detector: OptionalStr = None
     hours: float | None = Field(default=None, gt=0)
     retrain: bool = False
+    persistence: Persistence = Field(default=(1, 1), alias="for")
+    hysteresis: float | None = Field(default=None, ge=0, lt=1)
+    escalate: dict[Severity, float] = Field(default_factory=dict)
+
+    @property
+    def retrain_after(self) -> int:
+        """Breaching windows an incident needs before it asks for retraining: ``max(2, K)``, never one."""
+        return max(2, self.persistence[0])
 
     @model_validator(mode="after")
     def _rule_options(self) -> "RuleConfig":
+        k, n = self.persistence
+        if not 1 <= k <= n:
+            raise ValueError(f"'for: {k} of {n}' needs 1 <= K <= N")
+        if self.when == "no_data" and (self.persistence != (1, 1) or self.retrain):
+            raise ValueError("a no_data rule counts hours of silence itself: drop 'for' and 'retrain'")
         if self.monitor is None and self.model is None:
             raise ValueError("a rule needs 'monitor' or 'model'")
         if self.when == "no_data":
@@ -54,6 +102,11 @@ class AlertsConfig(Strict):
     rules: list[RuleConfig] = Field(default_factory=list)
     cooldown: Duration = timedelta(hours=1)
     resolve_after: int = Field(default=3, ge=1)
+    hysteresis: float = Field(default=0.0, ge=0, lt=1)
+
+    def hysteresis_of(self, rule: RuleConfig) -> float:
+        """The rule's hysteresis, else this section's default."""
+        return self.hysteresis if rule.hysteresis is None else rule.hysteresis
 
 
 class EmailChannel(Strict):

@@ -26,7 +26,7 @@ _CONTEXT_KEY = "driftscope.context"
 TIME_COLUMNS = {
     name: st.column_config.DatetimeColumn(name.replace("_", " "), format="YYYY-MM-DD HH:mm")
     for name in ("detected_at", "first_seen", "last_seen", "created_at", "updated_at", "resolved_at", "window_end",
-                 "window_start", "first_at", "last_at", "started_at", "finished_at")
+                 "window_start", "first_at", "last_at", "started_at", "finished_at", "data_start", "data_end")
 }
 ADD_MODEL_HINT = (
     "No models yet. Declare one under `models:` in driftscope.yaml (name, task, versions with their "
@@ -180,13 +180,13 @@ def version_label(info: VersionInfo) -> str:
 
 
 def alerts_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Alert rows as the pages list them: the window as a span, blanks for what is missing."""
-    columns = ["id", "severity", "status", "title", "model", "version", "rule", "fire_count", "first_seen",
-               "last_seen"]
-    shown = frame[columns].rename(columns={"fire_count": "fired"})
-    window = [fmt.span(s, e) for s, e in zip(frame["window_start"], frame["window_end"], strict=True)]
-    return shown.assign(window=window)[["id", "severity", "status", "title", "window", "model", "version", "rule",
-                                        "fired", "first_seen", "last_seen"]]
+    """Alert rows as the pages list them: data time as a span (the windows the incident began and was last
+    seen in), the number of breaching windows."""
+    columns = ["id", "severity", "status", "title", "model", "version", "rule", "fire_count"]
+    shown = frame[columns].rename(columns={"fire_count": "windows"})
+    data_time = [fmt.span(s, e) for s, e in zip(frame["data_start"], frame["data_end"], strict=True)]
+    return shown.assign(data_time=data_time)[["id", "severity", "status", "title", "data_time", "model", "version",
+                                              "rule", "windows"]]
 
 
 def code(text: Any) -> str:

@@ -15,7 +15,8 @@ from driftscope.modelspec import ModelConfig
 from driftscope.monitors.concept_drift import DETECTORS
 from driftscope.monitors.metrics import METRICS
 from driftscope.monitors.stattests.registry import names as stattest_names
-from driftscope.sections import Duration, Schedule, Strict
+from driftscope.monitors.windows import check_width
+from driftscope.sections import Period, Schedule, Strict
 
 
 class ColumnTest(Strict):
@@ -33,7 +34,7 @@ class ColumnTest(Strict):
 
 
 _KIND_KEYS: dict[str, set[str]] = {
-    "data_drift": {"drift_share", "tests"},
+    "data_drift": {"drift_share", "tests", "thresholds", "false_alarm_rate", "fdr"},
     "performance": {"metrics", "min_labels", "n_bootstrap"},
     "concept_drift": {"detectors", "min_labels"},
 }
@@ -47,9 +48,12 @@ class MonitorConfig(Strict):
     kind: Literal["data_drift", "concept_drift", "performance"]
     versions: list[str] | None = None
     schedule: Schedule | None = None
-    window: Duration = timedelta(days=1)
+    window: Period = timedelta(days=1)
     drift_share: float | None = Field(default=None, gt=0, le=1)
     tests: dict[str, ColumnTest] | None = None
+    thresholds: Literal["fixed", "calibrated"] | None = None
+    false_alarm_rate: float | None = Field(default=None, gt=0, lt=0.5)
+    fdr: float | None = Field(default=None, gt=0, lt=1)
     metrics: list[str] | None = None
     min_labels: int | None = Field(default=None, ge=1)
     n_bootstrap: int | None = Field(default=None, ge=50, le=10_000)
@@ -68,12 +72,33 @@ class MonitorConfig(Strict):
         for detector in self.detectors or []:
             if detector not in DETECTORS:
                 raise ValueError(f"unknown detector {detector!r}; valid: {', '.join(DETECTORS)}")
+        check_width(self.window)
+        if self.effective_thresholds == "fixed":
+            for key in ("false_alarm_rate", "fdr"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"'{key}' needs 'thresholds: calibrated' (fixed thresholds have no p-value "
+                                     "for every method)")
         return self
 
     @property
+    def effective_thresholds(self) -> str:
+        """``fixed`` (each method's threshold, the default) or ``calibrated`` (learned from the reference)."""
+        return self.thresholds or "fixed"
+
+    @property
+    def effective_false_alarm_rate(self) -> float:
+        """Per-feature false alarm rate of calibrated thresholds (default 0.01)."""
+        return 0.01 if self.false_alarm_rate is None else self.false_alarm_rate
+
+    @property
     def effective_drift_share(self) -> float:
-        """Share of drifted features that makes the dataset drifted (Evidently's default 0.5)."""
-        return 0.5 if self.drift_share is None else self.drift_share
+        """Share of drifted features that makes the dataset drifted.
+
+        Evidently's default 0.5; with ``fdr`` the default is 0: any feature in the FDR-controlled set.
+        """
+        if self.drift_share is not None:
+            return self.drift_share
+        return 0.0 if self.fdr is not None else 0.5
 
     @property
     def effective_min_labels(self) -> int:

@@ -3,8 +3,15 @@
 The reference is profiled once (:func:`driftscope.monitors.stattests.fit_reference`); each window is tested
 column by column with the configured method or Evidently's automatic choice. Conventions:
 
+* Thresholds: ``"fixed"`` (default) uses each method's threshold, as Evidently; ``"calibrated"``
+  learns it from the reference at the window's size (:mod:`driftscope.monitors.calibrated_drift`),
+  optionally with Benjamini-Hochberg at ``fdr`` across the window's features (prediction columns
+  adjusted separately); a feature then drifts when its adjusted p-value is ``<= fdr``.
 * Dataset drift (Evidently's rule): ``n_drifted / n_features >= drift_share`` over the features
-  that could be tested (status ``"ok"``); never with no testable feature.
+  that could be tested (status ``"ok"``), and at least one drifted; ``drift_share=0`` means "any
+  drifted feature" (the FDR-controlled set decides); never with no testable feature.
+* Effect size, every column in both modes (:mod:`driftscope.monitors.effect_size`): Wasserstein
+  distance in reference SDs (numeric) or total variation distance (categorical, binary).
 * Prediction drift: the same tests on the model's outputs (``prediction`` and, when logged,
   ``probability``), stored with ``role="prediction"``; not part of the dataset-drift share.
 * Out-of-range share: numeric columns, the share of the window's non-missing values outside the
@@ -17,23 +24,29 @@ column by column with the configured method or Evidently's automatic choice. Con
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from driftscope.errors import NotFittedError, SchemaError
+from driftscope.monitors.calibrated_drift import Calibration, MemoryNullCache, NullCache, calibrated_test
+from driftscope.monitors.calibration.cells import Cells, categorical_counts
+from driftscope.monitors.effect_size import EffectSize, categorical_effect, effect_cells, numeric_effect
 from driftscope.monitors.metrics import finite_or_none
+from driftscope.monitors.multiple_testing import bh_adjust
 from driftscope.monitors.stattests import DriftTestResult, evaluate_columns, fit_reference, registry
 from driftscope.monitors.stattests.coerce import categorical_values, numeric_values
-from driftscope.monitors.stattests.columns import CategoricalReference, NumericReference
+from driftscope.monitors.stattests.columns import CategoricalReference, NumericReference, pair
 from driftscope.monitors.stattests.evaluate import resolve_threshold
+from driftscope.monitors.stattests.select import select_for_pair
 
 HISTOGRAM_BINS = 20
 TOP_CATEGORIES = 20
 MAX_STORED_NEW_CATEGORIES = 50
 DEFAULT_DRIFT_SHARE = 0.5
+THRESHOLD_MODES = ("fixed", "calibrated")
 
 
 @dataclass(frozen=True)
@@ -45,11 +58,17 @@ class ColumnDrift:
     test: DriftTestResult
     out_of_range_share: float | None
     histogram: Mapping[str, Any] = field(default_factory=dict)
+    effect: EffectSize | None = None
+    threshold_mode: str = "fixed"
+    q_value: float | None = None
 
     def row(self) -> dict[str, Any]:
         """The ``drift_results`` columns of this result."""
         t = self.test
+        effect = self.effect or EffectSize(float("nan"), "")
         return {
+            "effect_size": finite_or_none(effect.value), "effect_size_kind": effect.kind or None,
+            "threshold_mode": self.threshold_mode, "q_value": finite_or_none(self.q_value),
             "feature": self.column, "role": self.role, "feature_type": t.feature_type, "method": t.method,
             "status": t.status, "statistic": finite_or_none(t.statistic), "p_value": finite_or_none(t.p_value),
             "threshold": float(t.threshold), "drifted": bool(t.drifted),
@@ -74,12 +93,16 @@ class DataDriftResult:
     prediction_drift: bool | None
     n_rows: int
     n_reference: int
+    thresholds: str = "fixed"
+    false_alarm_rate: float | None = None
+    fdr: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """``MonitorRun.summary`` of a data-drift run (see ``driftscope.storage.results``)."""
         return {
             "dataset_drift": self.dataset_drift, "drifted_share": self.drifted_share, "n_drifted": self.n_drifted,
             "n_features": self.n_features, "drift_share": self.drift_share, "prediction_drift": self.prediction_drift,
+            "thresholds": self.thresholds, "false_alarm_rate": self.false_alarm_rate, "fdr": self.fdr,
         }
 
     def drift_rows(self) -> list[dict[str, Any]]:
@@ -107,7 +130,20 @@ class DataDriftMonitor:
     methods, thresholds : mapping of column to method name / threshold, optional
         Per-column overrides; other columns use Evidently's automatic choice and the method default.
     drift_share : float
-        Share of drifted features at which the dataset counts as drifted.
+        Share of drifted features at which the dataset counts as drifted (0: any drifted feature).
+    thresholds : {"fixed", "calibrated"}
+        ``"fixed"``: each method's threshold (Evidently's behaviour). ``"calibrated"``: the
+        threshold is learned from the reference at the window's size band
+        (:mod:`driftscope.monitors.calibrated_drift`) for ``false_alarm_rate`` per feature.
+    false_alarm_rate : float
+        Per-feature false alarm rate of calibrated thresholds.
+    fdr : float, optional
+        Benjamini-Hochberg false discovery rate across the features of one window (calibrated
+        p-values); a feature drifts when its adjusted p-value is at most ``fdr``.
+    n_null_draws, seed : int
+        Null draws per (column, method, size band) and their seed.
+    null_cache : NullCache, optional
+        Where null distributions are kept (default: in memory, per fitted monitor).
 
     Examples
     --------
@@ -128,12 +164,24 @@ class DataDriftMonitor:
         methods: Mapping[str, str] | None = None,
         thresholds: Mapping[str, float] | None = None,
         drift_share: float = DEFAULT_DRIFT_SHARE,
+        threshold_mode: str = "fixed",
+        false_alarm_rate: float = 0.01,
+        fdr: float | None = None,
+        n_null_draws: int = 1000,
+        seed: int = 0,
+        null_cache: NullCache | None = None,
     ) -> None:
         self.feature_types = dict(feature_types)
         self.prediction_types = dict(prediction_types or {})
         self.methods = dict(methods or {})
         self.thresholds = dict(thresholds or {})
         self.drift_share = drift_share
+        self.threshold_mode = threshold_mode
+        self.false_alarm_rate = false_alarm_rate
+        self.fdr = fdr
+        self.n_null_draws = n_null_draws
+        self.seed = seed
+        self.null_cache = null_cache
 
     def fit(self, reference: pd.DataFrame) -> "DataDriftMonitor":
         """Profile the reference columns once."""
@@ -145,7 +193,21 @@ class DataDriftMonitor:
         self.roles_ = {**dict.fromkeys(self.feature_types, "feature"), **dict.fromkeys(outputs, "prediction")}
         self.profile_ = fit_reference(reference, {**self.feature_types, **outputs})
         self.n_reference_ = len(reference)
+        self.effect_cells_ = {name: effect_cells(column) for name, column in self.profile_.columns.items()}
+        self.calibration_ = self._calibration()
+        self.null_cache_ = self.null_cache if self.null_cache is not None else MemoryNullCache()
         return self
+
+    def _calibration(self) -> Calibration | None:
+        if self.threshold_mode not in THRESHOLD_MODES:
+            raise ValueError(f"thresholds must be one of {THRESHOLD_MODES}, got {self.threshold_mode!r}")
+        if self.fdr is not None and not 0.0 < self.fdr < 1.0:
+            raise ValueError(f"fdr must be in (0, 1), got {self.fdr!r}")
+        if self.threshold_mode == "fixed":
+            if self.fdr is not None:
+                raise ValueError("fdr needs a p-value for every feature: set thresholds: calibrated")
+            return None
+        return Calibration(self.false_alarm_rate, self.n_null_draws, self.seed)
 
     def evaluate(self, window: pd.DataFrame) -> DataDriftResult:
         """Test every profiled column of ``window``; an absent column counts as all missing."""
@@ -156,31 +218,67 @@ class DataDriftMonitor:
             name: window[name] if name in window.columns else np.full(n_rows, np.nan) for name in self.roles_
         }
         methods = {c: m for c, m in self.methods.items() if c in self.roles_}
-        thresholds = {c: t for c, t in self.thresholds.items() if c in self.roles_}
-        tests = evaluate_columns(self.profile_, current, methods, thresholds)
+        if self.calibration_ is None:
+            thresholds = {c: t for c, t in self.thresholds.items() if c in self.roles_}
+            tests = evaluate_columns(self.profile_, current, methods, thresholds)
+        else:
+            tests = [self._calibrated(self.calibration_, name, current[name], methods.get(name))
+                     for name in self.roles_]
         columns = tuple(self._column(test, current[str(test.column)]) for test in tests)
-        return self._verdict(columns, n_rows)
+        return self._verdict(self._adjust(columns), n_rows)
+
+    def _calibrated(self, calibration: Calibration, name: str, values: Any, method: str | None) -> DriftTestResult:
+        reference = self.profile_.columns[name]
+        feature_type = self.profile_.feature_types[name]
+        column_pair = pair(reference, values)
+        test = registry.get(method or select_for_pair(feature_type, column_pair))
+        return calibrated_test(name, reference, column_pair, values, test, feature_type, calibration, self.null_cache_)
 
     def _column(self, test: DriftTestResult, values: Any) -> ColumnDrift:
         name = str(test.column)
         reference = self.profile_.columns[name]
+        cells = self.effect_cells_[name]
         if isinstance(reference, NumericReference):
-            out_of_range, histogram = numeric_quality(reference.values, numeric_values(values).values)
+            current = numeric_values(values).values
+            out_of_range, histogram = numeric_quality(reference.values, current)
+            effect = numeric_effect(cells, reference, current)
         else:
             out_of_range, histogram = categorical_quality(reference, values)
-        return ColumnDrift(name, self.roles_[name], test, out_of_range, histogram)
+            effect = _categorical_effect(cells, reference, values)
+        return ColumnDrift(name, self.roles_[name], test, out_of_range, histogram, effect, self.threshold_mode)
+
+    def _adjust(self, columns: tuple[ColumnDrift, ...]) -> tuple[ColumnDrift, ...]:
+        """Benjamini-Hochberg across the tested features of the window (prediction columns apart)."""
+        if self.fdr is None:
+            return columns
+        out = list(columns)
+        for role in ("feature", "prediction"):
+            tested = [i for i, c in enumerate(columns)
+                      if c.role == role and c.test.status == "ok" and c.test.p_value is not None]
+            adjusted = bh_adjust(np.array([columns[i].test.p_value for i in tested], dtype=np.float64))
+            for i, q_value in zip(tested, adjusted, strict=True):
+                test = replace(columns[i].test, drifted=bool(q_value <= self.fdr))
+                out[i] = replace(columns[i], test=test, q_value=float(q_value))
+        return tuple(out)
 
     def _verdict(self, columns: tuple[ColumnDrift, ...], n_rows: int) -> DataDriftResult:
         tested = [c for c in columns if c.role == "feature" and c.test.status == "ok"]
         outputs = [c for c in columns if c.role == "prediction" and c.test.status == "ok"]
         n_drifted = sum(c.test.drifted for c in tested)
         share = n_drifted / len(tested) if tested else 0.0
+        calibrated = self.calibration_ is not None
         return DataDriftResult(
-            columns=columns, dataset_drift=bool(tested) and share >= self.drift_share, drifted_share=share,
+            columns=columns, dataset_drift=n_drifted > 0 and share >= self.drift_share, drifted_share=share,
             n_drifted=n_drifted, n_features=len(tested), drift_share=self.drift_share,
             prediction_drift=any(c.test.drifted for c in outputs) if outputs else None,
-            n_rows=n_rows, n_reference=self.n_reference_,
+            n_rows=n_rows, n_reference=self.n_reference_, thresholds=self.threshold_mode,
+            false_alarm_rate=self.false_alarm_rate if calibrated else None, fdr=self.fdr,
         )
+
+
+def _categorical_effect(cells: Cells, reference: CategoricalReference, values: Any) -> EffectSize:
+    codes, uniques, _ = categorical_values(values)
+    return categorical_effect(cells, categorical_counts(cells, reference, uniques, codes))
 
 
 def _check_tests(types: Mapping[str, str], methods: Mapping[str, str], thresholds: Mapping[str, float]) -> None:

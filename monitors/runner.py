@@ -29,14 +29,28 @@ from sqlalchemy.orm import Session
 
 from driftscope.errors import ConfigError, NotFoundError
 from driftscope.monitors.bootstrap import DEFAULT_RESAMPLES
+from driftscope.monitors.calibrated_drift import Calibration
+from driftscope.monitors.calibration.null import NullDistribution
 from driftscope.monitors.concept_drift import ConceptDriftMonitor, ConceptDriftResult
 from driftscope.monitors.config import MonitorConfig, MonitorSettings
 from driftscope.monitors.data_drift import DataDriftMonitor, DataDriftResult
 from driftscope.monitors.performance import PerformanceMonitor, PerformanceResult
-from driftscope.monitors.windows import LABEL_COLUMN, Window, attach_labels, latest_tile, tile_ending, tiles_between
+from driftscope.monitors.windows import (
+    LABEL_COLUMN,
+    Width,
+    Window,
+    align,
+    attach_labels,
+    latest_tile,
+    next_boundary,
+    nominal_seconds,
+    tiles_between,
+    window_ending,
+)
+from driftscope.storage.calibration import StoredNull, get_null, put_null
 from driftscope.storage.db import read_transaction, transaction
 from driftscope.storage.labels import labels_for_window
-from driftscope.storage.predictions import read_window
+from driftscope.storage.predictions import last_prediction_at, read_window
 from driftscope.storage.registry import VersionInfo, get_monitor, list_versions, load_reference
 from driftscope.storage.results import (
     RunInfo,
@@ -82,6 +96,7 @@ def run_monitors(
     version: str | None = None,
     window_end: datetime | None = None,
     backfill_from: datetime | None = None,
+    backfill_until: datetime | None = None,
     now: datetime | None = None,
 ) -> list[RunInfo]:
     """Compute the configured monitors for their windows and store the results; return the runs.
@@ -96,7 +111,11 @@ def run_monitors(
         One version of ``model`` (or of the monitor's model), computed whatever its status.
         Default: the monitor's ``versions`` setting, else every version with status active or shadow.
     window_end, backfill_from : datetime, optional
-        The tile ending at ``window_end``, or every tile since ``backfill_from``; not both.
+        The window ending exactly at ``window_end`` (a boundary, else ConfigError naming the nearest
+        ones), or every window since ``backfill_from``; not both.
+    backfill_until : datetime, optional
+        Last end of a backfill; default one window after the version's last stored prediction
+        (at most ``now``): empty windows between data are computed, empty ones after it are not.
     now : datetime, optional
         The current time (UTC); default the clock.
 
@@ -109,17 +128,20 @@ def run_monitors(
     """
     if window_end is not None and backfill_from is not None:
         raise ConfigError("a window end and a backfill start exclude each other: pass one of them")
+    if backfill_until is not None and backfill_from is None:
+        raise ConfigError("--until ends a backfill: pass --backfill FROM with it")
     if version is not None and monitor is None and model is None:
         raise ConfigError("a version needs a model or a monitor: versions are named per model")
     now = now or datetime.now(UTC)
-    for moment in (now, window_end, backfill_from):
+    for moment in (now, window_end, backfill_from, backfill_until):
         if moment is not None and moment.tzinfo is None:
             raise ValueError(f"naive datetime {moment!r}: pass a timezone-aware (UTC) timestamp")
     selected = select_monitors(config, monitor=monitor, model=model)
     with transaction(engine) as session:
         targets = [
             target for m in selected
-            for target in plan(session, m, version=version, window_end=window_end, backfill_from=backfill_from, now=now)
+            for target in plan(session, m, version=version, window_end=window_end, backfill_from=backfill_from,
+                               backfill_until=backfill_until, now=now)
         ]
     runs: list[RunInfo] = []
     for target in targets:
@@ -145,7 +167,7 @@ def select_monitors(config: MonitorSettings, *, monitor: str | None, model: str 
 
 def plan(
     session: Session, monitor: MonitorConfig, *, version: str | None, window_end: datetime | None,
-    backfill_from: datetime | None, now: datetime,
+    backfill_from: datetime | None, now: datetime, backfill_until: datetime | None = None,
 ) -> list[Target]:
     """The (version, windows) targets of one monitor."""
     monitor_id = get_monitor(session, monitor.name).id
@@ -163,13 +185,24 @@ def plan(
     targets = []
     for info in chosen:
         if window_end is not None:
-            windows = [tile_ending(window_end, width)]
+            windows = [window_ending(window_end, width)]
         elif backfill_from is not None:
-            windows = tiles_between(backfill_from, now, width)
+            windows = tiles_between(backfill_from, _backfill_end(session, info, width, backfill_until, now), width)
         else:
             windows = _latest_and_relabelled(session, monitor, monitor_id, info, now)
         targets.append(Target(monitor, monitor_id, info, tuple(windows)))
     return targets
+
+
+def _backfill_end(session: Session, info: VersionInfo, width: Width, until: datetime | None, now: datetime) -> datetime:
+    """``until``, else the end of the window after the one holding the version's last prediction (at most ``now``)."""
+    if until is not None:
+        return min(until, now)
+    last = last_prediction_at(session, model_version_id=info.id)
+    if last is None:
+        return now
+    holding_last = next_boundary(align(last, width), width)
+    return min(now, next_boundary(holding_last, width))
 
 
 def _latest_and_relabelled(
@@ -180,13 +213,42 @@ def _latest_and_relabelled(
         return [latest]
     stale = runs_with_new_labels(
         session, monitor_id=monitor_id, model_id=info.model_id, model_version_id=info.id,
-        since=latest.end - max(LABEL_LOOKBACK, monitor.window), before=latest.end,
+        since=latest.end - timedelta(seconds=max(LABEL_LOOKBACK.total_seconds(), nominal_seconds(monitor.window))),
+        before=latest.end,
     )
     return [Window(run.window_start, run.window_end) for run in stale] + [latest]
 
 
-def build_monitor(monitor: MonitorConfig, version: VersionInfo) -> Fitted:
-    """The unfitted monitor of ``monitor.kind`` for a version's schema and task."""
+class StoreNullCache:
+    """Calibrated nulls of one model version, read from and written to the store (own transactions)."""
+
+    def __init__(self, engine: Engine, model_version_id: int, calibration: Calibration) -> None:
+        self.engine = engine
+        self.model_version_id = model_version_id
+        self.calibration = calibration
+
+    def get(self, column: str, method: str, band: int) -> NullDistribution | None:
+        """The stored null, or None."""
+        c = self.calibration
+        with read_transaction(self.engine) as session:
+            stored = get_null(session, model_version_id=self.model_version_id, feature=column, method=method,
+                              size_band=band, n_draws=c.n_draws, seed=c.seed)
+        if stored is None:
+            return None
+        return NullDistribution(method, band, stored.n_window, stored.n_reference, stored.draws)
+
+    def put(self, column: str, null: NullDistribution) -> None:
+        """Store a newly drawn null."""
+        with transaction(self.engine) as session:
+            put_null(session, model_version_id=self.model_version_id, seed=self.calibration.seed, null=StoredNull(
+                column, null.method, null.band, null.n_window, null.n_reference, null.draws))
+
+
+def build_monitor(monitor: MonitorConfig, version: VersionInfo, engine: Engine | None = None) -> Fitted:
+    """The unfitted monitor of ``monitor.kind`` for a version's schema and task.
+
+    With ``engine``, calibrated nulls are kept in the store (computed once per reference and size band).
+    """
     schema, task = version.column_schema, version.task
     has_probability = schema.get("probability") is not None
     if monitor.kind == "data_drift":
@@ -195,7 +257,10 @@ def build_monitor(monitor: MonitorConfig, version: VersionInfo) -> Fitted:
         return DataDriftMonitor(
             version.features, prediction_types=outputs, methods={c: t.method for c, t in tests.items()},
             thresholds={c: t.threshold for c, t in tests.items() if t.threshold is not None},
-            drift_share=monitor.effective_drift_share,
+            drift_share=monitor.effective_drift_share, threshold_mode=monitor.effective_thresholds,
+            false_alarm_rate=monitor.effective_false_alarm_rate, fdr=monitor.fdr,
+            null_cache=None if engine is None else StoreNullCache(
+                engine, version.id, Calibration(monitor.effective_false_alarm_rate)),
         )
     if monitor.kind == "performance":
         return PerformanceMonitor(
@@ -221,7 +286,7 @@ def run_target(engine: Engine, target: Target) -> list[RunInfo]:
     try:
         with read_transaction(engine) as session:
             reference = load_reference(session, model_version_id=target.version.id)
-        fitted = build_monitor(target.monitor, target.version).fit(reference)
+        fitted = build_monitor(target.monitor, target.version, engine).fit(reference)
     except Exception as exc:
         log.exception("fitting %s failed", target.where())
         fit_error = f"fit on the reference failed: {type(exc).__name__}: {exc}"

@@ -1,9 +1,19 @@
-"""Time windows that tile the time axis, and the labelled frame of one window.
+"""Calendar windows, and the labelled frame of one window.
 
-A monitor with window width ``w`` computes half-open windows ``[end - w, end)`` whose ``end`` is a
-multiple of ``w`` since the Unix epoch (1970-01-01T00:00:00Z). Tiles never overlap, so the same
-window computed twice is the same window: daily tiles end at midnight UTC, hourly tiles on the
-hour, and weekly tiles on Thursdays at midnight UTC (the epoch was a Thursday).
+A monitor with window width ``w`` computes half-open windows ``[start, end)`` between consecutive
+boundaries of ``w``. Boundaries (conventions, all UTC):
+
+* ``1mo`` (``n`` months): the first of a month, at multiples of ``n`` months since January 1970
+  (``3mo``: January, April, July, October);
+* whole weeks (``1w``, ``7d``, ``2w``): Monday 00:00, at multiples of the width since Monday
+  1970-01-05;
+* other widths: multiples of the width since 1970-01-01 00:00, which puts every boundary of
+  ``1h``, ``1d`` and any whole number of days at UTC midnight or on the hour. A width shorter than
+  a day must divide 24 hours and a longer one must be whole days, so windows restart at midnight.
+
+Windows never overlap, so the same window computed twice is the same window. A window end that is
+not a boundary is refused (:func:`window_ending`), naming the nearest boundaries: a window is
+never moved silently.
 
 Labels are stored as text (``str(value)``; floats via ``repr``); :func:`attach_labels` joins them
 to a window's predictions and converts them to the dtype of the reference target.
@@ -16,11 +26,16 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from driftscope.errors import SchemaError
+from driftscope.durations import Months
+from driftscope.errors import ConfigError, SchemaError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MONDAY = datetime(1970, 1, 5, tzinfo=UTC)
+DAY = timedelta(days=1)
+WEEK = timedelta(weeks=1)
 LABEL_COLUMN = "label"
 _SHOWN_BAD_LABELS = 5
+Width = timedelta | Months
 
 
 @dataclass(frozen=True, order=True)
@@ -41,38 +56,135 @@ class Window:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
 
 
-def _check(moment: datetime, width: timedelta) -> None:
+def check_width(width: Width) -> None:
+    """Refuse widths whose windows would not restart at UTC midnight.
+
+    Examples
+    --------
+    >>> check_width(timedelta(hours=7))
+    Traceback (most recent call last):
+    ...
+    driftscope.errors.ConfigError: a window of 7h does not divide a day: use a width that divides 24 hours ...
+    """
+    if isinstance(width, Months):
+        if width.count < 1:
+            raise ConfigError(f"a window of {width} months must be at least 1 month")
+        return
+    if width <= timedelta(0):
+        raise ConfigError(f"a window width must be positive, got {width}")
+    if width < DAY and DAY % width:
+        raise ConfigError(f"a window of {describe(width)} does not divide a day: use a width that divides 24 hours "
+                          "(1h, 2h, 3h, 4h, 6h, 8h, 12h, 15m...) or whole days")
+    if width > DAY and width % DAY:
+        raise ConfigError(f"a window of {describe(width)} is not a whole number of days: use e.g. 1d, 2d, 1w or 1mo")
+
+
+def describe(width: Width) -> str:
+    """A width as configured: ``1mo``, ``1w``, ``30d``, ``6h``, ``15m``.
+
+    Examples
+    --------
+    >>> describe(timedelta(days=30)), describe(timedelta(weeks=2)), describe(timedelta(minutes=90)), describe(Months(1))
+    ('30d', '2w', '90m', '1mo')
+    """
+    if isinstance(width, Months):
+        return str(width)
+    seconds = int(width.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _naive_check(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment!r}: pass a timezone-aware (UTC) timestamp")
-    if width <= timedelta(0):
-        raise ValueError(f"a window width must be positive, got {width}")
+    return moment.astimezone(UTC)
 
 
-def align(moment: datetime, width: timedelta) -> datetime:
-    """The latest tile boundary at or before ``moment``: a multiple of ``width`` since the epoch.
+def _month_index(moment: datetime) -> int:
+    return (moment.year - 1970) * 12 + moment.month - 1
+
+
+def _month_start(index: int) -> datetime:
+    return datetime(1970 + index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def align(moment: datetime, width: Width) -> datetime:
+    """The latest window boundary at or before ``moment``.
 
     Examples
     --------
     >>> align(datetime(2026, 1, 5, 13, 7, tzinfo=UTC), timedelta(hours=6)).isoformat()
     '2026-01-05T12:00:00+00:00'
+    >>> align(datetime(2026, 1, 8, tzinfo=UTC), timedelta(weeks=1)).strftime("%A %Y-%m-%d")
+    'Monday 2026-01-05'
+    >>> align(datetime(2024, 2, 29, 23, tzinfo=UTC), Months(1)).isoformat()
+    '2024-02-01T00:00:00+00:00'
     """
-    _check(moment, width)
-    return EPOCH + ((moment.astimezone(UTC) - EPOCH) // width) * width
+    check_width(width)
+    moment = _naive_check(moment)
+    if isinstance(width, Months):
+        return _month_start((_month_index(moment) // width.count) * width.count)
+    anchor = MONDAY if width % WEEK == timedelta(0) else EPOCH
+    return anchor + ((moment - anchor) // width) * width
 
 
-def tile_ending(end: datetime, width: timedelta) -> Window:
-    """The tile that ends at ``end``; an ``end`` between boundaries is floored to the boundary before it."""
+def next_boundary(boundary: datetime, width: Width) -> datetime:
+    """The boundary after ``boundary`` (itself a boundary)."""
+    if isinstance(width, Months):
+        return _month_start(_month_index(boundary) + width.count)
+    return boundary + width
+
+
+def previous_boundary(boundary: datetime, width: Width) -> datetime:
+    """The boundary before ``boundary`` (itself a boundary)."""
+    if isinstance(width, Months):
+        return _month_start(_month_index(boundary) - width.count)
+    return boundary - width
+
+
+def tile_ending(end: datetime, width: Width) -> Window:
+    """The window that ends at the latest boundary at or before ``end`` (for "the latest complete window")."""
     aligned = align(end, width)
-    return Window(aligned - width, aligned)
+    return Window(previous_boundary(aligned, width), aligned)
 
 
-def latest_tile(now: datetime, width: timedelta) -> Window:
-    """The latest complete tile at ``now`` (its end is at or before ``now``)."""
+def window_ending(end: datetime, width: Width) -> Window:
+    """The window ending exactly at ``end``; refused when ``end`` is not a boundary.
+
+    Raises
+    ------
+    ConfigError
+        Naming the boundaries before and after ``end``.
+
+    Examples
+    --------
+    >>> window_ending(datetime(2026, 3, 1, tzinfo=UTC), Months(1)).start.isoformat()
+    '2026-02-01T00:00:00+00:00'
+    >>> window_ending(datetime(2026, 1, 3, tzinfo=UTC), timedelta(weeks=1))
+    Traceback (most recent call last):
+    ...
+    driftscope.errors.ConfigError: 2026-01-03T00:00:00+00:00 is not a boundary of 1w windows; the nearest
+    boundaries are 2025-12-29T00:00:00+00:00 and 2026-01-05T00:00:00+00:00: pass one of them
+    """
+    before = align(end, width)
+    if before != _naive_check(end):
+        after = next_boundary(before, width)
+        raise ConfigError(
+            f"{end.isoformat()} is not a boundary of {describe(width)} windows; the nearest boundaries are "
+            f"{before.isoformat()} and {after.isoformat()}: pass one of them"
+        )
+    return Window(previous_boundary(before, width), before)
+
+
+def latest_tile(now: datetime, width: Width) -> Window:
+    """The latest complete window at ``now`` (its end is at or before ``now``)."""
     return tile_ending(now, width)
 
 
-def tiles_between(start: datetime, end: datetime, width: timedelta) -> list[Window]:
-    """Every complete tile from the one containing ``start`` to the latest one ending by ``end``.
+def tiles_between(start: datetime, end: datetime, width: Width) -> list[Window]:
+    """Every complete window from the one containing ``start`` to the latest one ending by ``end``.
 
     Examples
     --------
@@ -80,17 +192,23 @@ def tiles_between(start: datetime, end: datetime, width: timedelta) -> list[Wind
     >>> tiles = tiles_between(datetime(2026, 1, 1, 12, tzinfo=UTC), datetime(2026, 1, 4, 1, tzinfo=UTC), day)
     >>> [t.end.day for t in tiles]
     [2, 3, 4]
+    >>> [str(t.start.date()) for t in tiles_between(datetime(2024, 1, 31, tzinfo=UTC),
+    ...                                              datetime(2024, 4, 1, tzinfo=UTC), Months(1))]
+    ['2024-01-01', '2024-02-01', '2024-03-01']
     """
-    first_end = align(start, width) + width
-    last_end = align(end, width)
-    return list(_tiles(first_end, last_end, width))
+    return list(_tiles(align(start, width), align(end, width), width))
 
 
-def _tiles(first_end: datetime, last_end: datetime, width: timedelta) -> Iterator[Window]:
-    count = max(0, (last_end - first_end) // width + 1)
-    for i in range(count):
-        tile_end = first_end + i * width
-        yield Window(tile_end - width, tile_end)
+def _tiles(first_start: datetime, last_end: datetime, width: Width) -> Iterator[Window]:
+    start = first_start
+    while (end := next_boundary(start, width)) <= last_end:
+        yield Window(start, end)
+        start = end
+
+
+def nominal_seconds(width: Width) -> float:
+    """Length of a window in seconds (a month counts as a mean Gregorian month)."""
+    return width.total_seconds()
 
 
 def attach_labels(window: pd.DataFrame, labels: pd.DataFrame, like: pd.Series | None) -> pd.DataFrame:

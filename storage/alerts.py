@@ -1,5 +1,10 @@
 """Alerts: one active alert per (rule, model version), updated by later firings, with its history.
 
+Monitor rules keep one alert per *incident* (see :mod:`driftscope.alerting.rules.lifecycle`) with
+its data time (``data_start``, ``data_end``, ``resolved_window_end``) next to the wall-clock
+columns; :func:`open_incident`, :func:`update_incident` and :func:`reopen_incident` write what the
+rules derived. ``no_data`` rules use :func:`fire_alert` and :func:`record_clean_run`.
+
 Statuses: ``open`` -> ``acknowledged`` -> ``resolved`` (``open`` -> ``resolved`` too). ``open`` and
 ``acknowledged`` alerts are *active*: a rule firing again updates the active alert (``fire_count``,
 ``last_seen``, latest evidence and window) instead of opening another; once resolved, the next firing
@@ -28,8 +33,12 @@ SYSTEM_ACTOR = "driftscope"
 ALERT_COLUMNS = [
     "id", "rule", "kind", "model", "version", "model_version_id", "severity", "status", "title", "fire_count",
     "clean_runs", "first_seen", "last_seen", "last_notified_at", "resolved_at", "window_start", "window_end",
-    "evidence",
+    "evidence", "data_start", "data_end", "resolved_window_end",
 ]
+TIME_COLUMNS = (
+    "first_seen", "last_seen", "last_notified_at", "resolved_at", "window_start", "window_end", "data_start",
+    "data_end", "resolved_window_end",
+)
 
 
 class AlertStateError(DriftscopeError, ValueError):
@@ -82,6 +91,102 @@ def fire_alert(
     return AlertState(alert.id, alert.status, alert.fire_count, opened, alert.last_notified_at)
 
 
+@dataclass(frozen=True)
+class IncidentRecord:
+    """A stored alert as the rules reconcile it with the incidents they derive."""
+
+    id: int
+    status: str
+    fire_count: int
+    severity: str
+    data_start: datetime | None
+    data_end: datetime | None
+    resolved_window_end: datetime | None
+    last_notified_at: datetime | None
+    by_hand: bool
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What the rules derived for an incident: data span, latest breaching window, counts, message."""
+
+    severity: str
+    title: str
+    evidence: dict[str, Any] | None
+    data_start: datetime
+    data_end: datetime
+    window_start: datetime
+    window_end: datetime
+    fire_count: int
+    clean_runs: int
+
+
+def incident_alerts(session: Session, *, rule: str, model_version_id: int) -> list[IncidentRecord]:
+    """Every alert of (rule, version), oldest first; ``by_hand`` when a person resolved it."""
+    by_hand = (
+        select(AlertEvent.id)
+        .where(AlertEvent.alert_id == Alert.id, AlertEvent.action == "resolved", AlertEvent.actor != SYSTEM_ACTOR)
+        .exists()
+    )
+    rows = session.execute(
+        select(Alert.id, Alert.status, Alert.fire_count, Alert.severity, Alert.data_start, Alert.data_end,
+               Alert.resolved_window_end, Alert.last_notified_at, by_hand)
+        .where(Alert.rule == rule, Alert.model_version_id == model_version_id)
+        .order_by(Alert.id)
+    ).all()
+    return [IncidentRecord(*row) for row in rows]
+
+
+def open_incident(
+    session: Session, *, rule: str, kind: str, model_version_id: int, facts: IncidentFacts, now: datetime
+) -> int:
+    """Store a new incident's alert (``open``); return its id. Flushes."""
+    if facts.severity not in SEVERITIES:
+        raise ValueError(f"rule {rule!r}: severity must be one of {SEVERITIES}, got {facts.severity!r}")
+    alert = Alert(rule=rule, kind=kind, model_version_id=model_version_id, status="open", first_seen=now)
+    session.add(alert)
+    _apply_facts(alert, facts, now)
+    session.flush()
+    _event(session, alert.id, "opened", SYSTEM_ACTOR, None, now)
+    return alert.id
+
+
+def update_incident(
+    session: Session, *, alert_id: int, facts: IncidentFacts, now: datetime, action: str | None = None,
+    note: str | None = None,
+) -> None:
+    """Write newly derived facts onto an alert; record ``action`` (``fired``, ``updated``) when given. Flushes."""
+    alert = _get(session, alert_id)
+    _apply_facts(alert, facts, now)
+    session.flush()
+    if action is not None:
+        _event(session, alert_id, action, SYSTEM_ACTOR, note, now)
+
+
+def resolve_incident(session: Session, *, alert_id: int, window_end: datetime, note: str, now: datetime) -> None:
+    """Resolve an active alert after the clean window ending at ``window_end``; notify its channels."""
+    alert = _get(session, alert_id)
+    alert.resolved_window_end = window_end
+    _resolve(session, alert, SYSTEM_ACTOR, note, now)
+
+
+def reopen_incident(session: Session, *, alert_id: int, note: str, now: datetime) -> None:
+    """Make an automatically resolved alert open again (a recomputed window undid its resolution)."""
+    alert = _get(session, alert_id)
+    alert.status, alert.resolved_at, alert.resolved_window_end = "open", None, None
+    session.flush()
+    _event(session, alert_id, "reopened", SYSTEM_ACTOR, note, now)
+
+
+def _apply_facts(alert: Alert, facts: IncidentFacts, now: datetime) -> None:
+    alert.severity, alert.title = facts.severity, facts.title
+    if facts.evidence is not None:
+        alert.evidence = jsonable(facts.evidence)
+    alert.data_start, alert.data_end = facts.data_start, facts.data_end
+    alert.window_start, alert.window_end = facts.window_start, facts.window_end
+    alert.fire_count, alert.clean_runs, alert.last_seen = facts.fire_count, facts.clean_runs, now
+
+
 def record_clean_run(
     session: Session, *, rule: str, model_version_id: int, resolve_after: int, now: datetime | None = None
 ) -> int | None:
@@ -101,14 +206,21 @@ def record_clean_run(
     return alert.id
 
 
-def notify_alert(session: Session, *, alert_id: int, channels: list[str], now: datetime | None = None) -> list[int]:
-    """Queue an ``alert.fired`` event to each channel and stamp ``last_notified_at``; return the ids."""
+def notify_alert(
+    session: Session, *, alert_id: int, channels: list[str], now: datetime | None = None,
+    event_type: str = "alert.fired",
+) -> list[int]:
+    """Queue an ``event_type`` event (``alert.fired``, ``alert.updated``) to each channel and stamp
+    ``last_notified_at``; return the ids."""
     now = now or datetime.now(UTC)
     alert = _get(session, alert_id)
-    payload = alert_event(session, alert_id=alert_id, event_type="alert.fired", now=now)
+    payload = alert_event(session, alert_id=alert_id, event_type=event_type, now=now)
     ids = [enqueue(session, channel=c, payload=payload, alert_id=alert_id) for c in channels]
     alert.last_notified_at = now
-    _event(session, alert_id, "notified", SYSTEM_ACTOR, ", ".join(channels) or "no channels", now)
+    note = ", ".join(channels) or "no channels"
+    if event_type != "alert.fired":
+        note = f"{event_type} to {note}"
+    _event(session, alert_id, "notified", SYSTEM_ACTOR, note, now)
     return ids
 
 
@@ -127,6 +239,7 @@ def resolve_alert(session: Session, *, alert_id: int, actor: str, note: str | No
     alert = _get(session, alert_id)
     if alert.status not in ACTIVE_STATUSES:
         raise AlertStateError(f"alert {alert_id} is already {alert.status}; only an active alert can be resolved")
+    alert.resolved_window_end = alert.data_end
     _resolve(session, alert, actor, note, datetime.now(UTC))
 
 
@@ -164,7 +277,7 @@ def list_alerts(
     if model_version_id is not None:
         filters.append(Alert.model_version_id == model_version_id)
     frame = pd.DataFrame(_alert_rows(session, filters), columns=ALERT_COLUMNS)
-    for column in ("first_seen", "last_seen", "last_notified_at", "resolved_at", "window_start", "window_end"):
+    for column in TIME_COLUMNS:
         frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame
 
@@ -190,6 +303,8 @@ def alert_event(session: Session, *, alert_id: int, event_type: str, now: dateti
             "model_version_id": a["model_version_id"], "fire_count": a["fire_count"],
             "first_seen": a["first_seen"], "last_seen": a["last_seen"], "resolved_at": a["resolved_at"],
             "window": {"start": a["window_start"], "end": a["window_end"]}, "evidence": a["evidence"],
+            "data_time": {"start": a["data_start"], "end": a["data_end"], "resolved": a["resolved_window_end"]},
+            "created_at": a["first_seen"], "last_notified_at": a["last_notified_at"],
         }
     }
     return new_event(event_type, body, now=now)
@@ -259,7 +374,7 @@ def _alert_rows(session: Session, filters: list[Any]) -> list[tuple[Any, ...]]:
             Alert.id, Alert.rule, Alert.kind, Model.name, ModelVersion.version, Alert.model_version_id,
             Alert.severity, Alert.status, Alert.title, Alert.fire_count, Alert.clean_runs, Alert.first_seen,
             Alert.last_seen, Alert.last_notified_at, Alert.resolved_at, Alert.window_start, Alert.window_end,
-            Alert.evidence,
+            Alert.evidence, Alert.data_start, Alert.data_end, Alert.resolved_window_end,
         )
         .join(ModelVersion, ModelVersion.id == Alert.model_version_id)
         .join(Model, Model.id == ModelVersion.model_id)

@@ -1,11 +1,11 @@
 """An alert as an incident in data time: the windows it fired on, when it began and how far it reached.
 
-Alerts record wall-clock times (``first_seen``, ``last_seen``) and the window of their latest
-firing. Until the store keeps the incident's data-time span itself, :func:`alert_windows` derives
-it from the alert's firings (its ``opened`` and ``fired`` events) and the model version's monitor
-runs: each firing is matched with the newest run window that had ended by then. A ``no_data``
-alert's window is the gap itself (last prediction seen, time of the last check). This is the one
-function to change when the alert carries those columns.
+Alerts carry their incident's data time (``data_start``: start of the first breaching window,
+``data_end``: end of the newest); the windows are the version's monitor-run windows inside that
+span. Alerts stored before those columns existed have them empty: their windows are derived from
+the alert's firings (its ``opened`` and ``fired`` events), each matched with the newest run window
+that had ended by then. A ``no_data`` alert's window is the gap itself (last prediction seen, time of
+the last check). The dashboard reads incidents only through :func:`alert_windows`.
 """
 
 from dataclasses import dataclass
@@ -66,6 +66,8 @@ def alert_windows(session: Session, *, alert_id: int) -> IncidentWindows:
     latest = _window(alert["window_start"], alert["window_end"])
     if alert["kind"] == "no_data":
         windows = [latest] if latest else []
+    elif _window(alert.get("data_start"), alert.get("data_end")) is not None:
+        windows = _runs_within(session, alert["model_version_id"], alert["data_start"], alert["data_end"])
     else:
         windows = _firing_windows(session, alert)
         if latest and latest not in windows:
@@ -76,6 +78,17 @@ def alert_windows(session: Session, *, alert_id: int) -> IncidentWindows:
         status=alert["status"], severity=alert["severity"], title=alert["title"],
         resolved_at=_utc(alert["resolved_at"]), windows=tuple(sorted(set(windows))),
     )
+
+
+def _runs_within(session: Session, model_version_id: int, start: Any, end: Any) -> list[tuple[datetime, datetime]]:
+    rows = session.execute(
+        select(MonitorRun.window_start, MonitorRun.window_end)
+        .where(MonitorRun.model_version_id == model_version_id, MonitorRun.window_start >= start,
+               MonitorRun.window_end <= end)
+        .distinct()
+    ).all()
+    windows = (_window(a, b) for a, b in rows)
+    return [w for w in windows if w is not None]
 
 
 def _firing_windows(session: Session, alert: dict[str, Any]) -> list[tuple[datetime, datetime]]:

@@ -280,6 +280,7 @@ class MonitorRun(Base):
     __table_args__ = (
         UniqueConstraint("monitor_id", "model_version_id", "window_start", "window_end"),
         Index(None, "model_version_id", "window_end"),
+        Index(None, "evaluated_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
@@ -295,6 +296,8 @@ class MonitorRun(Base):
     finished_at: Mapped[datetime | None]
     duration_s: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    evaluated_at: Mapped[datetime | None]
+    """When the alert rules judged this run; NULL: a finished run still in the rules' outbox."""
 
 
 class DriftResult(Base):
@@ -318,6 +321,29 @@ class DriftResult(Base):
     out_of_range_share: Mapped[float | None] = mapped_column(Float)
     new_categories: Mapped[list[Any]] = mapped_column(server_default="[]")
     histogram: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    threshold_mode: Mapped[str] = mapped_column(String(20), server_default="fixed")
+    q_value: Mapped[float | None] = mapped_column(Float)
+    effect_size: Mapped[float | None] = mapped_column(Float)
+    effect_size_kind: Mapped[str | None] = mapped_column(String(20))
+
+
+class NullDistribution(Base):
+    """Calibrated null draws of one (version, column, method, size band): float64 little-endian, sorted."""
+
+    __tablename__ = "null_distributions"
+    __table_args__ = (UniqueConstraint("model_version_id", "feature", "method", "size_band", "n_draws", "seed",
+                                       name="uq_null_distributions_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    feature: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(40))
+    size_band: Mapped[int] = mapped_column(Integer)
+    n_window: Mapped[int] = mapped_column(BigInteger)
+    n_reference: Mapped[int] = mapped_column(BigInteger)
+    n_draws: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    draws: Mapped[bytes] = mapped_column(Blob)
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
 
 
 class MetricValue(Base):
@@ -352,7 +378,13 @@ class DetectorEvent(Base):
 
 
 class Alert(Base):
-    """One alert per (rule, model version) while it is open; later firings update it."""
+    """One alert per incident of (rule, model version); later breaching windows update it.
+
+    Wall-clock times (``first_seen``: created, ``last_seen``: last changed, ``last_notified_at``,
+    ``resolved_at``) are kept apart from data time: ``data_start`` is the start of the incident's
+    first breaching window, ``data_end`` the end of its newest breaching window, and
+    ``resolved_window_end`` the end of the window after which it was resolved.
+    """
 
     __tablename__ = "alerts"
     __table_args__ = (Index(None, "rule", "model_version_id", "status"), Index(None, "status", "severity"))
@@ -372,6 +404,35 @@ class Alert(Base):
     last_seen: Mapped[datetime] = mapped_column(server_default=_now())
     last_notified_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    data_start: Mapped[datetime | None]
+    data_end: Mapped[datetime | None]
+    resolved_window_end: Mapped[datetime | None]
+
+
+class RuleVerdict(Base):
+    """What one rule concluded about one window of one model version, as last evaluated.
+
+    ``verdict`` is ``breach``, ``clean`` or ``none`` (no verdict: no data, too few labels, failed
+    run). ``clearance`` is how far the value is on the clean side of the threshold, as a share of
+    the threshold (negative when breaching); ``effect`` is the finding's effect size. The log makes
+    rule state a function of the results in window order, and shows which verdicts a recomputation
+    changed.
+    """
+
+    __tablename__ = "rule_verdicts"
+    __table_args__ = (UniqueConstraint("rule", "model_version_id", "window_start", "window_end"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("monitor_runs.id", ondelete="SET NULL"))
+    verdict: Mapped[str] = mapped_column(String(10))
+    clearance: Mapped[float | None] = mapped_column(Float)
+    effect: Mapped[float | None] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(Text, server_default="")
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    evaluated_at: Mapped[datetime] = mapped_column(server_default=_now())
 
 
 class AlertEvent(Base):

@@ -25,7 +25,7 @@ from driftscope.storage.models import DeliveryAttempt, Notification
 
 SCHEMA_VERSION = 1
 NOTIFICATION_STATUSES = ("pending", "delivered", "failed")
-EVENT_TYPES = ("alert.fired", "alert.resolved", "retraining.requested")
+EVENT_TYPES = ("alert.fired", "alert.updated", "alert.resolved", "retraining.requested")
 MAX_RESPONSE_CHARS = 2000
 DELIVERY_LOG_COLUMNS = [
     "notification_id", "channel", "event", "attempt", "ok", "status_code", "error", "duration_ms", "created_at",

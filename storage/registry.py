@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.errors import NotFoundError, SchemaError
 from driftscope.storage.arrow_frames import decode_frames, encode_frame
+from driftscope.storage.calibration import delete_nulls
 from driftscope.storage.models import Model, ModelVersion, MonitorDefinition, ReferenceDataset
 
 Change = Literal["created", "updated", "unchanged"]
@@ -154,6 +155,7 @@ def ensure_reference(
             f"(from {row.source}); pass --replace-references to replace it"
         )
     row.source, row.sha256, row.n_rows, row.data = source, digest, len(frame), blob
+    delete_nulls(session, model_version_id=model_version_id)
     session.flush()
     return "updated"
 

@@ -3,6 +3,10 @@
 A window computed twice leaves one set of results: :func:`start_run` replaces an earlier run of
 the same (monitor, version, window) together with its results (ON DELETE CASCADE).
 
+Every finished run enters the alert rules' outbox (``evaluated_at`` is NULL) in the transaction
+that stores it; :func:`pending_runs` lists the outbox and :func:`mark_evaluated` empties it in the
+transaction that applies the rules, so a crash between storing and judging loses nothing.
+
 ``MonitorRun.summary`` keys by monitor kind (the alert rules and the dashboard read them):
 
 * data_drift: ``dataset_drift`` (bool), ``drifted_share`` (float), ``n_drifted``, ``n_features``,
@@ -18,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from driftscope.storage.models import (
@@ -97,7 +101,47 @@ def finish_run(
     run.summary = summary or {}
     run.duration_s, run.error = duration_s, error
     run.finished_at = datetime.now(UTC)
+    run.evaluated_at = None
     session.flush()
+
+
+def pending_runs(
+    session: Session,
+    *,
+    until: datetime | None = None,
+    monitor_id: int | None = None,
+    model_version_id: int | None = None,
+    limit: int = 100_000,
+) -> list[RunInfo]:
+    """Finished runs the alert rules have not judged yet (window ending at or before ``until``), oldest first."""
+    filters = [MonitorRun.evaluated_at.is_(None), MonitorRun.status != "running"]
+    if until is not None:
+        filters.append(MonitorRun.window_end <= until)
+    if monitor_id is not None:
+        filters.append(MonitorRun.monitor_id == monitor_id)
+    if model_version_id is not None:
+        filters.append(MonitorRun.model_version_id == model_version_id)
+    return _runs(session, select_filter=filters, limit=limit)[::-1]
+
+
+def claim_runs(session: Session, *, run_ids: list[int], now: datetime) -> set[int]:
+    """Take runs out of the rules' outbox; return the ids this call took (not taken by another caller).
+
+    The conditional UPDATE locks the rows until the caller's transaction ends, so two processes
+    draining the outbox at once judge each run once. Flushes.
+    """
+    claimed: set[int] = set()
+    for start in range(0, len(run_ids), 500):
+        chunk = run_ids[start:start + 500]
+        result = session.execute(
+            update(MonitorRun)
+            .where(MonitorRun.id.in_(chunk), MonitorRun.evaluated_at.is_(None))
+            .values(evaluated_at=now)
+            .returning(MonitorRun.id)
+        )
+        claimed.update(result.scalars())
+    session.flush()
+    return claimed
 
 
 def add_drift_results(session: Session, *, run_id: int, rows: list[dict[str, Any]]) -> None:

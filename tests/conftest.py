@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -22,6 +23,11 @@ from driftscope.storage.db import make_engine
 from driftscope.storage.models import Base
 
 PG_ENV = "DRIFTSCOPE_TEST_PG_URL"
+
+# Properties are about values, not speed: the machines are shared, and a per-example deadline turned
+# a busy minute into a failure (a 200 ms deadline missed at 404 ms under load).
+settings.register_profile("driftscope", deadline=None)
+settings.load_profile("driftscope")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

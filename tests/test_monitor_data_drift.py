@@ -54,7 +54,8 @@ def test_dataset_drift_is_share_at_or_above_drift_share(share: float, expected: 
     result = monitor.evaluate(credit_frame(2000, kind="covariate", seed=3))
     assert result.drifted_share == pytest.approx(0.6) and result.dataset_drift is expected
     assert result.summary() == {"dataset_drift": expected, "drifted_share": pytest.approx(0.6), "n_drifted": 3,
-                                "n_features": 5, "drift_share": share, "prediction_drift": None}
+                                "n_features": 5, "drift_share": share, "prediction_drift": None,
+                                "thresholds": "fixed", "false_alarm_rate": None, "fdr": None}
 
 
 def test_configured_methods_and_thresholds_are_used() -> None:
@@ -123,7 +124,8 @@ def test_rows_are_json_safe_and_complete(fitted: DataDriftMonitor) -> None:
     assert {r["feature"]: r["role"] for r in rows}["probability"] == "prediction"
     assert set(rows[0]) == {"feature", "role", "feature_type", "method", "status", "statistic", "p_value", "threshold",
                             "drifted", "missing_share_reference", "missing_share_current", "out_of_range_share",
-                            "new_categories", "histogram"}
+                            "new_categories", "histogram", "threshold_mode", "q_value", "effect_size",
+                            "effect_size_kind"}
     json.dumps(rows, allow_nan=False)
 
 

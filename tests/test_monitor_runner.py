@@ -20,7 +20,8 @@ from driftscope.storage.results import count_runs, detector_events, drift_result
 DAY = timedelta(days=1)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SUMMARY_KEYS = {
-    "data_drift": {"dataset_drift", "drifted_share", "n_drifted", "n_features", "drift_share", "prediction_drift"},
+    "data_drift": {"dataset_drift", "drifted_share", "n_drifted", "n_features", "drift_share", "prediction_drift",
+                   "thresholds", "false_alarm_rate", "fdr"},
     "performance": {"label_coverage", "verdict"},
     "concept_drift": {"concept_drift", "detectors_fired", "label_coverage"},
 }
@@ -81,7 +82,9 @@ def test_a_window_is_computed_and_stored_as_long_rows(store: tuple[Engine, Confi
 def test_the_same_window_twice_leaves_one_set_of_results(store: tuple[Engine, Config]) -> None:
     engine, config = store
     first = run_monitors(engine, config, window_end=T0 + 3 * DAY)
-    second = run_monitors(engine, config, window_end=T0 + 3 * DAY + timedelta(hours=5))
+    with pytest.raises(ConfigError, match="not a boundary of 1d windows"):
+        run_monitors(engine, config, window_end=T0 + 3 * DAY + timedelta(hours=5))
+    second = run_monitors(engine, config, window_end=T0 + 3 * DAY)
     assert [r.window_end for r in second] == [r.window_end for r in first]
     with transaction(engine) as session:
         assert count_runs(session) == 3

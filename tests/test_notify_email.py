@@ -30,14 +30,16 @@ def test_plain_smtp_message_has_subject_both_bodies_and_the_link(sqlite_engine, 
     assert delivery.ok and delivery.status_code == 250
     [message] = box.messages
     assert box.envelopes == [("driftscope@example.com", ["oncall@example.com", "ml@example.com"])]
-    assert message["Subject"] == "[WARNING] credit-default 1.0: drifted - dataset drift: 3 of 4 features drifted (75%)"
+    assert message["Subject"] == ("[WARNING] credit-default 1.0: drifted - dataset drift: 3 of 4 features drifted "
+                                  "(75%; drift declared at 50% or more)")
     assert message["X-Driftscope-Event"] == "alert.fired"
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert "Drifted features  3 of 4 (share 0.75, threshold 0.5)" in text
-    assert "income: psi 0.42 (threshold 0.2" in text
-    assert "Window            2026-01-01 00:00 to 2026-01-02 00:00 (UTC)" in text
+    assert "Drifted features  3 of 4 (share 75%; dataset drift at 50% or more)" in text
+    assert "income: psi 0.42 >= threshold 0.2" in text
+    assert "Data time         2026-01-01 00:00 to 2026-01-02 00:00 (UTC, breaching windows)" in text
+    assert "Window            2026-01-01 00:00 to 2026-01-02 00:00 (UTC, newest breaching)" in text
     link = LINK.format(alert_id=alert_id)
     assert f"Open in the dashboard: {link}" in text
     assert f'href="{link.replace("&", "&amp;")}"' in html and "<td" in html and "income" in html

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from driftscope.alerting.rules.figures import compared, number, p_value_text
+
 DASHBOARD_PAGE = "model_version"
 MAX_TABLE_ROWS = 20
 MAX_SUBJECT = 200
@@ -68,7 +70,7 @@ def subject(event: dict[str, Any]) -> str:
         text = f"[RETRAIN] {r['model']} {r['version']}: retraining requested - {r['reason']}"
     else:
         a = event["alert"]
-        tag = "RESOLVED" if event["type"] == "alert.resolved" else str(a["severity"]).upper()
+        tag = {"alert.resolved": "RESOLVED", "alert.updated": "UPDATED"}.get(event["type"], str(a["severity"]).upper())
         text = f"[{tag}] {a['model']} {a['version']}: {a['rule']} - {a['title']}"
     text = " ".join(text.split())
     return text if len(text) <= MAX_SUBJECT else text[: MAX_SUBJECT - 3] + "..."
@@ -88,23 +90,34 @@ def key_numbers(event: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [
         ("Model version", f"{a['model']} {a['version']}"), ("Rule", f"{a['rule']} ({a['kind']})"),
         ("Severity", str(a["severity"])), ("Status", str(a["status"])),
-        ("Window", f"{_time(a['window'].get('start'))} to {_time(a['window'].get('end'))} (UTC)"),
-        ("Fired", f"{a['fire_count']} time(s), first {_time(a['first_seen'])}, last {_time(a['last_seen'])}"),
+        *_data_time(a),
+        ("Window", f"{_time(a['window'].get('start'))} to {_time(a['window'].get('end'))} (UTC, newest breaching)"),
+        ("Fired", f"{a['fire_count']} window(s); alert created {_time(a['first_seen'])}, "
+                  f"last changed {_time(a['last_seen'])} (UTC, wall clock)"),
     ]
     return rows + _evidence_numbers(ev)
+
+
+def _data_time(alert: dict[str, Any]) -> list[tuple[str, str]]:
+    """The incident's data time (absent in events stored before schema additions)."""
+    span = alert.get("data_time") or {}
+    if not span.get("start"):
+        return []
+    rows = [("Data time", f"{_time(span['start'])} to {_time(span.get('end'))} (UTC, breaching windows)")]
+    if span.get("resolved"):
+        rows.append(("Resolved after", f"the window ending {_time(span['resolved'])} (UTC)"))
+    return rows
 
 
 def _evidence_numbers(ev: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     if ev.get("n_features") is not None:
         rows.append(("Drifted features", f"{ev.get('n_drifted')} of {ev['n_features']} "
-                     f"(share {_num(ev.get('drifted_share'))}, threshold {_num(ev.get('drift_share'))})"))
+                     f"(share {_share(ev.get('drifted_share'))}; dataset drift at {_share(ev.get('drift_share'))} "
+                     "or more)"))
     metric = ev.get("metric")
     if metric:
-        ci = "" if metric.get("ci_low") is None else f" (CI {_num(metric['ci_low'])} to {_num(metric.get('ci_high'))})"
-        limit = f", floor {_num(metric['floor'])}" if metric.get("floor") is not None else ""
-        rows.append((str(metric["metric"]), f"{_num(metric['value'])}{ci}, reference "
-                     f"{_num(metric.get('reference_value'))}{limit}, n={metric.get('n')}"))
+        rows.append(_metric_numbers(metric))
     if ev.get("silent_hours") is not None:
         rows.append(("No data for", f"{_num(ev['silent_hours'])} h (limit {_num(ev['hours'])} h), last prediction "
                      f"{_time(ev.get('last_prediction_at'))}, last ingest {_time(ev.get('last_ingested_at'))}"))
@@ -118,12 +131,31 @@ def _evidence_numbers(ev: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _metric_numbers(metric: dict[str, Any]) -> tuple[str, str]:
+    """A metric with its direction, interval, reference, floor or test, and label count."""
+    higher = metric.get("higher_is_better", True)
+    ci = "" if metric.get("ci_low") is None else f" (CI {_num(metric['ci_low'])} to {_num(metric.get('ci_high'))})"
+    parts = [f"{_num(metric['value'])}{ci}", f"reference {_num(metric.get('reference_value'))}",
+             f"{'higher' if higher else 'lower'} is better"]
+    if metric.get("floor") is not None:
+        parts.append(f"floor {_num(metric['floor'])}")
+    if metric.get("drop") is not None:
+        parts.append(f"worse by {_num(abs(metric['drop']))}" if metric["drop"] > 0
+                     else f"better by {_num(abs(metric['drop']))}")
+    if metric.get("p_value") is not None:
+        parts.append(f"one-sided {p_value_text(metric['p_value'], metric.get('threshold'))}")
+    parts.append(f"n={metric.get('n')} labelled rows")
+    return str(metric["metric"]), ", ".join(parts)
+
+
 def drift_table(event: dict[str, Any]) -> list[dict[str, str]]:
-    """Drifted features (feature, method, statistic, threshold, p_value), at most :data:`MAX_TABLE_ROWS`."""
+    """Drifted features, at most :data:`MAX_TABLE_ROWS`: what each test compared (p-value with its
+    threshold and the statistic apart, or the distance with its threshold), effect size when stored."""
     features = (event.get("alert", {}).get("evidence") or {}).get("drifted_features") or []
     return [
         {"feature": str(f["feature"]), "method": str(f["method"]), "statistic": _num(f.get("statistic")),
-         "threshold": _num(f.get("threshold")), "p_value": _num(f.get("p_value"))}
+         "threshold": _num(f.get("threshold")), "p_value": _num(f.get("p_value")),
+         "effect_size": _num(f.get("effect_size")), "compared": compared(f)}
         for f in features[:MAX_TABLE_ROWS]
     ]
 
@@ -136,8 +168,7 @@ def text_body(document: dict[str, Any]) -> str:
     table = drift_table(document)
     if table:
         lines += ["", "Drifted features:"]
-        lines += [f"  {r['feature']}: {r['method']} {r['statistic']} (threshold {r['threshold']}, p {r['p_value']})"
-                  for r in table]
+        lines += [f"  {r['feature']}: {r['compared']}" for r in table]
     link = document.get("links", {}).get("dashboard")
     if link:
         lines += ["", f"Open in the dashboard: {link}"]
@@ -153,8 +184,9 @@ def html_body(document: dict[str, Any]) -> str:
     parts = [f"<h2>{e(subject(document))}</h2>", f"<table>{rows}</table>"]
     table = drift_table(document)
     if table:
-        head = "".join(f"<th {cell}>{e(c)}</th>" for c in table[0])
-        body = "".join("<tr>" + "".join(f"<td {cell}>{e(v)}</td>" for v in r.values()) + "</tr>" for r in table)
+        shown = ["feature", "compared"]
+        head = "".join(f"<th {cell}>{e(c)}</th>" for c in shown)
+        body = "".join("<tr>" + "".join(f"<td {cell}>{e(r[c])}</td>" for c in shown) + "</tr>" for r in table)
         parts.append(f"<h3>Drifted features</h3><table><tr>{head}</tr>{body}</table>")
     link = document.get("links", {}).get("dashboard")
     if link:
@@ -168,7 +200,11 @@ def _subject_of(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _num(value: Any) -> str:
-    return "n/a" if value is None else f"{float(value):.4g}" if isinstance(value, int | float) else str(value)
+    return number(value)
+
+
+def _share(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.0%}"
 
 
 def _time(value: Any) -> str:

@@ -36,8 +36,7 @@ def slack_message(document: dict[str, Any]) -> dict[str, Any]:
     ]
     table = drift_table(document)
     if table:
-        lines = "\n".join(f"• `{_escape(r['feature'])}` {_escape(r['method'])} {r['statistic']} "
-                          f"(threshold {r['threshold']})" for r in table)
+        lines = "\n".join(f"• `{_escape(r['feature'])}` {_escape(r['compared'])}" for r in table)
         text = ("*Drifted features*\n" + lines)[:MAX_TEXT]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     link = (document.get("links") or {}).get("dashboard")

@@ -6,6 +6,15 @@ retraining).
 """
 
 from driftscope.alerting.rules.checks import CHECKS, Finding, RunResults
-from driftscope.alerting.rules.evaluate import AlertChange, apply_finding, evaluate_no_data, evaluate_run
+from driftscope.alerting.rules.evaluate import (
+    AlertChange,
+    apply_finding,
+    evaluate_no_data,
+    evaluate_pending,
+    evaluate_run,
+)
 
-__all__ = ["CHECKS", "AlertChange", "Finding", "RunResults", "apply_finding", "evaluate_no_data", "evaluate_run"]
+__all__ = [
+    "CHECKS", "AlertChange", "Finding", "RunResults", "apply_finding", "evaluate_no_data", "evaluate_pending",
+    "evaluate_run",
+]

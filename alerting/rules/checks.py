@@ -5,6 +5,11 @@ result frames; ``None`` means the run says nothing about the rule (a failed run 
 metric without enough labels), so the alert neither fires nor counts a clean run. Checks are
 registered by rule kind in :data:`CHECKS`; ``no_data`` is evaluated from activity, see
 :func:`no_data_finding`.
+
+Besides the verdict, a finding carries its ``clearance`` (how far the compared value is on the
+clean side of its threshold, as a share of the threshold; negative when breaching; the rules'
+hysteresis reads it) and its ``effect`` (the size of the problem in the rule's own terms; severity
+escalation reads it): see the table in ``docs/configuration.md``.
 """
 
 import math
@@ -13,14 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from driftscope.alerting.config import RuleConfig
+from driftscope.alerting.rules.figures import compared, number, p_value_text
 from driftscope.storage.results import RunInfo
 
 LOWER_IS_BETTER = frozenset({"log_loss", "brier", "mae", "rmse", "mape"})
 DRIFT_COLUMNS = ["feature", "method", "statistic", "p_value", "threshold"]
+OPTIONAL_DRIFT_COLUMNS = ["effect_size", "effect_size_kind", "threshold_mode", "q_value"]
+"""Columns shown when the data-drift monitor stores them (effect size, calibrated thresholds)."""
 DEFAULT_MISSING_MARGIN = 0.1
 
 
@@ -31,6 +38,8 @@ class Finding:
     fired: bool
     title: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    clearance: float | None = None
+    effect: float | None = None
 
 
 @dataclass(frozen=True)
@@ -56,10 +65,29 @@ def drifted_features(drift: pd.DataFrame) -> list[dict[str, Any]]:
     """Drifted rows as ``{feature, method, statistic, p_value, threshold}``, largest statistic/threshold first."""
     if drift.empty:
         return []
-    rows = drift.loc[drift["drifted"].astype(bool), DRIFT_COLUMNS].copy()
-    ratio = rows["statistic"].astype(float) / rows["threshold"].astype(float).where(rows["threshold"] != 0)
-    rows = rows.assign(_ratio=ratio.fillna(0.0)).sort_values("_ratio", ascending=False, kind="stable")
-    return rows.drop(columns="_ratio").to_dict("records")
+    columns = DRIFT_COLUMNS + [c for c in OPTIONAL_DRIFT_COLUMNS if c in drift.columns]
+    rows = drift.loc[drift["drifted"].astype(bool), columns].copy()
+    rows = rows.assign(_clear=feature_clearance(rows)).sort_values("_clear", kind="stable")
+    return rows.drop(columns="_clear").to_dict("records")
+
+
+def feature_clearance(drift: pd.DataFrame) -> pd.Series:
+    """Per row: how far the test is on the clean side of its threshold, as a share of the threshold.
+
+    A p-value test (a p-value stored) is clean above its threshold: ``(p - threshold) / threshold``;
+    a distance is clean below it: ``(threshold - statistic) / threshold``. Negative means drifted;
+    rows without a threshold give 0.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"statistic": [0.3, 0.14], "p_value": [None, 0.5], "threshold": [0.2, 0.05]})
+    >>> feature_clearance(frame).round(2).tolist()
+    [-0.5, 9.0]
+    """
+    threshold = drift["threshold"].astype(float)
+    p_value, statistic = drift["p_value"].astype(float), drift["statistic"].astype(float)
+    margin = (p_value - threshold).where(p_value.notna(), threshold - statistic)
+    return (margin / threshold.where(threshold != 0)).fillna(0.0)
 
 
 def _judged_features(rule: RuleConfig, run: RunInfo, results: RunResults) -> pd.DataFrame | None:
@@ -88,9 +116,13 @@ def dataset_drift(rule: RuleConfig, run: RunInfo, results: RunResults) -> Findin
         "drift_share": summary.get("drift_share"), "prediction_drift": summary.get("prediction_drift"),
         "drifted_features": drifted_features(results.drift),
     }
-    share_text = "" if _number(share) is None else f" ({float(share):.0%})"
-    title = f"dataset drift: {n_drifted} of {n_features} features drifted{share_text}"
-    return Finding(bool(summary["dataset_drift"]), title, evidence)
+    limit, drifted = _number(summary.get("drift_share")), _number(share)
+    share_text = "" if drifted is None else f" ({drifted:.0%}"
+    if share_text and limit is not None:
+        share_text += f"; drift declared at {limit:.0%} or more"
+    title = f"dataset drift: {n_drifted} of {n_features} features drifted{share_text + ')' if share_text else ''}"
+    clearance = None if drifted is None or not limit else (limit - drifted) / limit
+    return Finding(bool(summary["dataset_drift"]), title, evidence, clearance, drifted)
 
 
 def feature_drift(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
@@ -101,13 +133,14 @@ def feature_drift(rule: RuleConfig, run: RunInfo, results: RunResults) -> Findin
     drifted = drifted_features(drift)
     names = [d["feature"] for d in drifted]
     if len(drifted) == 1:
-        d = drifted[0]
-        figures = f"{d['method']} {_fmt(d['statistic'])} vs threshold {_fmt(d['threshold'])}"
-        title = f"feature drift: {d['feature']} ({figures})"
+        title = f"feature drift: {drifted[0]['feature']} ({compared(drifted[0])})"
     else:
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         title = f"feature drift: {len(names)} features ({shown})"
-    return Finding(bool(drifted), title, {"drifted_features": drifted, "n_tested": len(drift)})
+    clearance = float(feature_clearance(drift).min())
+    effects = [e for e in (_number(d.get("effect_size")) for d in drifted) if e is not None]
+    return Finding(bool(drifted), title, {"drifted_features": drifted, "n_tested": len(drift)}, clearance,
+                   max(effects) if effects else None)
 
 
 def _metric_row(rule: RuleConfig, results: RunResults) -> dict[str, Any] | None:
@@ -129,8 +162,12 @@ def metric_below(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding
     metric = _metric_row(rule, results) if _succeeded(run) else None
     if metric is None or rule.value is None:
         return None
-    title = f"{rule.metric} {_fmt(metric['value'])} below the floor {_fmt(rule.value)}{_ci(metric)}"
-    return Finding(metric["value"] < rule.value, title, {"metric": {**metric, "floor": rule.value}})
+    below = metric["value"] < rule.value
+    relation = "below" if below else "at or above"
+    title = f"{rule.metric} {number(metric['value'])} {relation} the floor {number(rule.value)}{_ci(metric)}"
+    clearance = (metric["value"] - rule.value) / abs(rule.value) if rule.value else None
+    return Finding(below, title, {"metric": {**metric, "floor": rule.value}}, clearance,
+                   rule.value - metric["value"])
 
 
 def metric_drop(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
@@ -154,9 +191,35 @@ def metric_drop(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding 
     else:
         significant = bound < reference if higher else bound > reference
     fired = significant and drop > 0 and (rule.value is None or drop >= rule.value)
-    verb = "dropped" if higher else "rose"
-    title = f"{rule.metric} {verb} from {_fmt(reference)} to {_fmt(value)}{_ci(metric)}"
-    return Finding(bool(fired), title, {"metric": {**metric, "drop": drop, "min_drop": rule.value}})
+    title = f"{rule.metric} {_movement(value, reference, higher)}{_ci(metric)}{_test(metric)}"
+    clearance = None
+    if metric["p_value"] is not None and metric["threshold"]:
+        clearance = (metric["p_value"] - metric["threshold"]) / metric["threshold"]
+    return Finding(bool(fired), title, {"metric": {**metric, "drop": drop, "min_drop": rule.value}}, clearance,
+                   drop)
+
+
+def _movement(value: float, reference: float, higher_is_better: bool) -> str:
+    """How the metric moved against the reference, with the direction that matters.
+
+    Examples
+    --------
+    >>> _movement(21530.0, 19770.0, False)
+    'rose from 19,770 to 21,530 (worse: lower is better)'
+    >>> _movement(0.71, 0.80, True)
+    'dropped from 0.8 to 0.71 (worse: higher is better)'
+    """
+    verb = "rose" if value > reference else "dropped" if value < reference else "held"
+    worse = value < reference if higher_is_better else value > reference
+    judged = "worse" if worse else "better" if value != reference else "unchanged"
+    better = "higher" if higher_is_better else "lower"
+    return f"{verb} from {number(reference)} to {number(value)} ({judged}: {better} is better)"
+
+
+def _test(metric: dict[str, Any]) -> str:
+    if metric["p_value"] is None:
+        return ""
+    return f", one-sided {p_value_text(metric['p_value'], metric['threshold'])}"
 
 
 def missing_values(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
@@ -174,6 +237,8 @@ def missing_values(rule: RuleConfig, run: RunInfo, results: RunResults) -> Findi
     hit = drift.loc[rise >= margin, ["feature", "missing_share_reference", "missing_share_current"]]
     hit = hit.assign(rise=rise[rise >= margin]).sort_values("rise", ascending=False, kind="stable")
     rows = hit.to_dict("records")
+    top_rise = float(rise.max()) if len(rise) else None
+    clearance = None if top_rise is None or not margin else (margin - top_rise) / margin
     if rows:
         top = rows[0]
         title = (f"missing values: {top['feature']} missing in {top['missing_share_current']:.0%} of rows "
@@ -182,7 +247,7 @@ def missing_values(rule: RuleConfig, run: RunInfo, results: RunResults) -> Findi
             title += f" and {len(rows) - 1} more features"
     else:
         title = "missing values: no feature above its reference share"
-    return Finding(bool(rows), title, {"features": rows, "margin": margin})
+    return Finding(bool(rows), title, {"features": rows, "margin": margin}, clearance, top_rise)
 
 
 def detector_fired(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
@@ -221,20 +286,10 @@ def no_data_finding(
     return Finding(silent >= hours, f"no data for {silent:.1f} h (limit {hours:g} h)", evidence)
 
 
-def _fmt(value: Any) -> str:
-    """Four significant digits, whole numbers with separators from 1,000 on, never scientific notation."""
-    number = _number(value)
-    if number is None:
-        return "n/a"
-    if abs(number) >= 1000:
-        return f"{number:,.0f}"
-    return np.format_float_positional(number, precision=4, unique=False, fractional=False, trim="-").rstrip(".")
-
-
 def _ci(metric: dict[str, Any]) -> str:
     if metric["ci_low"] is None or metric["ci_high"] is None:
         return ""
-    return f" (CI [{_fmt(metric['ci_low'])}, {_fmt(metric['ci_high'])}])"
+    return f" (CI [{number(metric['ci_low'])}, {number(metric['ci_high'])}])"
 
 
 CHECKS: dict[str, Check] = {

@@ -1,18 +1,28 @@
-"""Turn findings into alert changes: open or update alerts, count clean runs, notify, ask for retraining.
+"""Apply the rules to stored runs: log each window's verdict, derive incidents, reconcile the alerts.
 
 Policy (``alerts`` and ``retraining`` in the config):
 
-* one active alert per (rule, model version); a firing updates it (see :mod:`driftscope.storage.alerts`);
-* an ``open`` alert is (re-)notified when it opens and then at most once per ``alerts.cooldown``;
-  an acknowledged alert is not re-notified;
-* ``alerts.resolve_after`` clean evaluations in a row resolve it (its channels hear about it);
-* a firing rule with ``retrain: true`` asks for retraining unless the version already has a request
-  younger than ``retraining.min_interval``.
+* every finished run waits in the outbox (:func:`driftscope.storage.results.pending_runs`) until
+  :func:`evaluate_pending` judges it, in the transaction that also takes it out, so a crash never
+  loses an alert and any later cycle catches up;
+* a rule's verdict on each window goes to the verdict log; the rule's incidents are a function of
+  that log in window order (:mod:`driftscope.alerting.rules.lifecycle`): persistence, hysteresis and
+  ``resolve_after`` count windows *with a verdict* only;
+* one alert per incident; its data time is the incident's first and newest breaching windows;
+* notifications: ``alert.fired`` when an incident opens, again for a newly breaching window at most
+  once per ``alerts.cooldown`` (never while acknowledged); ``alert.resolved`` when it resolves;
+  ``alert.updated`` once when a recomputed window changed a verdict the alert covers. Judging the
+  same results again changes nothing and sends nothing;
+* a rule with ``retrain: true`` asks for retraining once an incident has ``max(2, K)`` breaching
+  windows (never after one), unless the version has a request younger than
+  ``retraining.min_interval``.
 
-Every function works inside the caller's transaction.
+``no_data`` rules judge wall-clock silence instead (:func:`evaluate_no_data`). Every function works
+inside the caller's transaction.
 """
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,17 +31,18 @@ from sqlalchemy.orm import Session
 
 from driftscope.alerting.config import AlertSettings, RuleConfig
 from driftscope.alerting.rules.checks import CHECKS, Finding, RunResults, no_data_finding
+from driftscope.alerting.rules.incidents import Judged, reconcile
 from driftscope.storage.alerts import fire_alert, notify_alert, record_clean_run, version_activity
 from driftscope.storage.registry import VersionInfo, get_version_by_id, list_versions
-from driftscope.storage.results import RunInfo, detector_events, drift_results, metric_values
-from driftscope.storage.retraining import last_request_at, request_retraining
+from driftscope.storage.results import RunInfo, claim_runs, detector_events, drift_results, metric_values, pending_runs
+from driftscope.storage.rule_verdicts import record_verdict
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class AlertChange:
-    """What one evaluation did to an alert: ``action`` is ``opened``, ``fired`` or ``resolved``."""
+    """What one evaluation did to an alert: ``action`` is ``opened``, ``fired``, ``updated`` or ``resolved``."""
 
     alert_id: int
     rule: str
@@ -49,33 +60,71 @@ class Window:
     end: datetime | None
 
 
+def evaluate_pending(
+    session: Session,
+    config: AlertSettings,
+    *,
+    now: datetime | None = None,
+    until: datetime | None = None,
+    monitor_id: int | None = None,
+    model_version_id: int | None = None,
+) -> list[AlertChange]:
+    """Judge every run in the outbox (windows ending at or before ``until``), oldest window first."""
+    now = now or datetime.now(UTC)
+    runs = pending_runs(session, until=until, monitor_id=monitor_id, model_version_id=model_version_id)
+    claimed = claim_runs(session, run_ids=[r.id for r in runs], now=now)
+    groups: dict[tuple[str, int], list[RunInfo]] = defaultdict(list)
+    for run in runs:
+        if run.id in claimed:
+            groups[(run.monitor, run.model_version_id)].append(run)
+    changes: list[AlertChange] = []
+    for (monitor, version_id), group in groups.items():
+        rules = [r for r in config.alerts.rules if r.when != "no_data" and r.monitor == monitor]
+        if rules:
+            changes += _evaluate_group(session, config, rules, get_version_by_id(session, version_id), group, now)
+    return changes
+
+
 def evaluate_run(
     session: Session, config: AlertSettings, run: RunInfo, *, now: datetime | None = None
 ) -> list[AlertChange]:
-    """Evaluate every rule on ``run``'s monitor against that run; return the alert changes."""
-    rules = [r for r in config.alerts.rules if r.when != "no_data" and r.monitor == run.monitor]
-    if not rules or run.status == "running":
-        return []
-    now = now or datetime.now(UTC)
-    version = get_version_by_id(session, run.model_version_id)
-    results = RunResults(
-        drift_results(session, run_id=run.id), metric_values(session, run_id=run.id),
-        detector_events(session, run_id=run.id),
-    )
-    context = {
-        "monitor": run.monitor, "run_id": run.id, "run_status": run.status, "n_rows": run.n_rows,
-        "n_reference": run.n_reference, "n_labels": run.n_labels,
+    """Judge ``run`` and the runs of its monitor and version still waiting before it (see :func:`evaluate_pending`)."""
+    return evaluate_pending(session, config, now=now, until=run.window_end, monitor_id=run.monitor_id,
+                            model_version_id=run.model_version_id)
+
+
+def _evaluate_group(
+    session: Session, config: AlertSettings, rules: list[RuleConfig], version: VersionInfo, runs: list[RunInfo],
+    now: datetime,
+) -> list[AlertChange]:
+    results = {
+        run.id: RunResults(drift_results(session, run_id=run.id), metric_values(session, run_id=run.id),
+                           detector_events(session, run_id=run.id))
+        for run in runs
     }
-    window = Window(run.window_start, run.window_end)
-    changes = []
+    changes: list[AlertChange] = []
     for rule in rules:
         if rule.model is not None and rule.model != version.model:
             continue
-        finding = CHECKS[rule.when](rule, run, results)
-        change = apply_finding(session, config, rule, version, finding, window=window, context=context, now=now)
-        if change is not None:
-            changes.append(change)
+        judged = [_judge(session, rule, version, run, results[run.id], now) for run in runs]
+        for change in reconcile(session, config, rule, version, judged, now=now):
+            changes.append(AlertChange(**change))
     return changes
+
+
+def _judge(
+    session: Session, rule: RuleConfig, version: VersionInfo, run: RunInfo, results: RunResults, now: datetime
+) -> Judged:
+    finding = CHECKS[rule.when](rule, run, results)
+    verdict = "none" if finding is None else "breach" if finding.fired else "clean"
+    before = record_verdict(
+        session, rule=rule.name, model_version_id=version.id, window_start=run.window_start,
+        window_end=run.window_end, verdict=verdict, run_id=run.id,
+        clearance=None if finding is None else finding.clearance, effect=None if finding is None else finding.effect,
+        title="" if finding is None else finding.title, now=now,
+    )
+    return Judged(run, finding, verdict, None if before is None else before.verdict,
+                  None if before is None else before.alert_id)
 
 
 def evaluate_no_data(
@@ -116,7 +165,7 @@ def apply_finding(
     now: datetime,
     context: dict[str, Any] | None = None,
 ) -> AlertChange | None:
-    """Record ``finding`` for ``rule`` on ``version``: fire (and notify, retrain) or count a clean run."""
+    """Record a wall-clock ``finding`` (``no_data``) for ``rule`` on ``version``: fire and notify, or count it clean."""
     if finding is None:
         return None
     if not finding.fired:
@@ -133,31 +182,7 @@ def apply_finding(
     notify = bool(rule.channels) and (state.opened or (state.status == "open" and cooled))
     if notify:
         notify_alert(session, alert_id=state.id, channels=rule.channels, now=now)
-    request_id = None
-    if rule.retrain:
-        request_id = _maybe_retrain(session, config, rule, version, state.id, finding, window, now)
     action = "opened" if state.opened else "fired"
     log.info("alert %s: rule=%s model=%s version=%s %s", action, rule.name, version.model, version.version,
              finding.title)
-    return AlertChange(state.id, rule.name, version.id, action, notify, request_id)
-
-
-def _maybe_retrain(
-    session: Session,
-    config: AlertSettings,
-    rule: RuleConfig,
-    version: VersionInfo,
-    alert_id: int,
-    finding: Finding,
-    window: Window,
-    now: datetime,
-) -> int | None:
-    last = last_request_at(session, model_version_id=version.id)
-    if last is not None and now - last < config.retraining.min_interval:
-        return None
-    return request_retraining(
-        session, model_version_id=version.id, trigger="alert", requested_by="driftscope",
-        reason=f"rule {rule.name} ({rule.when}, {rule.severity}) fired: {finding.title}",
-        evidence={"rule": rule.name, "window": {"start": window.start, "end": window.end}}, alert_id=alert_id,
-        now=now,
-    )
+    return AlertChange(state.id, rule.name, version.id, action, notify)

@@ -42,10 +42,12 @@ def details(ctx: ui.PageState, alert: dict[str, Any]) -> None:
     cols = st.columns(4)
     cols[0].metric("Severity", str(alert["severity"]))
     cols[1].metric("Status", str(alert["status"]))
-    cols[2].metric("Fired", ui.fmt_int(alert["fire_count"]), help="Firings merged into this alert")
-    cols[3].metric("Last seen", ui.ago(alert["last_seen"]))
-    st.caption(f"Rule {ui.code(alert['rule'])} ({alert['kind']}) · {alert['model']} {alert['version']} · window "
-               f"{fmt.span(alert['window_start'], alert['window_end'])} · first seen {fmt.when(alert['first_seen'])}")
+    cols[2].metric("Windows", ui.fmt_int(alert["fire_count"]), help="Breaching windows in this incident")
+    cols[3].metric("Data until", fmt.when(alert["data_end"]) or "n/a",
+                   help="End of the newest breaching window (data time)")
+    st.caption(f"Rule {ui.code(alert['rule'])} ({alert['kind']}) · {alert['model']} {alert['version']} · data "
+               f"{fmt.span(alert['data_start'], alert['data_end'])} · created {fmt.when(alert['first_seen'])}, "
+               f"last changed {ui.ago(alert['last_seen'])}")
     window_link(alert)
     actions.alert_actions(ctx, alert)
     history, evidence = st.columns([3, 2])

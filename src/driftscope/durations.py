@@ -1,6 +1,7 @@
-"""Durations (``90s``, ``15m``, ``6h``, ``7d``, ``2w``) and schedules (cron or an interval)."""
+"""Durations (``90s``, ``15m``, ``6h``, ``7d``, ``2w``), calendar months (``1mo``) and schedules."""
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,42 @@ def parse_duration(value: Any) -> timedelta:
     if not match:
         raise ValueError(f"expected a duration like 30s, 15m, 6h, 1d or 2w, got {value!r}")
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+_MONTHS = re.compile(r"^\s*(\d+)\s*mo\s*$")
+MONTH_SECONDS = 30.436875 * 86400  # mean Gregorian month
+
+
+@dataclass(frozen=True, order=True)
+class Months:
+    """A whole number of calendar months (a window width of ``1mo`` is a calendar month)."""
+
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.count}mo"
+
+    def total_seconds(self) -> float:
+        """Nominal length (mean Gregorian month), for ordering and display only."""
+        return self.count * MONTH_SECONDS
+
+
+def parse_period(value: Any) -> "timedelta | Months":
+    """A duration (:func:`parse_duration`) or a number of calendar months (``"1mo"``, ``"3mo"``).
+
+    Examples
+    --------
+    >>> parse_period("1mo"), parse_period("1d")
+    (Months(count=1), datetime.timedelta(days=1))
+    """
+    if isinstance(value, Months):
+        return value
+    match = _MONTHS.match(str(value)) if isinstance(value, str) else None
+    if match:
+        if int(match.group(1)) < 1:
+            raise ValueError(f"a number of months must be at least 1, got {value!r}")
+        return Months(int(match.group(1)))
+    return parse_duration(value)
 
 
 def is_interval(schedule: str) -> bool:

@@ -1,8 +1,9 @@
 """Orchestration of one unit of unattended work, callable without APScheduler (CLI, tests, demo).
 
 * :func:`collect_cycle`: pull the sources.
-* :func:`monitor_cycle`: run monitors -> evaluate the rules on each new run -> deliver due notifications.
-* :func:`tick`: evaluate ``no_data`` rules -> deliver due notifications (retries included).
+* :func:`monitor_cycle`: run monitors -> judge every run in the rules' outbox -> deliver due notifications.
+* :func:`tick`: judge runs left in the outbox (a crashed cycle's) -> evaluate ``no_data`` rules ->
+  deliver due notifications (retries included).
 * :func:`run_job`: any of these under a job's lease (one holder across processes), logged as one
   ``logfmt`` line per run on the ``driftscope.jobs`` logger.
 
@@ -28,10 +29,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from driftscope.alerting.notify import DEFAULT_BACKOFF, Backoff, Delivery, deliver_due
-from driftscope.alerting.rules import AlertChange, evaluate_no_data, evaluate_run
+from driftscope.alerting.rules import AlertChange, evaluate_no_data, evaluate_pending
 from driftscope.config import Config
 from driftscope.storage.db import transaction
-from driftscope.storage.results import RunInfo
+from driftscope.storage.results import RunInfo, pending_runs
 from driftscope.storage.scheduler_state import acquire_lease, get_lease, release_lease, renew_lease
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,11 @@ def collect_cycle(engine: Engine, config: Config, *, sources: list[str] | None =
 def monitor_cycle(
     engine: Engine, config: Config, *, backoff: Backoff = DEFAULT_BACKOFF, **selection: Any
 ) -> CycleReport:
-    """Run monitors, then the rules on each new run, then deliver due notifications.
+    """Run monitors, then the rules on every run in their outbox, then deliver due notifications.
 
-    ``selection`` goes to ``run_monitors``: monitor, model, version, window_end, backfill_from, now.
+    ``selection`` goes to ``run_monitors``: monitor, model, version, window_end, backfill_from,
+    backfill_until, now. The outbox holds this cycle's runs and any a crashed cycle stored but never
+    judged.
 
     ``selection["now"]``, when given, is also the rules' clock (cooldown, retraining interval).
     """
@@ -81,34 +84,39 @@ def monitor_cycle(
     from driftscope.monitors.runner import run_monitors
 
     runs = run_monitors(engine, config, **selection)
-    changes = evaluate_runs(engine, config, runs, now=selection.get("now"))
+    changes = drain_outbox(engine, config, now=selection.get("now"))
     deliveries = deliver_due(engine, config, backoff=backoff, should_stop=stop_requested)
     return CycleReport(runs, changes, deliveries)
 
 
-def evaluate_runs(
-    engine: Engine, config: Config, runs: list[RunInfo], *, now: datetime | None = None
-) -> list[AlertChange]:
-    """Evaluate the rules on each run, oldest window first, one transaction per run.
+def drain_outbox(engine: Engine, config: Config, *, now: datetime | None = None) -> list[AlertChange]:
+    """Judge every run waiting in the rules' outbox: one transaction per (monitor, model version).
 
-    A run whose evaluation fails is logged and skipped; the others are still evaluated.
+    Each transaction takes its runs out of the outbox and applies their alert changes together, so
+    a crash leaves them waiting for the next cycle. A group whose evaluation fails is logged and
+    stays in the outbox; the others are still judged.
     """
+    with transaction(engine) as session:
+        groups = sorted({(r.monitor_id, r.model_version_id) for r in pending_runs(session)})
     changes: list[AlertChange] = []
-    for run in sorted(runs, key=lambda r: (r.window_end, r.id)):
+    for monitor_id, version_id in groups:
         try:
             with transaction(engine) as session:
-                changes += evaluate_run(session, config, run, now=now)
-        except Exception:  # one broken evaluation must not hide the alerts of the other runs
-            log.exception("evaluating the alert rules on monitor run %s (%s) failed", run.id, run.monitor)
+                changes += evaluate_pending(session, config, now=now, monitor_id=monitor_id,
+                                            model_version_id=version_id)
+        except Exception:  # one broken evaluation must not hide the alerts of the other monitors
+            log.exception("judging the runs of monitor %s, version %s failed; they stay in the outbox",
+                          monitor_id, version_id)
     return changes
 
 
 def tick(
     engine: Engine, config: Config, *, now: datetime | None = None, backoff: Backoff = DEFAULT_BACKOFF
 ) -> CycleReport:
-    """Evaluate ``no_data`` rules, then deliver due notifications (new ones and retries)."""
+    """Judge runs left in the outbox, evaluate ``no_data`` rules, deliver due notifications (and retries)."""
+    changes = drain_outbox(engine, config, now=now)
     with transaction(engine) as session:
-        changes = evaluate_no_data(session, config, now=now)
+        changes += evaluate_no_data(session, config, now=now)
     deliveries = deliver_due(engine, config, backoff=backoff, should_stop=stop_requested)
     return CycleReport([], changes, deliveries)
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr
 
-from driftscope.durations import parse_duration, validate_schedule
+from driftscope.durations import Months, parse_duration, parse_period, validate_schedule
 from driftscope.errors import NotFoundError
 
 
@@ -28,6 +28,7 @@ def blank_to_none(value: Any) -> Any:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Period = Annotated[timedelta | Months, BeforeValidator(parse_period)]
 OptionalStr = Annotated[str | None, BeforeValidator(blank_to_none)]
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(blank_to_none)]
 Schedule = Annotated[str, BeforeValidator(validate_schedule)]

@@ -26,7 +26,10 @@ from driftscope.storage.notifications import delivery_log
 from driftscope.storage.registry import get_version
 from driftscope.storage.retraining import get_request, list_requests, request_retraining, set_status
 
-ALERT_LIST_COLUMNS = ["id", "severity", "status", "model", "version", "rule", "fire_count", "last_seen", "title"]
+ALERT_LIST_COLUMNS = [
+    "id", "severity", "status", "model", "version", "rule", "fire_count", "data_start", "data_end", "title",
+]
+"""``data_start``/``data_end``: the data time the incident began and was last seen (window bounds)."""
 REQUEST_LIST_COLUMNS = ["id", "model", "version", "trigger", "status", "requested_by", "created_at", "reason"]
 
 
@@ -120,9 +123,10 @@ def _show(args: argparse.Namespace) -> int:
         history = alert_history(session, alert_id=args.alert_id)
         deliveries = delivery_log(session, alert_id=args.alert_id)
     for key in ("id", "rule", "kind", "severity", "status", "model", "version", "title", "fire_count",
-                "first_seen", "last_seen", "window_start", "window_end", "resolved_at"):
-        print(f"{key:>13}: {_cell(alert[key])}")
-    print("     evidence: " + json.dumps(alert["evidence"], indent=2, default=str).replace("\n", "\n" + " " * 15))
+                "data_start", "data_end", "resolved_window_end", "window_start", "window_end", "first_seen",
+                "last_seen", "last_notified_at", "resolved_at"):
+        print(f"{key:>19}: {_cell(alert[key])}")
+    print("           evidence: " + json.dumps(alert["evidence"], indent=2, default=str).replace("\n", "\n" + " " * 21))
     print("\nhistory:")
     print_table(_records(history, ["created_at", "action", "actor", "note"]), ["created_at", "action", "actor", "note"])
     print("\ndeliveries:")

@@ -34,8 +34,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--version", help="only this version of the model (default: the monitor's versions)")
     when = run.add_mutually_exclusive_group()
     when.add_argument("--window-end", type=timestamp, metavar="T",
-                      help="compute the window ending at T (ISO 8601; naive times are UTC)")
-    when.add_argument("--backfill", type=timestamp, metavar="FROM", help="compute every window from FROM up to now")
+                      help="compute the window ending at T, a window boundary (ISO 8601; naive times are UTC); "
+                           "a T between boundaries is refused with the nearest ones named")
+    when.add_argument("--backfill", type=timestamp, metavar="FROM",
+                      help="compute every window from the one holding FROM up to --until, by default up to one "
+                           "window after the version's last stored prediction")
+    run.add_argument("--until", type=timestamp, metavar="T", help="last window end of a --backfill")
     run.set_defaults(handler=_run)
 
     report = commands.add_parser("report", help="write Evidently's drift report for one window as HTML")
@@ -80,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
     with open_store(config) as engine:
         report = monitor_cycle(
             engine, config, monitor=args.monitor, model=args.model, version=args.version,
-            window_end=args.window_end, backfill_from=args.backfill,
+            window_end=args.window_end, backfill_from=args.backfill, backfill_until=args.until,
         )
         print_runs(report.runs, _version_names(engine))
         if report.alerts:

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from driftscope.alerting.notify import deliver_due
-from driftscope.alerting.rules import evaluate_no_data, evaluate_run
+from driftscope.alerting.rules import evaluate_no_data, evaluate_pending
 from driftscope.apply import apply_config
 from driftscope.collectors import collect
 from driftscope.config import Config, load_config
@@ -109,18 +109,16 @@ def build(directory: Path, catcher: Catcher, *, dashboard_port: int, now: dateti
 def replay_rules(engine: Engine, config: Config, runs: list[RunInfo], *, start: datetime, end: datetime) -> None:
     """Evaluate the rules as if live: each run at its window's end, ``no_data`` every hour.
 
-    One transaction per replayed day.
+    One transaction per replayed day. The runs wait in the rules' outbox until their hour comes.
     """
-    by_end: dict[datetime, list[RunInfo]] = {}
-    for run in runs:
-        by_end.setdefault(run.window_end, []).append(run)
+    ends = {run.window_end for run in runs}
     day = start
     while day < end:
         with transaction(engine) as session:
             for hour in (day + timedelta(hours=h) for h in range(1, 25)):
                 evaluate_no_data(session, config, now=hour, replay=True)
-                for run in sorted(by_end.get(hour, []), key=lambda r: r.id):
-                    evaluate_run(session, config, run, now=hour)
+                if hour in ends:
+                    evaluate_pending(session, config, now=hour, until=hour)
         day += timedelta(days=1)
 
 
