@@ -4,6 +4,8 @@ The heatmap colours each cell by the drift score of :func:`driftscope.storage.re
 (1.0 = at the test's threshold), clipped to [0, 2]: green below, yellow at, red above the threshold.
 """
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,7 +17,7 @@ SCORE_MAX = 2.0
 SCORE_SCALE = [[0.0, "#2b9348"], [0.35, "#a7c957"], [0.5, "#ffd000"], [0.75, "#f77f00"], [1.0, "#d62828"]]
 
 
-def heatmap_grid(matrix: pd.DataFrame) -> tuple[list[str], list[pd.Timestamp], np.ndarray, np.ndarray]:
+def heatmap_grid(matrix: pd.DataFrame) -> tuple[list[str], list[Any], np.ndarray, np.ndarray]:
     """Features (most drifting last, so it is drawn on top), windows, scores and hover details per cell.
 
     Returns ``(features, windows, z, custom)`` with ``windows`` the window starts, ``z`` of shape
