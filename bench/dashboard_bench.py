@@ -31,15 +31,15 @@ from sqlalchemy.engine import make_url
 
 from driftscope.storage import (
     alerts,
-    dashboard,
-    dashboard_feature,
-    dashboard_ops,
-    dashboard_version,
+    drift_history,
     migrations,
     notifications,
     registry,
+    result_series,
     retraining,
+    run_history,
     scheduler_state,
+    version_summary,
 )
 from driftscope.storage.db import make_engine, transaction
 from driftscope.storage.labels import write_labels
@@ -181,7 +181,7 @@ def fire(session: Any, version_id: int) -> None:
 def stored_rows(engine: Engine) -> int:
     """Predictions in the store (from the hourly volumes)."""
     with transaction(engine) as session:
-        return int(dashboard.overview(session, start=T0, end=T0 + DAYS * DAY)["predictions"].sum())
+        return int(version_summary.overview(session, start=T0, end=T0 + DAYS * DAY)["predictions"].sum())
 
 
 def page_queries(ids: dict[str, int], start: datetime, end: datetime) -> dict[str, list[Callable[[Any], Any]]]:
@@ -191,28 +191,28 @@ def page_queries(ids: dict[str, int], start: datetime, end: datetime) -> dict[st
     recent = datetime.now(UTC) - timedelta(days=7)
 
     def feature_page(s: Any) -> Any:
-        history = dashboard_feature.feature_history(s, model_version_id=v1, feature="num_0", **rng)
-        return dashboard_feature.histogram(s, run_id=int(history["run_id"].iloc[-1]), feature="num_0")
+        history = drift_history.feature_history(s, model_version_id=v1, feature="num_0", **rng)
+        return drift_history.histogram(s, run_id=int(history["run_id"].iloc[-1]), feature="num_0")
 
-    common = [dashboard.store_stamp, lambda s: registry.list_versions(s), dashboard.data_extent]
+    common = [version_summary.store_stamp, lambda s: registry.list_versions(s), version_summary.data_extent]
     return {
-        "overview": [*common, lambda s: dashboard.overview(s, **rng), scheduler_state.latest_heartbeat],
-        "version": [*common, lambda s: dashboard.overview(s, **rng)] + [
+        "overview": [*common, lambda s: version_summary.overview(s, **rng), scheduler_state.latest_heartbeat],
+        "version": [*common, lambda s: version_summary.overview(s, **rng)] + [
             lambda s, f=f: f(s, model_version_id=v1, **rng) for f in (
-                dashboard_version.metric_series, dashboard_version.detector_events, dashboard_version.drift_matrix,
-                dashboard_version.drift_share_series)] + [
-            lambda s: dashboard_version.volume_series(s, model_version_ids=[v1], freq="D", **rng),
+                result_series.metric_series, result_series.detector_events, result_series.drift_matrix,
+                result_series.drift_share_series)] + [
+            lambda s: result_series.volume_series(s, model_version_ids=[v1], freq="D", **rng),
             lambda s: alerts.list_alerts(s, status="active", model_version_id=v1),
             lambda s: retraining.list_requests(s, model_version_id=v1)],
-        "feature": [*common, lambda s: dashboard_feature.drift_features(s, model_version_id=v1), feature_page],
+        "feature": [*common, lambda s: drift_history.drift_features(s, model_version_id=v1), feature_page],
         "compare": [*common] + [lambda s, v=v, f=f: f(s, model_version_id=v, **rng) for v in (v1, v2) for f in (
-            dashboard_version.metric_series, dashboard_version.drift_share_series)] + [
-            lambda s: dashboard_version.volume_series(s, model_version_ids=[v1, v2], freq="D", **rng)],
+            result_series.metric_series, result_series.drift_share_series)] + [
+            lambda s: result_series.volume_series(s, model_version_ids=[v1, v2], freq="D", **rng)],
         "alerts": [*common, lambda s: alerts.list_alerts(s, status="active"),
                    lambda s: alerts.alert_history(s, alert_id=1), lambda s: notifications.delivery_log(s, alert_id=1)],
-        "runs": [*common, lambda s: dashboard_ops.monitor_runs(s, **rng),
-                 lambda s: dashboard_ops.collector_runs(s, since=recent),
-                 lambda s: dashboard_ops.quarantine_counts(s, since=recent)],
+        "runs": [*common, lambda s: run_history.monitor_runs(s, **rng),
+                 lambda s: run_history.collector_runs(s, since=recent),
+                 lambda s: run_history.quarantine_counts(s, since=recent)],
     }
 
 
@@ -241,7 +241,7 @@ def time_render(url: str, page: str) -> tuple[float, float]:
     at.query_params.update(params)
     at.run()
     if page != "overview":
-        at.switch_page(f"views/{page}.py").run()
+        at.switch_page(f"../views/{page}.py").run()
     streamlit.cache_data.clear()
     times = []
     for _ in range(2):
@@ -257,7 +257,7 @@ def measure(engine: Engine, url: str, label: str) -> None:
     """Print the Markdown table of query and render times per page."""
     ids = {f"{v.model}/{v.version}": v.id for v in _versions(engine)}
     with transaction(engine) as session:
-        _, last = dashboard.data_extent(session)
+        _, last = version_summary.data_extent(session)
     end = pd.Timestamp(last).ceil("D").to_pydatetime()
     start = end - 30 * DAY
     print(f"\n### {label}: {stored_rows(engine):,} predictions, range {start:%Y-%m-%d} – {end:%Y-%m-%d}\n")

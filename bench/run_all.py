@@ -86,6 +86,7 @@ def plan(quick: bool, pg_url: str | None) -> list[tuple[str, list[str], float]]:
         ("dashboard_bench", ["--quick"] if quick else [], 3600),
         ("false_alarms", ["--quick"] if quick else [], 1800),
         ("experiments", ["--runs", "500"] if quick else [], 600),
+        ("browser_bench", ["--demo", "--big", "--rows", "1000000" if quick else "10000000"], 3600),
     ]
 
 

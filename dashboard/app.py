@@ -19,6 +19,10 @@ from driftscope.dashboard import auth, data, login, sidebar, state, ui
 from driftscope.dashboard.settings import Settings, environment_key, load_settings
 from driftscope.errors import DriftscopeError
 
+#: the tab icon: an emoji is drawn by the browser from its own fonts (a ``:material/...:`` icon would be
+#: fetched from a font CDN, and the dashboard must work with no internet at all)
+PAGE_ICON = "📈"
+
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _settings(key: tuple[str | None, float | None, str | None, str | None]) -> Settings:
@@ -59,7 +63,7 @@ def _only_page(render: Callable[[], None], title: str, url_path: str) -> None:
 
 def main() -> None:
     """Render one run of the app."""
-    st.set_page_config(page_title="driftscope", page_icon=":material/monitoring:", layout="wide")
+    st.set_page_config(page_title="driftscope", page_icon=PAGE_ICON, layout="wide")
     state.sync_from_url()
     try:
         settings = _settings(environment_key())

@@ -4,71 +4,89 @@ The heatmap colours each cell by the drift score of :func:`driftscope.storage.re
 (1.0 = at the test's threshold), clipped to [0, 2]: green below, yellow at, red above the threshold.
 """
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from driftscope.dashboard.charts import CURRENT, REFERENCE, layout
+from driftscope.dashboard import fmt
+from driftscope.dashboard.charts import ALERT, CURRENT, REFERENCE, Frame, layout
 
 SCORE_MAX = 2.0
 SCORE_SCALE = [[0.0, "#2b9348"], [0.35, "#a7c957"], [0.5, "#ffd000"], [0.75, "#f77f00"], [1.0, "#d62828"]]
 
 
-def heatmap_grid(matrix: pd.DataFrame) -> tuple[list[str], list[pd.Timestamp], np.ndarray, np.ndarray]:
+def heatmap_grid(matrix: pd.DataFrame) -> tuple[list[str], list[Any], np.ndarray, np.ndarray]:
     """Features (most drifting last, so it is drawn on top), windows, scores and hover details per cell.
 
-    Returns ``(features, windows, z, custom)`` with ``z`` of shape (features, windows) and
-    ``custom[..., :]`` = method, statistic, p-value, threshold, verdict.
+    Returns ``(features, windows, z, custom)`` with ``windows`` the window starts, ``z`` of shape
+    (features, windows) and ``custom[..., :]`` = method, statistic, p-value, threshold, verdict, span.
     """
-    z_frame = matrix.pivot_table(index="feature", columns="window_end", values="score", aggfunc="max")
+    z_frame = matrix.pivot_table(index="feature", columns="window_start", values="score", aggfunc="max")
     order = z_frame.mean(axis=1).sort_values(kind="stable").index
     z_frame = z_frame.loc[order]
-    features, windows = [str(f) for f in z_frame.index], [pd.Timestamp(w) for w in z_frame.columns]
-    keyed = matrix.drop_duplicates(["feature", "window_end"], keep="last").set_index(["feature", "window_end"])
-    full = pd.MultiIndex.from_product([z_frame.index, z_frame.columns], names=["feature", "window_end"])
+    features, windows = [str(f) for f in z_frame.index], list(z_frame.columns)
+    keyed = matrix.drop_duplicates(["feature", "window_start"], keep="last").set_index(["feature", "window_start"])
+    full = pd.MultiIndex.from_product([z_frame.index, z_frame.columns], names=["feature", "window_start"])
     details = keyed.reindex(full)
     verdict = np.where(details["drifted"].fillna(False).astype(bool), "DRIFT", "no drift")
+    spans = [fmt.span(s, e) for s, e in zip(full.get_level_values("window_start"), details["window_end"], strict=True)]
     custom = np.stack([
         details["method"].fillna("-").astype(str).to_numpy(),
         details["statistic"].map(_fmt).to_numpy(),
-        details["p_value"].map(_fmt).to_numpy(),
+        details["p_value"].map(fmt.p_value).replace("", "-").to_numpy(),
         details["threshold"].map(_fmt).to_numpy(),
         verdict,
-    ], axis=-1).reshape(len(features), len(windows), 5)
+        np.asarray(spans, dtype=object),
+    ], axis=-1).reshape(len(features), len(windows), 6)
     return features, windows, z_frame.to_numpy(dtype=float), custom
 
 
 def _fmt(value: float | None) -> str:
-    return "-" if value is None or pd.isna(value) else f"{value:.4g}"
+    return fmt.num(value) or "-"
 
 
-def drift_heatmap(matrix: pd.DataFrame) -> go.Figure:
-    """Features x windows coloured by drift score; hover shows test, statistic, p-value, threshold, verdict.
+def clicked_cell(point: dict) -> tuple[str, str | None]:
+    """The feature and the window start (``YYYY-MM-DDTHH:MM:SSZ``) of a clicked heatmap cell."""
+    custom = point.get("customdata") or []
+    window = str(custom[6]) if len(custom) > 6 else None
+    return str(point["y"]), window
 
-    Plotly heatmaps cannot be selected, so an invisible marker sits on every cell: clicking a cell
-    selects its marker, whose ``y`` is the feature (the page opens it).
+
+def drift_heatmap(matrix: pd.DataFrame, frame: Frame | None = None) -> go.Figure:
+    """Features x windows coloured by drift score; hover shows the window, test, statistic, p-value, verdict.
+
+    Cells sit over their windows (x = the window's middle). Plotly heatmaps cannot be selected, so an
+    invisible marker sits on every cell: clicking a cell selects its marker, whose ``y`` is the
+    feature and whose last ``customdata`` is the window start (the page opens that feature there).
     """
     features, windows, z, custom = heatmap_grid(matrix)
+    width = matrix.groupby("window_start")["window_end"].max().reindex(windows) - pd.Series(windows, index=windows)
+    middles = np.asarray([w + d / 2 for w, d in zip(windows, width, strict=True)], dtype=object)
+    starts = np.asarray([pd.Timestamp(w).strftime("%Y-%m-%dT%H:%M:%SZ") for w in windows], dtype=object)
+    custom = np.concatenate([custom, np.broadcast_to(starts, (len(features), len(windows)))[..., None]], axis=-1)
     fig = go.Figure(go.Heatmap(
-        z=np.clip(z, 0, SCORE_MAX), x=windows, y=features, zmin=0, zmax=SCORE_MAX, colorscale=SCORE_SCALE,
+        z=np.clip(z, 0, SCORE_MAX), x=middles, y=features, zmin=0, zmax=SCORE_MAX, colorscale=SCORE_SCALE,
         xgap=1, ygap=1, hoverinfo="skip",
         colorbar={"title": {"text": "drift score"}, "tickvals": [0, 1, 2], "ticktext": ["0", "1 = threshold", "≥2"]},
     ))
-    cells_x = np.tile(np.asarray(windows, dtype=object), len(features))
+    cells_x = np.tile(middles, len(features))
     cells_y = np.repeat(np.asarray(features, dtype=object), len(windows))
     scores = np.clip(z, 0, SCORE_MAX).ravel()
     fig.add_trace(go.Scatter(
-        x=cells_x, y=cells_y, mode="markers", showlegend=False, customdata=custom.reshape(-1, 5),
+        x=cells_x, y=cells_y, mode="markers", showlegend=False, customdata=custom.reshape(-1, 7),
         marker={"size": 24, "symbol": "square", "opacity": 0}, text=[f"{v:.2f}" for v in scores],
         hovertemplate=(
-            "<b>%{y}</b> · window ending %{x}<br>score %{text} · %{customdata[4]}<br>"
+            "<b>%{y}</b> · %{customdata[5]}<br>score %{text} · %{customdata[4]}<br>"
             "%{customdata[0]}: statistic %{customdata[1]}, p-value %{customdata[2]}, "
             "threshold %{customdata[3]}<extra></extra>"
         ),
     ))
-    fig = layout(fig, title="Data drift by feature and window (click a cell to open the feature)",
-                 y_title="", height=140 + 30 * len(features))
+    fig = layout(fig, title="Data drift by feature and window (click a cell to open that feature at that window)",
+                 y_title="", height=140 + 30 * len(features), frame=frame)
     fig.update_layout(hovermode="closest", clickmode="event+select")
+    fig.update_shapes(layer="above", fillcolor="rgba(0, 0, 0, 0)", line={"color": ALERT, "width": 2})
     return fig
 
 

@@ -8,18 +8,25 @@ results, alerts and runs show on the next page load without a restart. Reads fal
 :class:`~driftscope.errors.StorageError` with a readable message.
 """
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from driftscope.config import load_config
 from driftscope.dashboard.auth import User, require_operator
+from driftscope.dashboard.settings import Settings
+from driftscope.errors import ConfigError, NotFoundError
+from driftscope.monitors import report as evidently_report
 from driftscope.storage import alerts as alert_store
 from driftscope.storage import (
     archive_restore,
+    incidents,
     login_throttle,
     notifications,
     registry,
@@ -33,10 +40,11 @@ from driftscope.storage import result_series as version_queries
 from driftscope.storage import run_history as ops_queries
 from driftscope.storage import version_summary as overview_queries
 from driftscope.storage.db import make_engine
+from driftscope.storage.incidents import IncidentWindows
 from driftscope.storage.registry import VersionInfo
 from driftscope.storage.scheduler_state import HeartbeatInfo
 
-__all__ = ["HeartbeatInfo", "Store", "VersionInfo"]
+__all__ = ["HeartbeatInfo", "IncidentWindows", "Store", "VersionInfo"]
 
 STAMP_TTL_S = 2
 READ_TTL_S = 600
@@ -65,6 +73,8 @@ def open_store(url: str) -> Store:
 
 _QUERIES: dict[str, tuple[Callable[..., Any], str]] = {
     "versions": (registry.list_versions, "listing model versions"),
+    "monitor_kinds": (registry.monitor_kinds, "listing monitors"),
+    "incident": (incidents.alert_windows, "reading an alert's windows"),
     "extent": (overview_queries.data_extent, "finding the stored time range"),
     "overview": (overview_queries.overview, "reading the overview"),
     "metric_series": (version_queries.metric_series, "reading performance metrics"),
@@ -131,6 +141,19 @@ def _read(cache: Callable[..., Any], store: Store, name: str, **params: Any) -> 
 def versions(store: Store) -> list[VersionInfo]:
     """Every registered model version, ordered by model name and version id."""
     return _read(_results, store, "versions")
+
+
+def monitor_kinds(store: Store, *, model_id: int) -> list[str]:
+    """Kinds of the monitors registered for a model (``data_drift``, ``performance``, ...)."""
+    return _read(_results, store, "monitor_kinds", model_id=model_id)
+
+
+def incident(store: Store, *, alert_id: int) -> IncidentWindows | None:
+    """The windows alert ``alert_id`` fired on (see storage.incidents), or None when there is no such alert."""
+    try:
+        return _read(_alerts, store, "incident", alert_id=alert_id)
+    except NotFoundError:
+        return None
 
 
 def extent(store: Store) -> tuple[datetime | None, datetime | None]:
@@ -257,6 +280,21 @@ def retraining_requests(store: Store, *, version_id: int | None = None) -> pd.Da
 def heartbeat(store: Store) -> HeartbeatInfo | None:
     """The newest scheduler heartbeat, or None when no scheduler has run (cached 10 s, not stamped)."""
     return _heartbeat(store.engine, store.url)
+
+
+def report_available() -> bool:
+    """True when Evidently (the ``report`` extra) is installed."""
+    return importlib.util.find_spec("evidently") is not None
+
+
+def write_report(store: Store, settings: Settings, *, model: str, version: str, start: datetime,
+                 end: datetime) -> Path:
+    """Write Evidently's drift report of ``[start, end)`` into the reports folder (as ``driftscope report`` does)."""
+    if settings.config_path is None:
+        raise ConfigError("generating a report needs the config file: start the dashboard with --config")
+    config = load_config(Path(settings.config_path))
+    return evidently_report.write_report(store.engine, config, model=model, version=version, window_end=end,
+                                         window_start=start, reports_dir=settings.reports_dir)
 
 
 def acknowledge_alert(store: Store, *, user: User, alert_id: int, note: str | None) -> None:

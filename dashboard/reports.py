@@ -1,11 +1,10 @@
-"""Evidently HTML reports of a window: where ``driftscope report`` writes them and the command that does.
+"""Evidently HTML reports of a window: where ``driftscope report`` and the dashboard's deep dive write them.
 
-The dashboard does not compute reports (it reads the store only): it offers the file when one exists
-in ``dashboard.reports_dir`` and otherwise shows the exact command that writes it there.
+The file of a window is ``dashboard.reports_dir/<model>_<version>_<start>_<end>.html``; the deep dive
+(:mod:`driftscope.dashboard.deep_dive`) shows it when it exists and otherwise offers to generate it.
 """
 
-import shlex
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from driftscope.dashboard.settings import Settings
@@ -17,13 +16,3 @@ def find_report(settings: Settings, model: str, version: str, start: datetime, e
     path = settings.reports_dir / report_filename(model, version, start, end)
     return path if path.is_file() else None
 
-
-def report_command(settings: Settings, model: str, version: str, start: datetime, end: datetime) -> str:
-    """The shell command that writes the window's report into the reports folder."""
-    output = settings.reports_dir / report_filename(model, version, start, end)
-    args = ["driftscope", "report"]
-    if settings.config_path:
-        args += ["--config", settings.config_path]
-    args += ["--model", model, "--version", version, "--start", start.astimezone(UTC).isoformat(),
-             "--end", end.astimezone(UTC).isoformat(), "--output", str(output)]
-    return shlex.join(args)

@@ -15,7 +15,7 @@ from driftscope.config import Config, load_config
 from driftscope.config.passwords import USERS_ENV, parse_users
 from driftscope.config.schema import UserConfig
 from driftscope.errors import ConfigError
-from driftscope.naming import DEFAULT_DATABASE_URL, DEFAULT_REPORTS_DIR
+from driftscope.naming import DEFAULT_DATABASE_URL, DEFAULT_REPORTS_DIR, DEMO_MARKER
 
 CONFIG_ENV = "DRIFTSCOPE_CONFIG"
 DATABASE_ENV = "DRIFTSCOPE_DATABASE_URL"
@@ -36,6 +36,7 @@ class Settings:
     oidc_operators: frozenset[str] = field(default_factory=frozenset)
     models: tuple[str, ...] = ()
     metric_floors: tuple[tuple[str, str, float], ...] = ()
+    demo: bool = False
 
     def metric_floor(self, model: str, metric: str) -> float | None:
         """The highest ``metric_below`` alert floor configured for ``model``'s ``metric``, if any."""
@@ -90,4 +91,5 @@ def load_settings(config_path: str | None, database_env: str | None, users_env: 
         oidc_operators=frozenset(e.lower() for e in auth.operators),
         models=tuple(m.name for m in config.models),
         metric_floors=_metric_floors(config),
+        demo=(path.resolve().parent / DEMO_MARKER).is_file(),
     )

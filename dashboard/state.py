@@ -1,11 +1,13 @@
 """The selection shared by every page (model, version, time range, feature, compared version).
 
 It lives in ``st.session_state`` and is mirrored to ``st.query_params`` (``model``, ``version``,
-``start``, ``end``, ``feature``, ``compare``), so a link such as
+``start``, ``end``, ``feature``, ``compare``, ``alert``, ``window``), so a link such as
 ``/version?model=credit-default&version=1.0&start=2026-01-01&end=2026-01-08`` opens the right page
 and window, and the selection survives moving between pages. A value in the URL wins when it
 changed since the app last wrote the URL (someone opened a link); otherwise the session's value is
-kept. Times are UTC; ``end`` is exclusive; dates mean midnight UTC.
+kept. Times are UTC; ``end`` is exclusive; dates mean midnight UTC. ``alert`` is the id of the alert
+whose windows every time chart highlights (an alert e-mail's link sets it); ``window`` is the start
+of the monitor window the cards and the Feature page describe.
 """
 
 from collections.abc import Callable, Sequence
@@ -15,10 +17,11 @@ from typing import Any
 
 import streamlit as st
 
-PARAMS = ("model", "version", "start", "end", "feature", "compare")
+PARAMS = ("model", "version", "start", "end", "feature", "compare", "alert", "window")
 _SEL = "sel."
 _SEEN = "url."
 _WIDGET = "w."
+_OPENED = "opened.params"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class Selection:
     end: datetime | None
     feature: str | None
     compare: str | None
+    alert: int | None = None
+    window: datetime | None = None
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -67,12 +72,23 @@ def format_time(value: datetime) -> str:
 
 
 def sync_from_url() -> None:
-    """Copy URL parameters that changed since the app last wrote the URL into the session."""
+    """Copy URL parameters that changed since the app last wrote the URL into the session.
+
+    The names copied on this run are remembered for :func:`opened` (a link was just followed).
+    """
+    changed = []
     for name in PARAMS:
         value = st.query_params.get(name)
         if value is not None and st.session_state.get(_SEEN + name) != value:
             st.session_state[_SEL + name] = value
             st.session_state[_SEEN + name] = value
+            changed.append(name)
+    st.session_state[_OPENED] = tuple(changed)
+
+
+def opened(name: str) -> bool:
+    """True when this run took ``name`` from the URL (someone followed a link that set it)."""
+    return name in st.session_state.get(_OPENED, ())
 
 
 def write_url() -> None:
@@ -105,9 +121,11 @@ def put_range(start: datetime, end: datetime) -> None:
 
 def current() -> Selection:
     """The typed selection."""
+    alert = get("alert")
     return Selection(
         model=get("model"), version=get("version"), start=parse_time(get("start")), end=parse_time(get("end")),
-        feature=get("feature"), compare=get("compare"),
+        feature=get("feature"), compare=get("compare"), alert=int(alert) if alert and alert.isdigit() else None,
+        window=parse_time(get("window")),
     )
 
 

@@ -9,9 +9,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from driftscope.dashboard import fmt
 from driftscope.dashboard import markdown as md
 from driftscope.dashboard.auth import User
-from driftscope.dashboard.data import Store, VersionInfo
+from driftscope.dashboard.charts import Frame
+from driftscope.dashboard.data import IncidentWindows, Store, VersionInfo
 from driftscope.dashboard.settings import Settings
 from driftscope.errors import DriftscopeError
 
@@ -45,11 +47,36 @@ class PageState:
     end: datetime
     versions: list[VersionInfo] = field(default_factory=list)
     version: VersionInfo | None = None
+    incident: IncidentWindows | None = None
+    window: datetime | None = None
 
     @property
     def model_versions(self) -> list[VersionInfo]:
         """Versions of the selected model."""
         return [v for v in self.versions if self.version is not None and v.model == self.version.model]
+
+
+def chart_frame(ctx: PageState) -> Frame:
+    """The x range of every time chart and the alert's windows to shade on it."""
+    incident = ctx.incident
+    if incident is None:
+        return Frame(start=ctx.start, end=ctx.end)
+    label = "no data" if incident.kind == "no_data" else f"alert #{incident.alert_id}"
+    return Frame(start=ctx.start, end=ctx.end, highlight=incident.windows, highlight_label=label)
+
+
+def focus_row(ctx: PageState, rows: pd.DataFrame) -> pd.Series | None:
+    """The row of the window the page describes: the selected window (``window`` in the URL, set by an
+    alert's link or a heatmap click), else the newest row before it (e.g. labels not in yet), else the newest."""
+    if rows.empty:
+        return None
+    rows = rows.sort_values("window_end")
+    if ctx.window is not None:
+        starts = pd.to_datetime(rows["window_start"], utc=True)
+        before = rows[starts <= pd.Timestamp(ctx.window)]
+        if not before.empty:
+            return before.iloc[-1]
+    return rows.iloc[-1]
 
 
 def set_page_state(context: PageState) -> None:
@@ -115,18 +142,18 @@ def flash() -> None:
 
 
 def fmt_int(value: Any) -> str:
-    """``12,345`` (``-`` when missing)."""
-    return "-" if value is None or pd.isna(value) else f"{int(value):,}"
+    """``12,345`` for a card (``-`` when missing)."""
+    return fmt.integer(value) or "-"
 
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
-    """``12.3%`` from a share (``-`` when missing)."""
-    return "-" if value is None or pd.isna(value) else f"{float(value):.{digits}%}"
+    """``12.3%`` from a share, for a card (``-`` when missing)."""
+    return fmt.pct(value, digits) or "-"
 
 
 def fmt_num(value: Any) -> str:
-    """Four significant digits (``-`` when missing)."""
-    return "-" if value is None or pd.isna(value) else f"{float(value):.4g}"
+    """Four significant digits with thousands separators, never scientific, for a card (``-`` when missing)."""
+    return fmt.num(value) or "-"
 
 
 def fmt_time(value: Any) -> str:
@@ -154,7 +181,29 @@ def version_label(info: VersionInfo) -> str:
 
 
 def alerts_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Alert rows as the pages list them: data time (the windows the incident began and was last seen in)."""
-    columns = ["id", "severity", "status", "title", "model", "version", "rule", "fire_count", "data_start",
-               "data_end"]
-    return frame[columns].rename(columns={"fire_count": "windows"})
+    """Alert rows as the pages list them: data time as a span (the windows the incident began and was last
+    seen in), the number of breaching windows."""
+    columns = ["id", "severity", "status", "title", "model", "version", "rule", "fire_count"]
+    shown = frame[columns].rename(columns={"fire_count": "windows"})
+    data_time = [fmt.span(s, e) for s, e in zip(frame["data_start"], frame["data_end"], strict=True)]
+    return shown.assign(data_time=data_time)[["id", "severity", "status", "title", "data_time", "model", "version",
+                                              "rule", "windows"]]
+
+
+def code(text: Any) -> str:
+    """``text`` as a Markdown code span: shown literally (no Markdown, no HTML), backticks neutralised."""
+    return "`" + str(text).replace("`", "ˋ").replace("\n", " ") + "`"
+
+
+def blanks(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table for display with missing cells empty (not ``None``): text columns filled with ``""``,
+    numeric columns holding gaps as formatted text; datetime and boolean columns untouched."""
+    shown = frame.copy()
+    for column in shown.columns:
+        values = shown[column]
+        if values.dtype == object:
+            shown[column] = values.astype(object).where(values.notna(), "")
+        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) and values.isna().any():
+            shown[column] = values.map(lambda v: "" if fmt.missing(v) else
+                                       fmt.integer(v) if float(v).is_integer() else fmt.num(v))
+    return shown

@@ -243,3 +243,19 @@ def list_versions(session: Session, *, model: str | None = None) -> list[Version
     return [
         VersionInfo(v.id, v.model_id, name, task, v.version, v.status, v.column_schema) for v, name, task in rows
     ]
+
+
+def list_monitors(session: Session, *, model_id: int | None = None) -> list[MonitorInfo]:
+    """Every registered monitor (optionally of one model), ordered by name."""
+    query = select(MonitorDefinition)
+    if model_id is not None:
+        query = query.where(MonitorDefinition.model_id == model_id)
+    return [
+        MonitorInfo(r.id, r.name, r.model_id, r.kind, r.schedule, r.window_seconds, r.settings)
+        for r in session.execute(query.order_by(MonitorDefinition.name)).scalars()
+    ]
+
+
+def monitor_kinds(session: Session, *, model_id: int) -> list[str]:
+    """The kinds of the monitors registered for a model (``data_drift``, ``performance``...), sorted."""
+    return sorted({m.kind for m in list_monitors(session, model_id=model_id)})

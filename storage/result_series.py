@@ -33,7 +33,7 @@ DRIFT_COLUMNS = [
     "statistic", "p_value", "threshold", "drifted", "score",
 ]
 SHARE_COLUMNS = [
-    "run_id", "monitor", "window_start", "window_end", "drifted_share", "drift_share", "dataset_drift",
+    "run_id", "monitor", "window_start", "window_end", "n_rows", "drifted_share", "drift_share", "dataset_drift",
     "n_drifted", "n_features",
 ]
 EVENT_COLUMNS = ["run_id", "monitor", "detector", "detected_at", "details"]
@@ -107,13 +107,16 @@ def drift_matrix(
 
 
 def drift_share_series(session: Session, *, model_version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
-    """Share of drifted features per data-drift run (``MonitorRun.summary``) and the configured threshold."""
-    query = _runs_of("data_drift", model_version_id, start, end).add_columns(MonitorRun.summary).where(
-        MonitorRun.status == "succeeded"
-    ).order_by(MonitorRun.window_end)
+    """Share of drifted features per data-drift run (``MonitorRun.summary``) and the configured threshold.
+
+    ``n_rows`` is the run's row count: a run over a window without traffic (0 rows) has no share.
+    """
+    query = _runs_of("data_drift", model_version_id, start, end).add_columns(
+        MonitorRun.n_rows, MonitorRun.summary
+    ).where(MonitorRun.status == "succeeded").order_by(MonitorRun.window_end)
     rows = session.execute(query).all()
-    base = _frame([r[:4] for r in rows], SHARE_COLUMNS[:4])
-    summaries = pd.DataFrame([r[4] or {} for r in rows], columns=SHARE_COLUMNS[4:], index=base.index)
+    base = _frame([r[:5] for r in rows], SHARE_COLUMNS[:5])
+    summaries = pd.DataFrame([r[5] or {} for r in rows], columns=SHARE_COLUMNS[5:], index=base.index)
     frame = pd.concat([base, summaries], axis=1)
     for column in ("drifted_share", "drift_share"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")

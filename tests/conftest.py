@@ -116,3 +116,11 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     eng = make_engine(sqlite_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The real demo (files, collectors, 60 days of monitors, rule replay, mails to demo/inbox), built once."""
+    from driftscope.demo.run import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("demo") / "demo", dashboard=False)

@@ -79,7 +79,8 @@ def test_overview_shows_the_store_numbers(monkeypatch: pytest.MonkeyPatch, store
     assert table.loc["1.0", "Health"] == "critical" and table.loc["3.1", "Health"] == "warning"
     assert table["Predictions"].to_dict() == {"1.0": 2016, "2.0": 504, "3.1": 672}
     assert table.loc["1.0", "Label coverage"] == pytest.approx(720 / 2016)
-    assert table.loc["1.0", "Value"] == pytest.approx(seeded.roc_auc[-1])
+    assert float(table.loc["1.0", "Value"]) == pytest.approx(seeded.roc_auc[-1])
+    assert table.loc["1.0", "Δ vs reference"] == f"-{0.86 - seeded.roc_auc[-1]:.3f} vs reference (worse)"
     assert "scheduler-1" in texts(at, "caption")
 
 
@@ -91,11 +92,16 @@ def test_version_page_shows_metric_volume_drift_and_alerts(
     assert at.title[0].value == "credit-default · version 1.0"
     shown = metrics(at)
     assert shown["Predictions in range"] == "2,016" and shown["Label coverage"] == "35.7%"
-    assert shown["roc_auc (latest)"] == f"{seeded.roc_auc[-1]:.4g}"
-    assert at.metric[-1].delta == f"{seeded.roc_auc[-1] - 0.86:+.3f} vs reference"
-    assert len(at.get("plotly_chart")) == 4
+    assert shown["roc_auc · 2026-01-14"] == f"{seeded.roc_auc[-1]:.4g}"
+    assert at.metric[-1].delta == f"-{0.86 - seeded.roc_auc[-1]:.3f} (worse)"
+    assert len(at.get("plotly_chart")) == 1  # the Performance tab; the others run when opened
     assert "CRITICAL" in texts(at, "markdown")
-    alerts = at.dataframe[1].value
+    at.session_state["version.tab"] = "Data drift"
+    at.run()
+    assert len(at.get("plotly_chart")) == 2 and "Data drift by feature" in at.get("plotly_chart")[0].proto.spec
+    at.session_state["version.tab"] = "Alerts"
+    at.run()
+    alerts = at.dataframe[0].value
     assert alerts["title"].tolist() == ["roc_auc 0.694 below 0.70"]
 
 
@@ -115,15 +121,12 @@ def test_alert_email_link_opens_the_version_page_on_the_alert_window(
 
 
 @SQLITE_ONLY
-def test_heatmap_button_opens_the_most_drifting_feature(
+def test_the_feature_page_opens_on_the_most_drifting_feature_of_the_window(
     monkeypatch: pytest.MonkeyPatch, store: tuple[str, Seeded]
 ) -> None:
-    at = open_app(monkeypatch, store[0], "version", model="credit-default", version="1.0", **RANGE)
-    assert at.selectbox(key="version.open_feature").value == "region"
-    at.button(key="version.open").click().run()
-    assert_clean(at)
+    at = open_app(monkeypatch, store[0], "feature", model="credit-default", version="1.0", **RANGE)
     assert at.title[0].value == "Feature"
-    assert at.query_params["feature"] == "region"
+    assert at.query_params["feature"] == "region" and at.query_params["window"] == "2026-01-14"
     assert metrics(at)["Verdict"] == "DRIFT"
 
 
@@ -131,12 +134,12 @@ def test_feature_page_shows_the_test_and_new_categories(
     monkeypatch: pytest.MonkeyPatch, store: tuple[str, Seeded]
 ) -> None:
     at = open_app(monkeypatch, store[0], "feature", model="credit-default", version="1.0", feature="region", **RANGE)
-    assert metrics(at) == {"Statistic": "40", "p-value": "1e-06", "Threshold": "0.05", "Verdict": "DRIFT",
+    assert metrics(at) == {"Statistic": "40", "p-value": "< 0.001", "Threshold": "0.05", "Verdict": "DRIFT",
                            "Missing (current)": "8.0%"}
-    assert "chisquare" in texts(at, "markdown")
+    assert "chisquare" in texts(at, "markdown") and "2026-01-14 (UTC day)" in texts(at, "markdown")
     assert "1 category not in the reference: `west`" in texts(at, "warning")
-    assert len(at.get("plotly_chart")) == 3
-    at.selectbox(key="feature.window").select(0).run()
+    assert len(at.get("plotly_chart")) == 2
+    at.selectbox(key="w.window").set_value("2026-01-01").run()
     assert metrics(at)["Verdict"] == "no drift"
 
 
@@ -144,11 +147,13 @@ def test_compare_page_aligns_the_two_versions(monkeypatch: pytest.MonkeyPatch, s
     url, seeded = store
     at = open_app(monkeypatch, url, "compare", model="credit-default", version="1.0", **RANGE)
     assert at.query_params["compare"] == "2.0"
-    assert metrics(at) == {"1.0: predictions": "2,016", "2.0: predictions": "504"}
     table = at.dataframe[0].value
     assert len(table) == 7
-    assert table["1.0"].iloc[0] == pytest.approx(seeded.roc_auc[-1])
-    assert table["difference"].iloc[0] == pytest.approx(table["2.0"].iloc[0] - seeded.roc_auc[-1])
+    assert float(table["1.0"].iloc[0]) == pytest.approx(seeded.roc_auc[-1])
+    assert table["2.0 vs 1.0"].iloc[0].endswith("(better)")
+    at.session_state["compare.tab"] = "Prediction volume"
+    at.run()
+    assert metrics(at) == {"1.0: predictions": "2,016", "2.0: predictions": "504"}
 
 
 def test_alerts_page_lists_history_and_deliveries(monkeypatch: pytest.MonkeyPatch, store: tuple[str, Seeded]) -> None:
@@ -156,7 +161,8 @@ def test_alerts_page_lists_history_and_deliveries(monkeypatch: pytest.MonkeyPatc
     at = open_app(monkeypatch, url, "alerts", **RANGE)
     assert sorted(at.dataframe[0].value["id"]) == sorted([seeded.alert_ids["auc"], seeded.alert_ids["house"]])
     at.selectbox(key="alerts.selected").set_value(seeded.alert_ids["auc"]).run()
-    history, log = at.dataframe[1].value, at.dataframe[2].value
+    history, evidence, log = at.dataframe[1].value, at.dataframe[2].value, at.dataframe[3].value
+    assert evidence.set_index("what")["value"].to_dict() == {"metric": "roc_auc", "value": "0.694"}
     assert history["action"].tolist() == ["opened", "notified"]
     assert log["ok"].tolist() == [False, True] and log["error"].iloc[0] == "connection refused"
     at.segmented_control(key="alerts.status").set_value("Resolved").run()
@@ -176,14 +182,21 @@ def test_runs_page_counts_runs_and_shows_failures(monkeypatch: pytest.MonkeyPatc
     shown = metrics(at)
     assert shown["Monitor runs"] == str(len(expected)) and shown["Monitor runs failed"] == "1"
     failed = int(expected.loc[expected["status"] == "failed", "run_id"].iloc[0])
-    assert [e.label for e in at.expander] == [f"Run {failed} failed: house-drift on house-price 3.1",
-                                              "Collector run 2 of house-predictions: failed"]
+    assert [e.label for e in at.expander] == [f"Run {failed} failed: house-drift on house-price 3.1"]
     assert seeded.failed_run_error in texts(at, "code")
-    assert "driftscope report --model house-price --version 3.1" in texts(at, "code")
+    assert set(at.dataframe[0].value["duration"]) >= {"500 ms", "1.0 s"}
     assert shown["Collector runs failed (7 days)"] == "1" and shown["Quarantined rows (7 days)"] == "3"
+    at.session_state["runs.tab"] = "Evidently report"
+    at.run()
+    assert "Evidently's data-drift report of" in texts(at, "markdown")
+    at.session_state["runs.tab"] = "Collector runs"
+    at.run()
+    assert [e.label for e in at.expander] == ["Collector run 2 of house-predictions: failed"]
     assert seeded.collector_error in texts(at, "code")
     collector_table = next(d.value for d in at.dataframe if "rows_conflict" in d.value.columns)
     assert collector_table["rows_conflict"].tolist() == [0, 0]
+    at.session_state["runs.tab"] = "Quarantine"
+    at.run()
     sample = at.dataframe[-1].value
     assert sample["reason"].tolist()[-1] == "income: not a number ('n/a')" and len(sample) == 3
 

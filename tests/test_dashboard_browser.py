@@ -154,6 +154,9 @@ def test_every_page_renders_in_chromium_without_exceptions(server: str) -> None:
                 assert "model=credit-default" in page.url and "start=2026-01-01" in page.url, page.url
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Model version", exact=True).click()
             settle(page, PAGES["version"][1])
+            page.get_by_role("tab", name="Data drift").click()
+            page.locator(".js-plotly-plot", has_text="Data drift by feature").wait_for(timeout=PAGE_S * 1000)
+            settle(page, PAGES["version"][1])
             click_top_right_heatmap_cell(page)
             page.wait_for_url("**/feature?**", timeout=PAGE_S * 1000)
             settle(page, "Feature")
@@ -162,3 +165,97 @@ def test_every_page_renders_in_chromium_without_exceptions(server: str) -> None:
             browser.close()
     assert problems == []
     assert all((ARTIFACTS / f"{name}.png").stat().st_size > 10_000 for name in PAGES)
+
+
+# True once the script run is over, the status widget is gone, a title is drawn and every chart drew its SVG.
+READY_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  if (!document.querySelector('[data-testid="stMain"] h1')) return false;
+  for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+    if (!chart.querySelector('.main-svg')) return false;
+  }
+  return true;
+}"""
+# Per drawn chart: its title, the alert windows shaded on it and the number of points of each line series.
+CHARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => ({
+  title: (gd.layout.title && gd.layout.title.text) || '',
+  shaded: (gd.layout.shapes || []).filter(s => s.type === 'rect').map(s => String(s.x0)),
+  notes: (gd.layout.annotations || []).map(a => a.text),
+  lines: gd.data.filter(t => t.type === 'scatter' && String(t.mode || 'lines').includes('lines'))
+    .map(t => Array.from(t.x || []).filter(x => x !== null).length).filter(n => n > 0),
+}))"""
+
+
+def mail_link(inbox: Path, rule: str) -> str:
+    """The dashboard link of the first demo e-mail about ``rule``."""
+    import email
+    from email import policy
+
+    for path in sorted(inbox.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        if rule in str(message["Subject"]):
+            text = message.get_body(("plain",)).get_content()
+            return next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("Open in the dash"))
+    raise AssertionError(f"no e-mail about {rule} in {inbox}")
+
+
+def outside_requests(page: Page, seen: list[str]) -> None:
+    """Record every request the page makes to a host other than this machine."""
+    from urllib.parse import urlsplit
+
+    def note(request) -> None:  # type: ignore[no-untyped-def]
+        if urlsplit(request.url).hostname not in ("127.0.0.1", "localhost", None):
+            seen.append(request.url)
+
+    page.on("request", note)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # builds the demo (60 days of monitors) first
+def test_an_alert_email_link_opens_the_incident_with_its_windows_shaded(demo) -> None:  # type: ignore[no-untyped-def]
+    """The feature-drift e-mail opens its range with the alert's window shaded and whole series drawn;
+    the no_data e-mail shows the hourly volume around the gap and the (resolved) alert; nothing leaves
+    the machine."""
+    from urllib.parse import parse_qs, urlsplit
+
+    chromium_or_skip()
+    ARTIFACTS.mkdir(exist_ok=True)
+    drift_link = urlsplit(mail_link(demo.directory / "inbox", "credit-feature-drift"))
+    gap_link = urlsplit(mail_link(demo.directory / "inbox", "credit-silent"))
+    window_day = parse_qs(drift_link.query)["start"][0][:10]
+    port, log = free_port(), Path(demo.directory) / "driftscope.dashboard.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTSCOPE_")}
+    command = [sys.executable, "-m", "driftscope", "dashboard", "--config", str(demo.config_path), "--port", str(port)]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=demo.directory, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    url, outside = f"http://127.0.0.1:{port}", []
+    try:
+        wait_ready(url, process, log)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                outside_requests(page, outside)
+                page.goto(f"{url}{drift_link.path}?{drift_link.query}", timeout=PAGE_S * 1000)
+                page.wait_for_function(READY_JS, timeout=PAGE_S * 1000, polling=100)
+                shoot(page, "incident-feature-drift")
+                drawn = page.evaluate(CHARTS_JS)
+                assert "Alert #" in page.inner_text("body") and page.get_by_test_id("stException").count() == 0
+                assert drawn and all(any(x.startswith(window_day) for x in c["shaded"]) for c in drawn), drawn
+                assert all(n > 1 for c in drawn for n in c["lines"]), drawn
+                page.goto(f"{url}{gap_link.path}?{gap_link.query}", timeout=PAGE_S * 1000)
+                page.wait_for_function(READY_JS, timeout=PAGE_S * 1000, polling=100)
+                shoot(page, "incident-no-data")
+                drawn = page.evaluate(CHARTS_JS)
+                assert any("per hour" in c["title"] and "no data" in c["notes"] for c in drawn), drawn
+                assert "resolved" in page.inner_text("body")
+            finally:
+                browser.close()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    assert outside == [], f"requests left the machine: {outside[:3]}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from driftscope.cli import main
-from driftscope.cli.dashboard import app_path, streamlit_command
+from driftscope.cli.dashboard import PRELOAD, app_path, streamlit_command
 from driftscope.config.passwords import verify_password
 
 
@@ -56,7 +56,7 @@ def test_dashboard_refuses_to_start_with_a_readable_error(
 
 def test_streamlit_is_run_headless_on_the_given_address_without_usage_statistics() -> None:
     command = streamlit_command(8600, "127.0.0.1")
-    assert command[:5] == [sys.executable, "-P", "-m", "streamlit", "run"]
+    assert command[:5] == [sys.executable, "-P", "-c", PRELOAD, "run"]
     assert Path(command[5]) == app_path() and app_path().name == "driftscope_dashboard.py" and app_path().is_file()
     options = dict(zip(command[6::2], command[7::2], strict=True))
     assert options == {"--server.port": "8600", "--server.address": "127.0.0.1", "--server.headless": "true",

@@ -104,13 +104,11 @@ def test_times_round_trip_through_the_url(minutes: int) -> None:
     assert state.parse_time(state.format_time(value)) == value
 
 
-def test_report_is_found_where_the_command_writes_it(tmp_path: Path) -> None:
+def test_report_is_found_in_the_reports_folder(tmp_path: Path) -> None:
     folder = load_settings(str(config_file(tmp_path, reports_dir="reports")), None, None)
     args = (folder, "m", "1.0", T0, T0 + timedelta(days=1))
     assert reports.find_report(*args) is None
-    command = reports.report_command(*args)
-    output = command.split("--output ")[1]
-    assert command.startswith(f"driftscope report --config {tmp_path.resolve() / 'driftscope.yaml'} --model m ")
+    output = tmp_path / "reports" / "m_1.0_20260101T0000Z_20260102T0000Z.html"
     Path(output).parent.mkdir(parents=True)
     Path(output).write_text("<html></html>")
     assert reports.find_report(*args) == Path(output)
@@ -118,8 +116,9 @@ def test_report_is_found_where_the_command_writes_it(tmp_path: Path) -> None:
 
 def metric_rows(values: list[float], flagged: list[bool]) -> pd.DataFrame:
     n = len(values)
+    starts = pd.date_range(T0, periods=n, freq="D", tz="UTC")
     return pd.DataFrame({
-        "window_end": pd.date_range(T0, periods=n, freq="D", tz="UTC"), "metric": "auc", "value": values,
+        "window_start": starts, "window_end": starts + pd.Timedelta(days=1), "metric": "auc", "value": values,
         "ci_low": np.array(values) - 0.02, "ci_high": np.array(values) + 0.02, "reference_value": 0.9,
         "p_value": 0.5, "n": 100, "flagged": flagged,
     })
@@ -130,17 +129,43 @@ def test_metric_chart_draws_band_reference_floor_drops_and_events() -> None:
     events = pd.DataFrame({"detector": ["adwin", "ddm"], "detected_at": [T0, T0 + timedelta(days=1)]})
     fig = charts.metric_chart(rows, events, "auc", floor=0.75)
     names = [t.name for t in fig.data]
-    assert names == [None, "bootstrap band", "auc", "reference", "alert floor", "significant drop",
-                     "concept-drift event"]
+    assert names == [None, "bootstrap band", "auc", "reference 0.9", "alert floor 0.75",
+                     "significantly lower than reference (worse)", "concept-drift event"]
     assert list(fig.data[5].y) == [0.7]
-    assert list(fig.data[4].y) == [0.75, 0.75]
-    assert len(fig.layout.shapes) == 2
+    assert list(fig.data[2].x) == list(rows["window_start"] + pd.Timedelta(hours=12))  # each window on its own day
+    lines = sorted((s.y0, s.y1) for s in fig.layout.shapes if s.y0 == s.y1)
+    assert lines == [(0.75, 0.75), (0.9, 0.9)] and len(fig.layout.shapes) == 4
+
+
+def test_a_lower_is_better_metric_is_flagged_as_higher_and_worse() -> None:
+    rows = metric_rows([0.9, 0.95, 1.2], [False, False, True]).assign(metric="mae")
+    fig = charts.metric_chart(rows, rows.iloc[:0].assign(detector=[], detected_at=[]), "mae", floor=1.1)
+    assert [t.name for t in fig.data][-2:] == ["alert ceiling 1.1", "significantly higher than reference (worse)"]
+
+
+def test_an_alert_window_is_shaded_and_the_axis_spans_the_range() -> None:
+    rows = metric_rows([0.9, 0.85, 0.7], [False, False, True])
+    frame = charts.Frame(start=T0, end=T0 + timedelta(days=3), highlight=((T0 + timedelta(days=2), T0 + timedelta(
+        days=3)),), highlight_label="alert #7")
+    fig = charts.metric_chart(rows, rows.iloc[:0].assign(detector=[], detected_at=[]), "auc", frame=frame)
+    rect = next(s for s in fig.layout.shapes if s.type == "rect")
+    assert pd.Timestamp(rect.x0) == T0 + timedelta(days=2) and fig.layout.annotations[0].text == "alert #7"
+    assert [pd.Timestamp(x) for x in fig.layout.xaxis.range] == [T0, T0 + timedelta(days=3)]
+
+
+def test_compare_leaves_a_gap_where_a_version_had_no_traffic() -> None:
+    starts = pd.date_range(T0, periods=3, freq="D", tz="UTC")
+    frame = pd.DataFrame({"window_start": starts, "window_end": starts + pd.Timedelta(days=1), "version": "2.0",
+                          "drifted_share": [0.0, 0.0, 0.2], "n_rows": [0, 0, 50]})
+    fig = charts.lines_by_version(frame, y="drifted_share", title="t", y_title="y", labels=["2.0"])
+    assert np.isnan(fig.data[0].y[:2].astype(float)).all() and fig.data[0].y[2] == 0.2
 
 
 def test_heatmap_grid_puts_the_most_drifting_feature_on_top() -> None:
     windows = pd.date_range(T0, periods=3, freq="D", tz="UTC")
     matrix = pd.DataFrame({
-        "feature": ["a"] * 3 + ["b"] * 3, "window_end": list(windows) * 2, "method": "psi",
+        "feature": ["a"] * 3 + ["b"] * 3, "window_start": list(windows) * 2,
+        "window_end": [w + pd.Timedelta(days=1) for w in windows] * 2, "method": "psi",
         "statistic": [0.01, 0.02, 0.03, 0.5, 0.05, 0.3], "p_value": None, "threshold": 0.1,
         "drifted": [False, False, False, True, False, True],
     })
@@ -148,8 +173,10 @@ def test_heatmap_grid_puts_the_most_drifting_feature_on_top() -> None:
     features, columns, z, custom = charts_drift.heatmap_grid(matrix)
     assert features == ["a", "b"] and columns == list(windows)
     assert z.shape == (2, 3) and z[1].tolist() == pytest.approx([5.0, 0.5, 3.0])
-    assert custom[1, 0].tolist() == ["psi", "0.5", "-", "0.1", "DRIFT"]
+    assert custom[1, 0].tolist() == ["psi", "0.5", "-", "0.1", "DRIFT", "2026-01-01 (UTC day)"]
     fig = charts_drift.drift_heatmap(matrix)
+    point = {"y": "b", "customdata": list(fig.data[1].customdata[3])}
+    assert charts_drift.clicked_cell(point) == ("b", "2026-01-01T00:00:00Z")
     assert fig.data[0].zmax == charts_drift.SCORE_MAX and float(np.max(fig.data[0].z)) == charts_drift.SCORE_MAX
 
 
@@ -167,6 +194,7 @@ def test_distribution_chart_compares_reference_and_current(hist: dict, kind: str
 
 
 def test_volume_chart_has_one_series_per_version() -> None:
-    volume = pd.DataFrame({"version_id": [1, 1, 2], "bucket": pd.to_datetime([T0, T0, T0]), "n_rows": [3, 4, 5]})
+    volume = pd.DataFrame({"version_id": [1, 1, 2], "bucket": pd.to_datetime([T0, T0, T0], utc=True),
+                           "n_rows": [3, 4, 5]})
     fig = charts.volume_chart(volume, freq="D", labels={1: "1.0", 2: "2.0"})
     assert [t.name for t in fig.data] == ["1.0", "2.0"] and fig.layout.showlegend

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from driftscope.demo.run import DemoResult, run_demo
+from driftscope.demo.run import DemoResult
 from driftscope.demo.scenario import QUIET_DAYS, event
 from driftscope.storage.alerts import list_alerts
 from driftscope.storage.db import make_engine, read_transaction
@@ -21,11 +21,6 @@ from driftscope.storage.results import drift_results, list_runs
 from driftscope.storage.retraining import list_requests
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return run_demo(tmp_path_factory.mktemp("demo") / "demo", dashboard=False)
 
 
 def _engine(demo: DemoResult):

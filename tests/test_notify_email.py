@@ -9,7 +9,7 @@ from driftscope.alerting.notify import deliver_due
 from driftscope.storage.db import transaction
 from driftscope.storage.notifications import delivery_log, list_notifications
 
-LINK = ("http://dash.test:8501/model_version?model=credit-default&version=1.0"
+LINK = ("http://dash.test:8501/model_version?model=credit-default&version=1.0&alert={alert_id}"
         "&start=2026-01-01T00%3A00%3A00Z&end=2026-01-02T00%3A00%3A00Z")
 
 
@@ -40,8 +40,9 @@ def test_plain_smtp_message_has_subject_both_bodies_and_the_link(sqlite_engine, 
     assert "income: psi 0.42 >= threshold 0.2" in text
     assert "Data time         2026-01-01 00:00 to 2026-01-02 00:00 (UTC, breaching windows)" in text
     assert "Window            2026-01-01 00:00 to 2026-01-02 00:00 (UTC, newest breaching)" in text
-    assert f"Open in the dashboard: {LINK}" in text
-    assert f'href="{LINK.replace("&", "&amp;")}"' in html and "<td" in html and "income" in html
+    link = LINK.format(alert_id=alert_id)
+    assert f"Open in the dashboard: {link}" in text
+    assert f'href="{link.replace("&", "&amp;")}"' in html and "<td" in html and "income" in html
     with transaction(sqlite_engine) as session:
         log = delivery_log(session, alert_id=alert_id)
     assert list(zip(log["channel"], log["ok"], log["status_code"], strict=True)) == [("oncall", True, 250)]

@@ -63,7 +63,8 @@ def test_delivery_is_signed_versioned_and_recorded(engine, tmp_path) -> None:
                                                                              "1.0")
     assert [f["feature"] for f in alert["evidence"]["drifted_features"]] == ["income", "age", "region"]
     assert body["links"]["dashboard"] == ("http://dash.test:8501/model_version?model=credit-default&version=1.0"
-                                          "&start=2026-01-01T00%3A00%3A00Z&end=2026-01-02T00%3A00%3A00Z")
+                                          f"&alert={alert_id}&start=2026-01-01T00%3A00%3A00Z"
+                                          "&end=2026-01-02T00%3A00%3A00Z")
     with transaction(engine) as session:
         stored = session.execute(select(Notification.payload)).scalars().all()
         log = delivery_log(session, alert_id=alert_id)

@@ -19,19 +19,25 @@ MAX_SUBJECT = 200
 
 
 def dashboard_link(dashboard_url: str, event: dict[str, Any]) -> str | None:
-    """Link to the dashboard page of the event's model version and window (query: model, version, start, end).
+    """Link to the dashboard page of the event's model version and window (query: model, version, alert, start, end).
+
+    With ``alert`` (the alert's id) the dashboard opens the incident: a range from a few windows
+    before the alert began to now (or its resolution), its windows highlighted; ``start`` and ``end``
+    (the window of this firing) are the fallback when the alert is gone.
 
     Examples
     --------
-    >>> event = {"type": "alert.fired", "alert": {"model": "m", "version": "1.0",
+    >>> event = {"type": "alert.fired", "alert": {"id": 7, "model": "m", "version": "1.0",
     ...          "window": {"start": "2026-01-01T00:00:00+00:00", "end": "2026-01-02T00:00:00+00:00"}}}
-    >>> dashboard_link("http://dash:8501/", event)
-    'http://dash:8501/model_version?model=m&version=1.0&start=2026-01-01T00%3A00%3A00Z&end=2026-01-02T00%3A00%3A00Z'
+    >>> dashboard_link("http://dash:8501/", event)  # doctest: +NORMALIZE_WHITESPACE
+    'http://dash:8501/model_version?model=m&version=1.0&alert=7&start=2026-01-01T00%3A00%3A00Z&end=2026-01-02T00%3A00%3A00Z'
     """
     subject = _subject_of(event)
     if not subject.get("model"):
         return None
     params = {"model": subject["model"], "version": subject["version"]}
+    if event.get("type", "").startswith("alert.") and subject.get("id") is not None:
+        params["alert"] = str(subject["id"])
     window = subject.get("window") or event.get("evidence", {}).get("window") or {}
     for key in ("start", "end"):
         if window.get(key):

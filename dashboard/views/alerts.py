@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import actions, data, state, ui
+from driftscope.dashboard import actions, data, fmt, state, ui
 from driftscope.dashboard import markdown as md
 
 STATUSES = {"Active": "active", "Open": "open", "Acknowledged": "acknowledged", "Resolved": "resolved", "All": None}
@@ -27,14 +27,13 @@ def filters(ctx: ui.PageState) -> dict[str, Any]:
 
 
 def window_link(alert: dict[str, Any]) -> None:
-    """A link to the version page over the week ending with the alert's window."""
+    """A link to the version page opened on the incident (as the alert's e-mail link does)."""
     end = alert["window_end"] if pd.notna(alert["window_end"]) else alert["last_seen"]
     end = pd.Timestamp(end).ceil("D").to_pydatetime()
     start = end - timedelta(days=CONTEXT_DAYS)
     params = {"model": alert["model"], "version": alert["version"], "start": state.format_time(start),
-              "end": state.format_time(end)}
-    where = md.text(f"{alert['model']} {alert['version']}")
-    st.page_link(ui.PAGES["version"], label=f"Open {where} around this window",
+              "end": state.format_time(end), "alert": str(alert["id"])}
+    st.page_link(ui.PAGES["version"], label=f"Open {md.text(alert['model'])} {md.text(alert['version'])} on this incident",
                  icon=":material/open_in_new:", query_params=params)
 
 
@@ -45,26 +44,35 @@ def details(ctx: ui.PageState, alert: dict[str, Any]) -> None:
     cols[0].metric("Severity", str(alert["severity"]))
     cols[1].metric("Status", str(alert["status"]))
     cols[2].metric("Windows", ui.fmt_int(alert["fire_count"]), help="Breaching windows in this incident")
-    cols[3].metric("Data until", ui.fmt_time(alert["data_end"]) if pd.notna(alert["data_end"]) else "n/a",
+    cols[3].metric("Data until", fmt.when(alert["data_end"]) or "n/a",
                    help="End of the newest breaching window (data time)")
-    where = md.text(f"{alert['model']} {alert['version']}")
-    st.caption(f"Rule {md.code(alert['rule'])} ({alert['kind']}) · {where} · data "
-               f"{ui.fmt_time(alert['data_start'])} – {ui.fmt_time(alert['data_end'])} (UTC) · created "
-               f"{ui.fmt_time(alert['first_seen'])}, last changed {ui.ago(alert['last_seen'])}")
+    st.caption(f"Rule {ui.code(alert['rule'])} ({alert['kind']}) · {md.text(alert['model'])} {md.text(alert['version'])} · data "
+               f"{fmt.span(alert['data_start'], alert['data_end'])} · created {fmt.when(alert['first_seen'])}, "
+               f"last changed {ui.ago(alert['last_seen'])}")
     window_link(alert)
     actions.alert_actions(ctx, alert)
     history, evidence = st.columns([3, 2])
     history.markdown("**History**")
-    history.dataframe(data.alert_history(ctx.store, alert_id=int(alert["id"])), hide_index=True, width="stretch",
-                      column_config=ui.TIME_COLUMNS)
+    history.dataframe(ui.blanks(data.alert_history(ctx.store, alert_id=int(alert["id"]))), hide_index=True,
+                      width="stretch", column_config=ui.TIME_COLUMNS)
     evidence.markdown("**Evidence** (what the rule saw)")
-    evidence.json(alert["evidence"] or {}, expanded=2)
+    evidence.dataframe(fmt.evidence_rows(alert["evidence"]), hide_index=True, width="stretch")
     st.markdown("**Delivery log**")
     log = data.delivery_log(ctx.store, alert_id=int(alert["id"]))
     if log.empty:
         st.caption("No delivery attempt yet (no channel, or the dispatcher has not run).")
     else:
-        st.dataframe(log, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+        st.dataframe(readable_log(log), hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+
+
+def readable_log(log: pd.DataFrame) -> pd.DataFrame:
+    """Delivery attempts with durations in ms or s and blanks for what was not recorded."""
+    shown = log.copy()
+    for column, scale in (("duration_ms", 1000), ("duration_s", 1)):
+        if column in shown:
+            shown[column] = (shown[column] / scale).map(fmt.duration)
+            shown = shown.rename(columns={column: "duration"})
+    return ui.blanks(shown)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import charts, data, state, ui
+from driftscope.dashboard import charts, data, fmt, state, ui
 from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
@@ -29,7 +29,7 @@ def _stack(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def side_by_side(frame: pd.DataFrame, value: str, pair: list[str]) -> pd.DataFrame:
     """Windows both versions were evaluated on, one column per version and their difference."""
-    wide = frame.pivot_table(index="window_end", columns="version", values=value, aggfunc="last")
+    wide = frame.pivot_table(index=["window_start", "window_end"], columns="version", values=value, aggfunc="last")
     if not set(pair) <= set(wide.columns):
         return pd.DataFrame()
     common = wide[pair].dropna().sort_index(ascending=False)
@@ -48,13 +48,26 @@ def metrics(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> No
     names = list(dict.fromkeys(series["metric"]))
     metric = st.selectbox("Metric", names, key="compare.metric")
     rows = series[series["metric"] == metric]
-    st.plotly_chart(charts.lines_by_version(rows, y="value", title=f"{metric} per window", y_title=metric,
-                                            labels=labels), key="compare.metric_chart")
+    better = "higher" if fmt.delta_color(metric) == "normal" else "lower"
+    st.plotly_chart(charts.lines_by_version(rows, y="value", title=f"{metric} per window ({better} is better)",
+                                            y_title=metric, labels=labels, chart=ui.chart_frame(ctx)),
+                    key="compare.metric_chart", config=charts.PLOT_CONFIG)
     table = side_by_side(rows, "value", labels)
     if table.empty:
         st.caption("The two versions share no evaluated window in this range.")
     else:
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(readable(table, metric, labels), hide_index=True, width="stretch")
+
+
+def readable(table: pd.DataFrame, metric: str, labels: list[str]) -> pd.DataFrame:
+    """The side-by-side table with formatted numbers and the difference in words (better or worse)."""
+    verdicts = [fmt.change(metric, b, a) for a, b in zip(table[labels[0]], table[labels[1]], strict=True)]
+    return pd.DataFrame({
+        "window": [fmt.span(a, b) for a, b in zip(table["window_start"], table["window_end"], strict=True)],
+        labels[0]: table[labels[0]].map(fmt.num), labels[1]: table[labels[1]].map(fmt.num),
+        f"{labels[1]} vs {labels[0]}": [f"{fmt.num(d)} ({v[1]})" if v else "" for d, v in
+                                          zip(table["difference"], verdicts, strict=True)],
+    })
 
 
 def drift(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> None:
@@ -67,8 +80,10 @@ def drift(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> None
                  "Run a `kind: data_drift` monitor covering both versions.")
         return
     st.plotly_chart(charts.lines_by_version(shares, y="drifted_share", title="Share of drifted features per window",
-                                            y_title="features drifted", percent=True, labels=labels),
-                    key="compare.share_chart")
+                                            y_title="features drifted", percent=True, labels=labels,
+                                            chart=ui.chart_frame(ctx)),
+                    key="compare.share_chart", config=charts.PLOT_CONFIG)
+    st.caption("Gaps: windows where a version had no traffic (nothing to judge), not 0 % drifted.")
 
 
 def volume(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> None:
@@ -79,7 +94,8 @@ def volume(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> Non
         ui.empty("Neither version has predictions in this range.", "Widen the range or check the sources.")
         return
     names = {v.id: label for v, label in zip(pair, labels, strict=True)}
-    st.plotly_chart(charts.volume_chart(frame, freq="D", labels=names), key="compare.volume_chart")
+    st.plotly_chart(charts.volume_chart(frame, freq="D", labels=names, frame=ui.chart_frame(ctx)),
+                    key="compare.volume_chart", config=charts.PLOT_CONFIG)
     totals = frame.groupby("version_id")["n_rows"].sum()
     cols = st.columns(len(pair))
     grand = max(int(totals.sum()), 1)
@@ -101,10 +117,12 @@ def main() -> None:
     pair = [version, other]
     labels = [f"{v.version}" for v in pair]
     st.caption(f"{md.text(version.model)}: version {md.text(labels[0])} (selected) vs {md.text(labels[1])} · "
-               f"{ui.fmt_time(ctx.start)} – {ui.fmt_time(ctx.end)}")
-    metrics(ctx, pair, labels)
-    drift(ctx, pair, labels)
-    volume(ctx, pair, labels)
+               f"{fmt.span(ctx.start, ctx.end)}")
+    tabs = st.tabs(["Performance", "Data drift", "Prediction volume"], key="compare.tab", on_change="rerun")
+    for tab, section in zip(tabs, (metrics, drift, volume), strict=True):
+        if tab.open:
+            with tab:
+                section(ctx, pair, labels)
 
 
 main()

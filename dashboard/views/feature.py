@@ -1,42 +1,62 @@
-"""Feature: reference vs current distribution, the test and its result over time, missing values, new categories."""
+"""Feature: reference vs current distribution, the test and its result over time, missing values, new categories.
+
+Opens on the feature that drifts most in the selected window (the alert's, the clicked heatmap
+cell's, else the newest) unless a feature is chosen; the window is a selector bound to the URL.
+"""
 
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import charts, charts_drift, data, state, ui
+from driftscope.dashboard import charts, charts_drift, data, deep_dive, fmt, state, ui
 from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
+
+
+def most_drifted(ctx: ui.PageState, version: VersionInfo) -> str | None:
+    """The feature with the highest drift score in the selected window (the newest when none is selected)."""
+    matrix = data.drift_matrix(ctx.store, version_id=version.id, start=ctx.start, end=ctx.end)
+    focus = ui.focus_row(ctx, matrix)
+    if focus is None:
+        return None
+    rows = matrix[matrix["window_start"] == focus["window_start"]]
+    return str(rows.sort_values("score", ascending=False, kind="stable").iloc[0]["feature"])
 
 
 def pick_feature(ctx: ui.PageState, version: VersionInfo) -> str | None:
     """The feature selector: schema features (sorted), then other columns with drift results (the prediction)."""
     stored = data.drift_features(ctx.store, version_id=version.id)
     names = list(dict.fromkeys([*sorted(version.features), *stored]))
-    return state.choose(st, "feature", "Feature", names, format_func=lambda n: f"{n} ({_kind(version, n)})")
+    return state.choose(st, "feature", "Feature", names, default=most_drifted(ctx, version),
+                        format_func=lambda n: f"{n} ({_kind(version, n)})",
+                        help="Opens on the feature that drifts most in the selected window")
 
 
 def _kind(version: VersionInfo, name: str) -> str:
     return version.features.get(name, "model output")
 
 
-def pick_window(history: pd.DataFrame) -> pd.Series:
-    """The run whose distribution is shown: the newest by default."""
-    labels = [f"{ui.fmt_time(r.window_start)} – {ui.fmt_time(r.window_end)} ({r.monitor})"
-              for r in history.itertuples()]
-    position = st.selectbox("Window", range(len(history) - 1, -1, -1), format_func=labels.__getitem__,
-                            key="feature.window", help="Newest first")
-    return history.iloc[position]
+def pick_window(ctx: ui.PageState, history: pd.DataFrame) -> pd.Series:
+    """The run whose distribution is shown: the selected window (URL ``window``), else the newest."""
+    rows = history.sort_values("window_end", ascending=False)
+    keys = [state.format_time(pd.Timestamp(s).to_pydatetime()) for s in rows["window_start"]]
+    labels = dict(zip(keys, (f"{fmt.span(r.window_start, r.window_end)} ({r.monitor})" for r in rows.itertuples()),
+                      strict=True))
+    default = ui.focus_row(ctx, history)
+    chosen = state.choose(st, "window", "Window", list(labels), format_func=labels.__getitem__,
+                          default=state.format_time(pd.Timestamp(default["window_start"]).to_pydatetime())
+                          if default is not None else None, help="Newest first; the cards below describe it")
+    return rows.iloc[keys.index(chosen)] if chosen in keys else rows.iloc[0]
 
 
 def result_metrics(row: pd.Series) -> None:
     """The test, statistic, p-value, threshold, verdict and data-quality figures of one run."""
     by_p = pd.notna(row["p_value"])
     rule = "drift when the p-value is below the threshold" if by_p else "drift when the statistic reaches it"
-    st.markdown(f"Test **{md.text(row['method'])}** ({rule}) · status {md.text(row['status'])} · drift score "
-                f"{ui.fmt_num(row['score'])} (1 = threshold)")
+    st.markdown(f"Window **{fmt.span(row['window_start'], row['window_end'])}** · test **{md.text(row['method'])}** ({rule}) "
+                f"· status {md.text(row['status'])} · drift score {ui.fmt_num(row['score'])} (1 = threshold)")
     cols = st.columns(5)
     cols[0].metric("Statistic", ui.fmt_num(row["statistic"]))
-    cols[1].metric("p-value", ui.fmt_num(row["p_value"]))
+    cols[1].metric("p-value", fmt.p_value(row["p_value"]) or "-", help="Not a p-value test" if not by_p else None)
     cols[2].metric("Threshold", ui.fmt_num(row["threshold"]))
     cols[3].metric("Verdict", "DRIFT" if row["drifted"] else "no drift")
     cols[4].metric("Missing (current)", ui.fmt_pct(row["missing_share_current"]),
@@ -57,7 +77,7 @@ def distribution_section(ctx: ui.PageState, row: pd.Series, feature: str) -> Non
         ui.empty("This run stored no histogram for the feature.", "Re-run the data-drift monitor to record one.")
         return
     st.plotly_chart(charts_drift.distribution_chart(dist, feature=feature, feature_type=str(row["feature_type"])),
-                    key="feature.distribution")
+                    key="feature.distribution", config=charts.PLOT_CONFIG)
 
 
 def new_categories(history: pd.DataFrame, row: pd.Series) -> None:
@@ -65,16 +85,21 @@ def new_categories(history: pd.DataFrame, row: pd.Series) -> None:
     if not (history["feature_type"] != "numeric").any():
         return
     st.subheader("New categories")
-    found = list(row["new_categories"])
+    found = [str(c) for c in row["new_categories"]]
     if found:
         st.warning(f"{len(found)} categor{'y' if len(found) == 1 else 'ies'} not in the reference: "
-                   + ", ".join(md.code(c) for c in found[:30]))
+                   + ", ".join(ui.code(c) for c in found[:30]))
     else:
         st.caption("No category outside the reference in this window.")
-    per_window = history[history["n_new_categories"] > 0][["window_end", "n_new_categories", "new_categories"]]
+    per_window = history[history["n_new_categories"] > 0]
     if not per_window.empty:
-        st.dataframe(per_window.sort_values("window_end", ascending=False), hide_index=True, width="stretch",
-                     column_config=ui.TIME_COLUMNS)
+        shown = pd.DataFrame({
+            "window": [fmt.span(s, e) for s, e in zip(per_window["window_start"], per_window["window_end"],
+                                                       strict=True)],
+            "new categories": per_window["n_new_categories"],
+            "which": per_window["new_categories"].map(lambda v: ", ".join(str(c) for c in v)),
+        }).iloc[::-1]
+        st.dataframe(shown, hide_index=True, width="stretch")
 
 
 def main() -> None:
@@ -90,18 +115,32 @@ def main() -> None:
         return
     history = data.feature_history(ctx.store, version_id=version.id, feature=feature, start=ctx.start, end=ctx.end)
     st.caption(f"{md.text(f'{version.model} {version.version}')} · {md.text(feature)} ({_kind(version, feature)}) · "
-               f"{ui.fmt_time(ctx.start)} – {ui.fmt_time(ctx.end)}")
+               f"{fmt.span(ctx.start, ctx.end)}")
     if history.empty:
-        ui.empty(f"No drift results for {md.text(feature)} in this range.",
-                 "Run a `kind: data_drift` monitor for this model (`driftscope monitor`), or widen the range.")
+        if "data_drift" not in data.monitor_kinds(ctx.store, model_id=version.model_id):
+            ui.empty(f"No `kind: data_drift` monitor is configured for {md.text(version.model)}.",
+                     "Add one under `monitors:` in driftscope.yaml and run `driftscope apply`.")
+        else:
+            ui.empty(f"No drift result for {md.text(feature)} in this range.", "Widen the time range, or check the Runs page.")
         return
-    row = pick_window(history)
+    row = pick_window(ctx, history)
     result_metrics(row)
-    distribution_section(ctx, row, feature)
-    st.subheader("Test result over time")
-    st.plotly_chart(charts.stat_history_chart(history), key="feature.history")
-    st.plotly_chart(charts.missing_chart(history), key="feature.missing")
-    new_categories(history, row)
+    over_time, distribution, report = st.tabs(["Over time", "Distribution", "Evidently report"],
+                                              key="feature.tab", on_change="rerun")
+    if over_time.open:
+        with over_time:
+            frame = ui.chart_frame(ctx)
+            st.plotly_chart(charts.stat_history_chart(history, frame=frame), key="feature.history",
+                            config=charts.PLOT_CONFIG)
+            st.plotly_chart(charts.missing_chart(history, frame=frame), key="feature.missing",
+                            config=charts.PLOT_CONFIG)
+            new_categories(history, row)
+    if distribution.open:
+        with distribution:
+            distribution_section(ctx, row, feature)
+    if report.open:
+        with report:
+            deep_dive.report_section(ctx, version, row["window_start"], row["window_end"], key="feature")
 
 
 main()

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import data, state, ui
+from driftscope.dashboard import data, fmt, state, ui
 from driftscope.dashboard import markdown as md
 
 HEALTH_ORDER = {"critical": 0, "warning": 1, "ok": 2}
@@ -21,8 +21,13 @@ SORTS = {
 
 
 def heartbeat(ctx: ui.PageState) -> None:
-    """The scheduler's last beat and its next runs."""
+    """The scheduler's last beat and its next runs (in the demo: that history was replayed, no scheduler needed)."""
     beat = data.heartbeat(ctx.store)
+    if beat is None and ctx.settings.demo:
+        st.info("Demo store: `driftscope demo` replayed 60 days of history (collection, monitors, alert rules and "
+                "notifications ran for every past window), so no scheduler is needed to explore it. A live setup "
+                "runs `driftscope scheduler --config driftscope.yaml`.")
+        return
     if beat is None:
         st.warning("No scheduler heartbeat yet: monitors run only by hand. Start one with "
                    "`driftscope scheduler --config driftscope.yaml`.")
@@ -43,10 +48,11 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
         "Model": frame["model"],
         "Version": frame["version"],
         "Open alerts": frame["open_alerts"],
-        "Metric": frame["metric"],
-        "Value": frame["metric_value"],
-        "Reference": frame["metric_reference"],
-        "Δ vs reference": frame["metric_delta"],
+        "Metric": frame["metric"].fillna(""),
+        "Value": frame["metric_value"].map(fmt.num),
+        "Reference": frame["metric_reference"].map(fmt.num),
+        "Δ vs reference": [fmt.signed(m, v, r) or "" if isinstance(m, str) else "" for m, v, r in
+                           zip(frame["metric"], frame["metric_value"], frame["metric_reference"], strict=True)],
         "Predictions": frame["predictions"],
         "Label coverage": frame["label_coverage"],
         "Last data": frame["last_data_at"],
@@ -66,10 +72,15 @@ COLUMNS = {
     ),
     "Last data": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", help="Newest hour with predictions"),
     "Last run": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", help="Newest monitor run (UTC)"),
-    "Value": st.column_config.NumberColumn(format="%.3f", help="Headline metric in the newest performance run"),
-    "Reference": st.column_config.NumberColumn(format="%.3f", help="The same metric on the reference data"),
-    "Δ vs reference": st.column_config.NumberColumn(format="%+.3f"),
+    "Value": st.column_config.TextColumn(help="Headline metric in the newest performance run"),
+    "Reference": st.column_config.TextColumn(help="The same metric on the reference data"),
+    "Δ vs reference": st.column_config.TextColumn(help="Direction-aware: for errors and losses a rise is worse"),
 }
+CHANGE_COLOURS = {"(worse)": "color: #b42318", "(better)": "color: #067647"}
+
+
+def _change_style(text: object) -> str:
+    return next((css for word, css in CHANGE_COLOURS.items() if str(text).endswith(word)), "")
 
 
 def filtered(frame: pd.DataFrame) -> pd.DataFrame:
@@ -84,6 +95,18 @@ def filtered(frame: pd.DataFrame) -> pd.DataFrame:
     columns, ascending = SORTS[sort]
     rows = rows.assign(health_rank=rows["health"].map(HEALTH_ORDER))
     return rows.sort_values(columns, ascending=ascending, na_position="first", kind="stable")
+
+
+def picked_row(event: object) -> int | None:
+    """The row position a click selected: a selected row, or the row of a selected cell."""
+    selection = getattr(event, "selection", None)
+    if selection is None:
+        return None
+    rows = list(getattr(selection, "rows", []) or [])
+    cells = list(getattr(selection, "cells", []) or [])
+    if rows:
+        return int(rows[0])
+    return int(cells[0][0]) if cells else None
 
 
 def kpis(frame: pd.DataFrame) -> None:
@@ -123,13 +146,15 @@ def main() -> None:
     if rows.empty:
         ui.empty("No version matches the filters.", "Clear the health or name filter.")
         return
-    st.caption("Click a row to open that version.")
-    styled = table(rows).style.map(lambda h: f"background-color: {HEALTH_COLOURS.get(h, '')}", subset=["Health"])
+    st.caption("Click anywhere on a row to open that version.")
+    styled = (table(rows).style.map(lambda h: f"background-color: {HEALTH_COLOURS.get(h, '')}", subset=["Health"])
+              .map(_change_style, subset=["Δ vs reference"]))
     event = st.dataframe(styled, hide_index=True, column_config=COLUMNS, on_select="rerun",
-                         selection_mode="single-row", key=ui.one_shot_key("overview.table"), width="stretch")
-    picked = event.selection.rows if event is not None else []
-    if picked:
-        row = rows.iloc[picked[0]]
+                         selection_mode=["single-row", "single-cell"], key=ui.one_shot_key("overview.table"),
+                         width="stretch")
+    picked = picked_row(event)
+    if picked is not None:
+        row = rows.iloc[picked]
         state.put("model", row["model"])
         state.put("version", row["version"])
         ui.consume("overview.table")

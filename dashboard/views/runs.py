@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import data, reports, ui
+from driftscope.dashboard import data, deep_dive, fmt, ui
 from driftscope.dashboard import markdown as md
 
 RECENT = timedelta(days=7)
@@ -14,8 +14,21 @@ RUN_COLUMNS = {
     "finished_at": st.column_config.DatetimeColumn("finished", format="YYYY-MM-DD HH:mm:ss"),
     "window_start": st.column_config.DatetimeColumn("window start", format="YYYY-MM-DD HH:mm"),
     "window_end": st.column_config.DatetimeColumn("window end", format="YYYY-MM-DD HH:mm"),
-    "duration_s": st.column_config.NumberColumn("duration (s)", format="%.2f"),
+    "duration": st.column_config.TextColumn("duration"),
 }
+
+
+def readable(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs as displayed: the window as a span, durations in ms or s, blanks where nothing was recorded."""
+    shown = runs.copy()
+    if "window_start" in shown and "window_end" in shown:
+        shown.insert(list(shown.columns).index("window_start"), "window",
+                     [fmt.span(s, e) for s, e in zip(shown["window_start"], shown["window_end"], strict=True)])
+        shown = shown.drop(columns=["window_start", "window_end"])
+    if "duration_s" in shown:
+        shown["duration_s"] = shown["duration_s"].map(fmt.duration)
+        shown = shown.rename(columns={"duration_s": "duration"})
+    return ui.blanks(shown)
 
 
 def kpis(monitor: pd.DataFrame, collector: pd.DataFrame, quarantine: pd.DataFrame) -> None:
@@ -23,7 +36,7 @@ def kpis(monitor: pd.DataFrame, collector: pd.DataFrame, quarantine: pd.DataFram
     cols = st.columns(5)
     cols[0].metric("Monitor runs", ui.fmt_int(len(monitor)))
     cols[1].metric("Monitor runs failed", ui.fmt_int((monitor["status"] == "failed").sum()))
-    cols[2].metric("Median run duration", f"{monitor['duration_s'].median():.2f} s" if len(monitor) else "-")
+    cols[2].metric("Median run duration", fmt.duration(monitor["duration_s"].median()) or "-")
     cols[3].metric("Collector runs failed (7 days)", ui.fmt_int((collector["status"] == "failed").sum()))
     cols[4].metric("Quarantined rows (7 days)", ui.fmt_int(quarantine["n_rows"].sum()))
 
@@ -40,7 +53,7 @@ def monitor_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
     shown = runs[runs["status"].isin(keep)]
     columns = ["run_id", "monitor", "kind", "model", "version", "window_start", "window_end", "status",
                "duration_s", "n_rows", "n_reference", "n_labels", "error"]
-    st.dataframe(shown[columns], hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+    st.dataframe(readable(shown[columns]), hide_index=True, width="stretch", column_config=RUN_COLUMNS)
     failed = runs[runs["status"] == "failed"]
     for row in failed.head(5).itertuples():
         with st.expander(f"Run {row.run_id} failed: {md.text(f'{row.monitor} on {row.model} {row.version}')}"):
@@ -48,25 +61,17 @@ def monitor_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
 
 
 def report_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
-    """The Evidently HTML report of one window: the file if written, else the command that writes it."""
-    st.subheader("Evidently report")
+    """Evidently's HTML report of one data-drift window, generated here and shown inline."""
     windows = runs[runs["kind"] == "data_drift"].drop_duplicates(["version_id", "window_start", "window_end"])
     if windows.empty:
         st.caption("Reports cover data-drift windows; there is none in this range.")
         return
-    labels = [f"{r.model} {r.version} · {ui.fmt_time(r.window_start)} – {ui.fmt_time(r.window_end)}"
-              for r in windows.itertuples()]
+    labels = [f"{r.model} {r.version} · {fmt.span(r.window_start, r.window_end)}" for r in windows.itertuples()]
     position = st.selectbox("Window", range(len(windows)), format_func=labels.__getitem__, key="runs.report")
     row = windows.iloc[position]
-    args = (ctx.settings, row["model"], row["version"], row["window_start"].to_pydatetime(),
-            row["window_end"].to_pydatetime())
-    found = reports.find_report(*args)
-    if found is not None:
-        st.download_button(f"Download {found.name}", data=found.read_bytes(), file_name=found.name,
-                           mime="text/html", key="runs.download")
-    else:
-        st.caption("No report for this window yet. This command writes it where the dashboard finds it:")
-        st.code(reports.report_command(*args), language="bash", wrap_lines=True)
+    version = next((v for v in ctx.versions if v.id == int(row["version_id"])), None)
+    if version is not None:
+        deep_dive.report_section(ctx, version, row["window_start"], row["window_end"], key="runs")
 
 
 def collector_section(runs: pd.DataFrame, lag: pd.DataFrame) -> None:
@@ -78,7 +83,7 @@ def collector_section(runs: pd.DataFrame, lag: pd.DataFrame) -> None:
         return
     st.caption("Rows read = stored + duplicates + conflicts + quarantined (a conflict is an id seen before with "
                "other content: the first is kept, the newcomer quarantined). Newest first, at most 200.")
-    st.dataframe(runs, hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+    st.dataframe(readable(runs), hide_index=True, width="stretch", column_config=RUN_COLUMNS)
     if not lag.empty:
         st.caption("Stream lag at the end of each stream source's newest run, per partition (seconds: at most).")
         st.dataframe(lag, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
@@ -93,10 +98,10 @@ def quarantine_section(ctx: ui.PageState, counts: pd.DataFrame) -> None:
     if counts.empty:
         st.caption("No row was quarantined in the last 7 days: every collected row matched its schema.")
         return
-    st.dataframe(counts, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+    st.dataframe(ui.blanks(counts), hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
     source = st.selectbox("Rows of source", list(dict.fromkeys(counts["source"])), key="runs.quarantine_source")
     sample = data.quarantine_sample(ctx.store, source=source)
-    st.dataframe(sample, hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
+    st.dataframe(ui.blanks(sample), hide_index=True, width="stretch", column_config=ui.TIME_COLUMNS)
 
 
 def main() -> None:
@@ -113,10 +118,14 @@ def main() -> None:
     collector = data.collector_runs(ctx.store, since=since)
     quarantine = data.quarantine_counts(ctx.store, since=since)
     kpis(monitor, collector, quarantine)
-    monitor_section(ctx, monitor)
-    report_section(ctx, monitor)
-    collector_section(collector, data.stream_lag(ctx.store))
-    quarantine_section(ctx, quarantine)
+    tabs = st.tabs(["Monitor runs", "Evidently report", "Collector runs", "Quarantine"], key="runs.tab",
+                   on_change="rerun")
+    sections = (lambda: monitor_section(ctx, monitor), lambda: report_section(ctx, monitor),
+                lambda: collector_section(collector, data.stream_lag(ctx.store)), lambda: quarantine_section(ctx, quarantine))
+    for tab, section in zip(tabs, sections, strict=True):
+        if tab.open:
+            with tab:
+                section()
 
 
 main()

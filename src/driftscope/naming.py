@@ -12,6 +12,8 @@ DEFAULT_REPORTS_DIR = "reports"
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 #: alert severities, least to most severe
 SEVERITIES = ("info", "warning", "critical")
+#: the file ``driftscope demo`` leaves in its folder (next to its config): the store holds replayed history
+DEMO_MARKER = ".driftscope-demo"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -20,6 +20,13 @@ from driftscope.errors import ConfigError, DriftscopeError
 from driftscope.extras import require
 
 DEFAULT_PORT = 8501
+#: run in the server process before Streamlit starts: imports the app's modules (config, storage, plotly)
+#: once, so the first visitor after a restart does not wait for them (they take seconds on a busy machine);
+#: the cache decorators' "no runtime yet" warning is silenced while they are imported
+PRELOAD = ("import logging, sys, streamlit.runtime.caching.cache_data_api as api; level = api._LOGGER.level; "
+           "api._LOGGER.setLevel(logging.ERROR); "
+           "import driftscope.dashboard.app, driftscope.dashboard.charts_drift, plotly.io; "
+           "api._LOGGER.setLevel(level); from streamlit.web.cli import main; sys.exit(main())")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -81,13 +88,14 @@ def dashboard_environment(args: argparse.Namespace) -> dict[str, str]:
 
 
 def streamlit_command(port: int, address: str) -> list[str]:
-    """``python -P -m streamlit run <app.py>`` headless on ``address:port``, no usage statistics or developer menu.
+    """``streamlit run <app.py>`` headless on ``address:port``, no usage statistics or developer menu.
 
-    ``-P`` keeps the working folder off the import path, so a stray ``click.py`` there cannot shadow
-    a library the server imports.
+    Run as ``python -P -c PRELOAD run ...``: :data:`PRELOAD` imports the app's modules before the
+    server starts, then hands the arguments to Streamlit's own command line. ``-P`` keeps the working
+    folder off the import path, so a stray ``click.py`` there cannot shadow a library the server imports.
     """
     return [
-        sys.executable, "-P", "-m", "streamlit", "run", str(app_path()), "--server.port", str(port),
+        sys.executable, "-P", "-c", PRELOAD, "run", str(app_path()), "--server.port", str(port),
         "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "viewer",
     ]

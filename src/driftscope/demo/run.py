@@ -30,12 +30,13 @@ from driftscope.demo.generate import generate
 from driftscope.demo.scenario import EVENTS, N_DAYS, timeline_start
 from driftscope.errors import ConfigError
 from driftscope.monitors.runner import run_monitors
+from driftscope.naming import DEMO_MARKER
 from driftscope.storage import migrations
 from driftscope.storage.db import make_engine, transaction
 from driftscope.storage.results import RunInfo
 
 WEBHOOK_SECRET = "demo-secret"
-MARKER = ".driftscope-demo"
+MARKER = DEMO_MARKER
 DEFAULT_PORT = 8501
 
 
