@@ -33,7 +33,8 @@ def window_link(alert: dict[str, Any]) -> None:
     start = end - timedelta(days=CONTEXT_DAYS)
     params = {"model": alert["model"], "version": alert["version"], "start": state.format_time(start),
               "end": state.format_time(end), "alert": str(alert["id"])}
-    st.page_link(ui.PAGES["version"], label=f"Open {md.text(alert['model'])} {md.text(alert['version'])} on this incident",
+    where = md.text(f"{alert['model']} {alert['version']}")
+    st.page_link(ui.PAGES["version"], label=f"Open {where} on this incident",
                  icon=":material/open_in_new:", query_params=params)
 
 
@@ -46,7 +47,8 @@ def details(ctx: ui.PageState, alert: dict[str, Any]) -> None:
     cols[2].metric("Windows", ui.fmt_int(alert["fire_count"]), help="Breaching windows in this incident")
     cols[3].metric("Data until", fmt.when(alert["data_end"]) or "n/a",
                    help="End of the newest breaching window (data time)")
-    st.caption(f"Rule {ui.code(alert['rule'])} ({alert['kind']}) · {md.text(alert['model'])} {md.text(alert['version'])} · data "
+    where = md.text(f"{alert['model']} {alert['version']}")
+    st.caption(f"Rule {ui.code(alert['rule'])} ({alert['kind']}) · {where} · data "
                f"{fmt.span(alert['data_start'], alert['data_end'])} · created {fmt.when(alert['first_seen'])}, "
                f"last changed {ui.ago(alert['last_seen'])}")
     window_link(alert)

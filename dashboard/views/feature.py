@@ -52,7 +52,8 @@ def result_metrics(row: pd.Series) -> None:
     """The test, statistic, p-value, threshold, verdict and data-quality figures of one run."""
     by_p = pd.notna(row["p_value"])
     rule = "drift when the p-value is below the threshold" if by_p else "drift when the statistic reaches it"
-    st.markdown(f"Window **{fmt.span(row['window_start'], row['window_end'])}** · test **{md.text(row['method'])}** ({rule}) "
+    window = fmt.span(row["window_start"], row["window_end"])
+    st.markdown(f"Window **{window}** · test **{md.text(row['method'])}** ({rule}) "
                 f"· status {md.text(row['status'])} · drift score {ui.fmt_num(row['score'])} (1 = threshold)")
     cols = st.columns(5)
     cols[0].metric("Statistic", ui.fmt_num(row["statistic"]))
@@ -121,7 +122,8 @@ def main() -> None:
             ui.empty(f"No `kind: data_drift` monitor is configured for {md.text(version.model)}.",
                      "Add one under `monitors:` in driftscope.yaml and run `driftscope apply`.")
         else:
-            ui.empty(f"No drift result for {md.text(feature)} in this range.", "Widen the time range, or check the Runs page.")
+            ui.empty(f"No drift result for {md.text(feature)} in this range.",
+                     "Widen the time range, or check the Runs page.")
         return
     row = pick_window(ctx, history)
     result_metrics(row)

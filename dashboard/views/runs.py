@@ -121,7 +121,8 @@ def main() -> None:
     tabs = st.tabs(["Monitor runs", "Evidently report", "Collector runs", "Quarantine"], key="runs.tab",
                    on_change="rerun")
     sections = (lambda: monitor_section(ctx, monitor), lambda: report_section(ctx, monitor),
-                lambda: collector_section(collector, data.stream_lag(ctx.store)), lambda: quarantine_section(ctx, quarantine))
+                lambda: collector_section(collector, data.stream_lag(ctx.store)),
+                lambda: quarantine_section(ctx, quarantine))
     for tab, section in zip(tabs, sections, strict=True):
         if tab.open:
             with tab:

@@ -187,7 +187,8 @@ def main() -> None:
     headline(ctx, version, series)
     default = TAB_OF_KIND.get(ctx.incident.kind, TABS[0]) if ctx.incident is not None else TABS[0]
     tabs = dict(zip(TABS, st.tabs(TABS, default=default, key="version.tab", on_change="rerun"), strict=True))
-    sections = {"Performance": lambda: (performance(ctx, version, series), estimated(ctx, version)), "Data drift": lambda: drift(ctx, version),
+    sections = {"Performance": lambda: (performance(ctx, version, series), estimated(ctx, version)),
+                "Data drift": lambda: drift(ctx, version),
                 "Prediction volume": lambda: volume(ctx, version), "Alerts": lambda: alerts(ctx, version),
                 "Retraining": lambda: actions.retraining(ctx, version)}
     for name, tab in tabs.items():
