@@ -275,8 +275,9 @@ def build_monitor(monitor: MonitorConfig, version: VersionInfo, engine: Engine |
             positive_label=schema.get("positive_label", 1), min_labels=monitor.effective_min_labels,
             n_bootstrap=monitor.n_bootstrap or DEFAULT_RESAMPLES, thresholds=monitor.effective_thresholds,
             false_alarm_rate=monitor.effective_false_alarm_rate,
-            null_cache=None if engine is None else StoreNullCache(engine, version.id, Calibration(
-                monitor.effective_false_alarm_rate, n_draws=monitor.n_bootstrap or DEFAULT_RESAMPLES)),
+            null_cache=None if engine is None or monitor.effective_thresholds != "calibrated" else StoreNullCache(
+                engine, version.id,
+                Calibration(monitor.effective_false_alarm_rate, n_draws=monitor.n_bootstrap or DEFAULT_RESAMPLES)),
         )
     if monitor.kind == "estimated_performance":
         return EstimatedPerformanceMonitor(

@@ -162,7 +162,7 @@ def test_two_schedulers_run_each_scheduled_slot_once(engine, db_url, tmp_path) -
         apply_config(load_config(path), engine)
         with (SchedulerProcess(path, tmp_path / "a.log") as a, SchedulerProcess(path, tmp_path / "b.log") as b):
             assert a.wait_for("event=scheduler_started", timeout=90) and b.wait_for("event=scheduler_started", 90)
-            _poll(lambda: len(api.requests) >= 6 and "slot already run by" in a.log() + b.log(), timeout=60)
+            _poll(lambda: len(api.requests) >= 6 and "outcome=skipped" in a.log() + b.log(), timeout=60)
             codes = a.stop(), b.stop()
             logs = a.log() + b.log()
         gets = len(api.requests)
@@ -172,4 +172,6 @@ def test_two_schedulers_run_each_scheduled_slot_once(engine, db_url, tmp_path) -
     assert sorted(set(ran)) == sorted(ran), f"a slot ran twice: {sorted(ran)}"
     ticks = re.findall(r"job=tick outcome=ok .*slot=(\S+)", logs)
     assert ticks and len(set(ticks)) == len(ticks), f"a tick slot ran twice: {sorted(ticks)}"
-    assert re.search(r'outcome=skipped slot=\S+ reason="slot already run by [^:]+:\d+/', logs), logs
+    # the second scheduler was turned away, by the lease or by the slot's claim (which one depends on timing;
+    # tests/test_scheduler_claims.py checks the claim itself)
+    assert re.search(r'outcome=skipped .*reason="(slot already run by|lease held by)', logs), logs

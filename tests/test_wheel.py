@@ -12,6 +12,7 @@ import uuid
 import venv
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def _project(folder: Path, database_url: str) -> Path:
 def _lifecycle(env: Venv, folder: Path, database_url: str) -> None:
     """db upgrade, config check, apply, collect and monitor run, each exiting 0."""
     _project(folder, database_url)
-    window_end = (T0.replace(hour=12)).isoformat()
+    window_end = (T0 + timedelta(days=1)).isoformat()  # a day boundary: windows are calendar days
     for argv in (["db", "upgrade"], ["config", "check"], ["apply"], ["collect", "--no-progress"],
                  ["monitor", "run", "--monitor", "credit-drift", "--window-end", window_end]):
         done = env.driftscope(*argv, cwd=folder)

@@ -4,8 +4,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from typing import TYPE_CHECKING
 
 from driftscope import __version__
 from driftscope.cli import (
@@ -21,7 +20,9 @@ from driftscope.cli import (
     scheduler,
 )
 from driftscope.errors import ConfigError, DriftscopeError
-from driftscope.storage.db import failed_store
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import DBAPIError
 
 COMMAND_MODULES = (db, config_cmd, apply_cmd, collect, archive, monitor, alerts, scheduler, dashboard, demo)
 
@@ -59,18 +60,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DriftscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (OperationalError, InterfaceError) as exc:
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # SQLAlchemy is imported only by commands that use a store
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        if not isinstance(exc, OperationalError | InterfaceError):
+            raise
         if args.verbose:
             logging.getLogger(__name__).exception("the database failed")
         print(f"error: {store_failure(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
 
 
-def store_failure(exc: DBAPIError) -> str:
+def store_failure(exc: "DBAPIError") -> str:
     """One line for a store that cannot be reached or used: which URL (password masked), why, what to check."""
+    from driftscope.storage.db import failed_store
+
     reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines() or ["unknown error"]
     store = failed_store(exc) or "the configured database"
     return (f"cannot use the database {store}: {reason[0]} -- check that the server runs and is reachable, that "

@@ -3,11 +3,13 @@
 import argparse
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from driftscope.cli.common import add_config_argument, load, open_store, print_table
-from driftscope.config import Config
 from driftscope.errors import ConfigError
-from driftscope.storage.db import read_transaction
+
+if TYPE_CHECKING:
+    from driftscope.config import Config
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -41,7 +43,7 @@ def _time(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (e.g. 2026-01-31)") from exc
 
 
-def _retention(config: Config) -> Config:
+def _retention(config: "Config") -> "Config":
     if config.retention is None:
         raise ConfigError("the configuration has no `retention:` section (raw, archive, schedule); "
                           "see examples/production.yaml")
@@ -64,6 +66,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from driftscope.storage.archive_restore import LIST_COLUMNS, list_archive
+    from driftscope.storage.db import read_transaction
 
     config = load(args)
     with open_store(config) as engine, read_transaction(engine) as session:
