@@ -85,6 +85,12 @@ def performance(ctx: ui.PageState, version: VersionInfo, series: pd.DataFrame) -
                      column_config=ui.TIME_COLUMNS)
 
 
+def performance_tab(ctx: ui.PageState, version: VersionInfo, series: pd.DataFrame) -> None:
+    """Realized metrics, then the label-free estimates of the same version."""
+    performance(ctx, version, series)
+    estimated(ctx, version)
+
+
 def estimated(ctx: ui.PageState, version: VersionInfo) -> None:
     """Estimated performance (CBPE/DLE) beside the realized value, and the estimator's track record."""
     series = data.estimation_series(ctx.store, version_id=version.id, start=ctx.start, end=ctx.end)
@@ -187,7 +193,7 @@ def main() -> None:
     headline(ctx, version, series)
     default = TAB_OF_KIND.get(ctx.incident.kind, TABS[0]) if ctx.incident is not None else TABS[0]
     tabs = dict(zip(TABS, st.tabs(TABS, default=default, key="version.tab", on_change="rerun"), strict=True))
-    sections = {"Performance": lambda: (performance(ctx, version, series), estimated(ctx, version)),
+    sections = {"Performance": lambda: performance_tab(ctx, version, series),
                 "Data drift": lambda: drift(ctx, version),
                 "Prediction volume": lambda: volume(ctx, version), "Alerts": lambda: alerts(ctx, version),
                 "Retraining": lambda: actions.retraining(ctx, version)}
