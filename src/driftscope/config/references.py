@@ -1,6 +1,7 @@
 """Checks across sections: every name a section refers to must exist elsewhere in the file."""
 
-from driftscope.config.schema import Config
+from driftscope.config.schema import Config, ModelConfig, MonitorConfig, RuleConfig
+from driftscope.monitors.config import operational_metric_names
 from driftscope.monitors.metrics import METRICS
 
 
@@ -44,6 +45,9 @@ def reference_errors(config: Config) -> list[str]:
                 errors.append(f"monitors[{i}].metrics: {metric!r} does not apply to a {model.task} model")
         if monitor.kind in ("performance", "concept_drift") and model.schema_.target is None:
             errors.append(f"monitors[{i}].kind: {monitor.kind} needs schema.target on model {model.name!r}")
+        if monitor.latency_percentiles and model.schema_.latency is None:
+            errors.append(f"monitors[{i}].latency_percentiles: model {model.name!r} logs no latency; set "
+                          "schema.latency (the column of the serving time in ms) or drop the percentiles")
     for i, rule in enumerate(config.alerts.rules):
         where = f"alerts.rules[{i}]"
         if rule.monitor is not None and rule.monitor not in monitors:
@@ -61,6 +65,29 @@ def reference_errors(config: Config) -> list[str]:
         performance = monitor is not None and monitor.kind == "performance"
         if performance and rule.metric is not None and rule.metric not in (monitor.metrics or []):
             errors.append(f"{where}.metric: monitor {monitor.name!r} does not compute {rule.metric!r}")
+        if monitor is not None and monitor.kind == "operational" and monitor.model in models:
+            errors += _serving_rule_errors(where, rule, monitor, models[monitor.model])
+        ageless = rule.model in models and all(v.trained_at is None for v in models[rule.model or ""].versions)
+        if rule.when == "model_age_above" and ageless:
+            errors.append(f"{where}.model: no version of model {rule.model!r} has 'trained_at'; a "
+                          "model_age_above rule needs it")
+    return errors
+
+
+def _serving_rule_errors(where: str, rule: RuleConfig, monitor: MonitorConfig, model: ModelConfig) -> list[str]:
+    """A rule on an operational monitor reads a metric it computes, a percentile it keeps, a status it logs."""
+    errors = []
+    percentiles = monitor.effective_latency_percentiles
+    names = operational_metric_names(percentiles, list(model.schema_.outcomes))
+    if rule.when == "latency_above" and rule.percentile not in percentiles:
+        shown = ", ".join(f"{p:g}" for p in percentiles)
+        errors.append(f"{where}.percentile: monitor {monitor.name!r} computes the latency percentiles {shown}; "
+                      "add it to its latency_percentiles")
+    if rule.when == "error_rate_above" and model.schema_.status is None:
+        errors.append(f"{where}.when: model {model.name!r} logs no status; set schema.status for error_rate_above")
+    if rule.metric is not None and rule.metric not in names:
+        errors.append(f"{where}.metric: monitor {monitor.name!r} does not compute {rule.metric!r}; valid: "
+                      f"{', '.join(names)}")
     return errors
 
 
@@ -68,8 +95,10 @@ _RULE_MONITOR_KINDS = {
     "dataset_drift": ("data_drift",),
     "feature_drift": ("data_drift",),
     "missing_values": ("data_drift",),
-    "metric_below": ("performance",),
-    "metric_drop": ("performance",),
+    "metric_below": ("performance", "operational"),
+    "metric_drop": ("performance", "operational"),
+    "latency_above": ("operational",),
+    "error_rate_above": ("operational",),
     "detector_fired": ("concept_drift",),
 }
 
