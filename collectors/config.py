@@ -11,12 +11,12 @@ from driftscope.sections import Duration, OptionalSecret, OptionalStr, Schedule,
 
 
 class SourceConfig(Strict):
-    """Where prediction logs or ground truth are pulled from."""
+    """Where prediction logs, ground truth or outcomes (business results joined by id) are pulled from."""
 
     name: str = Field(min_length=1)
     kind: Literal["files", "sql", "http"]
     model: str
-    records: Literal["predictions", "ground_truth"]
+    records: Literal["predictions", "ground_truth", "outcomes"]
     url: str
     version: OptionalStr = None
     version_column: OptionalStr = None

@@ -22,6 +22,7 @@ from driftscope.errors import SchemaError
 from driftscope.storage.collector_state import add_run_counts, advance_file, advance_watermark
 from driftscope.storage.db import transaction
 from driftscope.storage.labels import write_labels
+from driftscope.storage.outcomes import write_outcomes
 from driftscope.storage.predictions import EncodedPredictions, encode_predictions, write_encoded
 from driftscope.storage.quarantine import add_quarantined
 
@@ -97,7 +98,8 @@ def store_validated(
 ) -> tuple[int, int]:
     """Store the valid rows of a batch (``encoded``: its prediction chunks, if prepared); return (stored, duplicates).
 
-    For labels, stored counts new and corrected labels, duplicates the unchanged repeats.
+    For labels, stored counts new and corrected labels, duplicates the unchanged repeats; for
+    outcomes, stored counts the rows with at least one new outcome value, duplicates the others.
     """
     stored = duplicate = 0
     if encoded is None:
@@ -108,6 +110,10 @@ def store_validated(
     if validated.labels is not None:
         labels = write_labels(session, model_id=target.model_id, frame=validated.labels, source=target.source)
         stored, duplicate = labels.stored, labels.unchanged
+    if validated.outcomes is not None:
+        written = write_outcomes(session, model_id=target.model_id, frame=validated.outcomes)
+        stored = validated.outcomes.loc[written.new, "row"].nunique()
+        duplicate = validated.n_valid - stored
     return stored, duplicate
 
 

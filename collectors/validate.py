@@ -10,6 +10,8 @@ that applies. Rules, per schema role:
 * probability (when the schema has one): required, a number in [0, 1].
 * numeric features: a finite number or missing; categorical: any value or missing (values unseen
   in the reference are counted, not refused); binary: 0/1, true/false, yes/no or missing.
+* latency and status (when the schema names them): see :mod:`driftscope.collectors.request_columns`;
+  a failed request (status error or timeout) may lack its prediction and probability.
 * version (``version_column``): a registered version of the model; empty falls back to the
   source's ``version``.
 * label (ground truth): required, of the version's label kind, at most 200 characters as text.
@@ -26,6 +28,13 @@ import pandas as pd
 
 from driftscope.collectors.coerce import Coerced, as_text, as_timestamp, text_length
 from driftscope.collectors.columns import KIND_TEXT, MAX_TEXT, coerce_kind, feature_values, flag, required_problems
+from driftscope.collectors.outcome_rows import outcome_rows
+from driftscope.collectors.request_columns import (
+    OPTIONAL_WHEN_FAILED,
+    excuse_failed,
+    request_schema_columns,
+    request_values,
+)
 from driftscope.collectors.target import Target, VersionPlan
 from driftscope.errors import SchemaError
 
@@ -50,10 +59,13 @@ class Validated:
     bad_positions: np.ndarray
     bad_reasons: np.ndarray
     n_rows: int
+    outcomes: pd.DataFrame | None = None
 
     @property
     def n_valid(self) -> int:
         """Rows that passed validation."""
+        if self.outcomes is not None:
+            return self.n_rows - len(self.bad_positions)
         if self.labels is not None:
             return len(self.labels)
         return sum(len(rows.frame) for rows in self.predictions)
@@ -69,6 +81,11 @@ def validate_batch(frame: pd.DataFrame, target: Target, *, origin: str, now: dat
     """
     if target.records == "ground_truth":
         return _validate_labels(frame, target, origin=origin, now=now)
+    if target.records == "outcomes":
+        rows, reasons = outcome_rows(frame, target, origin=origin, now=now, identifier=_identifier,
+                                     times_of=_label_times)
+        bad = np.flatnonzero(pd.notna(reasons))
+        return Validated([], None, bad, reasons[bad], len(frame), outcomes=rows)
     reasons = np.full(len(frame), None, dtype=object)
     versions = _versions(frame, target, reasons)
     parts = []
@@ -87,7 +104,7 @@ def validate_batch(frame: pd.DataFrame, target: Target, *, origin: str, now: dat
 
 def _prediction_columns(schema: dict) -> list[str]:
     roles = [schema["id"], schema["timestamp"], schema["prediction"], schema.get("probability")]
-    return [c for c in roles if c] + list(schema["features"])
+    return [c for c in roles if c] + request_schema_columns(schema) + list(schema["features"])
 
 
 def _require(frame: pd.DataFrame, target: Target, schema_columns: list[str], origin: str) -> None:
@@ -134,14 +151,17 @@ def _predictions(
     if schema.get("probability"):
         roles.append(("probability", "probability", "probability", "a number in [0, 1]"))
     columns: dict[str, pd.Series | np.ndarray] = {}
+    request, failed = request_values(rows, schema, target.column, reasons, positions)
     for canonical, role, what, expected in roles:
         source = target.column(schema[role])
         coerced = _coerce_role(canonical, rows[source], plan)
+        if canonical in OPTIONAL_WHEN_FAILED:
+            coerced = excuse_failed(coerced, failed)
         for mask, text in required_problems(coerced, source, what, expected):
             flag(reasons, positions[mask], text)
         columns[canonical] = coerced.values.reset_index(drop=True)
     features, new_categories = feature_values(rows, plan, target.column, reasons, positions)
-    return pd.DataFrame(columns | features), new_categories
+    return pd.DataFrame(columns | request | features), new_categories
 
 
 def _coerce_role(canonical: str, raw: pd.Series, plan: VersionPlan) -> Coerced:

@@ -26,6 +26,8 @@ class Applied:
     change: Change
 
 
+SERVING_ROLES = ("latency", "status", "outcomes")
+
 def apply_config(config: Config, engine: Engine, *, replace_references: bool = False) -> list[Applied]:
     """Register everything the config declares, in one transaction (all or nothing)."""
     references = {
@@ -66,8 +68,13 @@ def apply_config(config: Config, engine: Engine, *, replace_references: bool = F
 
 
 def schema_document(schema: SchemaConfig) -> dict:
-    """The schema as stored with a version (JSON-safe, role names as in the config)."""
-    return schema.model_dump(mode="json", by_alias=True)
+    """The schema as stored with a version (JSON-safe, role names as in the config).
+
+    The serving roles (``latency``, ``status``, ``outcomes``) appear only when set, so versions
+    registered before they existed keep their schema hash.
+    """
+    unset = {role for role in SERVING_ROLES if not getattr(schema, role)}
+    return schema.model_dump(mode="json", by_alias=True, exclude=unset)
 
 
 def monitor_settings(monitor: MonitorConfig, model: ModelConfig) -> dict:
