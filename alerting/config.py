@@ -14,8 +14,7 @@ RuleKind = Literal[
     "dataset_drift", "feature_drift", "metric_below", "metric_drop", "detector_fired", "missing_values", "no_data",
     "run_failed", "latency_above", "error_rate_above", "model_age_above",
 ]
-OPERATIONAL_RULES = frozenset({"latency_above", "error_rate_above"})
-"""Rule kinds judged on the runs of an ``operational`` monitor."""
+
 
 
 def parse_persistence(value: object) -> object:
