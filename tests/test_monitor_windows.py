@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from driftscope.errors import SchemaError
 from driftscope.monitors.windows import (
-    EPOCH,
     Window,
     align,
     as_like,
@@ -28,9 +27,14 @@ MOMENTS = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 
 
 @given(moment=MOMENTS, width=WIDTHS)
 def test_tiles_are_aligned_and_contain_their_moment(moment: datetime, width: timedelta) -> None:
+    """Calendar alignment: weeks end on Monday 00:00 UTC, shorter widths restart at every UTC midnight."""
     tile = latest_tile(moment, width)
     assert tile.end - tile.start == width
-    assert (tile.end - EPOCH) % width == timedelta(0)
+    midnight = tile.end.replace(hour=0, minute=0, second=0, microsecond=0)
+    if width == timedelta(days=7):
+        assert tile.end == midnight and tile.end.weekday() == 0
+    else:
+        assert (tile.end - midnight) % width == timedelta(0)
     assert tile.end <= moment < tile.end + width
 
 
@@ -52,13 +56,13 @@ def test_backfill_tiles_cover_the_span_without_gaps_or_overlaps(start: datetime,
          datetime(2026, 1, 5, tzinfo=UTC)),
         (datetime(2026, 1, 5, 13, 30, tzinfo=UTC), timedelta(days=1), datetime(2026, 1, 4, tzinfo=UTC),
          datetime(2026, 1, 5, tzinfo=UTC)),
-        # weekly tiles end on Thursdays (the epoch's weekday)
-        (datetime(2026, 1, 5, tzinfo=UTC), timedelta(days=7), datetime(2025, 12, 25, tzinfo=UTC),
-         datetime(2026, 1, 1, tzinfo=UTC)),
+        # weekly windows are calendar weeks: Monday 00:00 UTC to the next Monday (2026-01-05 is a Monday)
+        (datetime(2026, 1, 5, tzinfo=UTC), timedelta(days=7), datetime(2025, 12, 29, tzinfo=UTC),
+         datetime(2026, 1, 5, tzinfo=UTC)),
         (datetime(2026, 1, 5, 3, 0, tzinfo=timezone(timedelta(hours=5))),
          timedelta(hours=6), datetime(2026, 1, 4, 12, tzinfo=UTC), datetime(2026, 1, 4, 18, tzinfo=UTC)),
     ],
-    ids=["aligned", "floored", "weekly-thursday", "other-offset"],
+    ids=["aligned", "floored", "weekly-monday", "other-offset"],
 )
 def test_tile_ending(end: datetime, width: timedelta, expected_start: datetime, expected_end: datetime) -> None:
     assert tile_ending(end, width) == Window(expected_start, expected_end)

@@ -26,7 +26,7 @@ from driftscope.storage.results import RunInfo
 
 LOWER_IS_BETTER = frozenset({"log_loss", "brier", "mae", "rmse", "mape"})
 DRIFT_COLUMNS = ["feature", "method", "statistic", "p_value", "threshold"]
-OPTIONAL_DRIFT_COLUMNS = ["effect_size", "effect_floor", "threshold_kind"]
+OPTIONAL_DRIFT_COLUMNS = ["effect_size", "effect_size_kind", "threshold_mode", "q_value"]
 """Columns shown when the data-drift monitor stores them (effect size, calibrated thresholds)."""
 DEFAULT_MISSING_MARGIN = 0.1
 

@@ -51,8 +51,13 @@ def p_value_text(p_value: Any, threshold: Any) -> str:
 
 
 def compared(row: dict[str, Any]) -> str:
-    """What a drift test compared: the p-value with its threshold and the statistic apart, or the
-    distance with its threshold; the effect size when the monitor stored one.
+    """What a drift test compared, each number against its own kind of threshold.
+
+    Fixed thresholds: the p-value against its threshold with the statistic apart, or the distance
+    against its threshold. Calibrated thresholds (``threshold_mode="calibrated"``): the statistic
+    against the threshold learned from the reference at this window's size, then the Monte Carlo
+    p-value and, under FDR control, the Benjamini-Hochberg q-value. The effect size follows when the
+    monitor stored one.
 
     Examples
     --------
@@ -60,18 +65,34 @@ def compared(row: dict[str, Any]) -> str:
     'ks p-value 0.003 < threshold 0.05; statistic 0.1446'
     >>> compared({"method": "psi", "statistic": 0.42, "p_value": None, "threshold": 0.2, "effect_size": 0.31})
     'psi 0.42 >= threshold 0.2; effect size 0.31'
+    >>> compared({"method": "ks", "statistic": 0.061, "p_value": 0.001, "threshold": 0.031, "q_value": 0.004,
+    ...           "threshold_mode": "calibrated", "effect_size": 0.12, "effect_size_kind": "wasserstein_sd"})
+    'ks statistic 0.061 >= calibrated threshold 0.031 (p-value 0.001, q-value 0.004); effect size 0.12 (wasserstein_sd)'
     """
     method, statistic, threshold = row.get("method"), row.get("statistic"), row.get("threshold")
     p_value = row.get("p_value")
-    if p_value is not None and not (isinstance(p_value, float) and math.isnan(p_value)):
+    if row.get("threshold_mode") == "calibrated":
+        above = _present(statistic) and _present(threshold) and float(statistic) >= float(threshold)
+        sign = ">=" if above else "<"
+        text = f"{method} statistic {number(statistic)} {sign} calibrated threshold {number(threshold)}"
+        extra = [f"p-value {_p(p_value)}"] if _present(p_value) else []
+        extra += [f"q-value {_p(row['q_value'])}"] if _present(row.get("q_value")) else []
+        text += f" ({', '.join(extra)})" if extra else ""
+    elif _present(p_value):
         text = f"{method} {p_value_text(p_value, threshold)}; statistic {number(statistic)}"
     else:
-        above = statistic is not None and threshold is not None and float(statistic) >= float(threshold)
+        above = _present(statistic) and _present(threshold) and float(statistic) >= float(threshold)
         text = f"{method} {number(statistic)} {'>=' if above else '<'} threshold {number(threshold)}"
     effect = row.get("effect_size")
-    if effect is not None and not (isinstance(effect, float) and math.isnan(effect)):
-        text += f"; effect size {number(effect)}"
-        floor = row.get("effect_floor")
-        if floor is not None and not (isinstance(floor, float) and math.isnan(floor)) and float(effect) < float(floor):
-            text += f" (below the floor {number(floor)}: significant but small)"
+    if _present(effect):
+        kind = row.get("effect_size_kind")
+        text += f"; effect size {number(effect)}" + (f" ({kind})" if _present(kind) else "")
     return text
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _p(value: Any) -> str:
+    return "< 0.0001" if float(value) < TINY_P else number(value)
