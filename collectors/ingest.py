@@ -111,8 +111,8 @@ def store_validated(
         labels = write_labels(session, model_id=target.model_id, frame=validated.labels, source=target.source)
         stored, duplicate = labels.stored, labels.unchanged
     if validated.outcomes is not None:
-        written = write_outcomes(session, model_id=target.model_id, frame=validated.outcomes)
-        stored = validated.outcomes.loc[written.new, "row"].nunique()
+        outcomes = write_outcomes(session, model_id=target.model_id, frame=validated.outcomes)
+        stored = validated.outcomes.loc[outcomes.new, "row"].nunique()
         duplicate = validated.n_valid - stored
     return stored, duplicate
 

@@ -104,7 +104,7 @@ def excuse_failed(coerced: Coerced, failed: np.ndarray) -> Coerced:
     if not excused.any():
         return coerced
     values = coerced.values
-    nullable = {"i": "Int64", "u": "UInt64", "b": "boolean"}.get(values.dtype.kind)
-    if nullable is not None:
-        values = values.astype(nullable)
+    nullable: dict[str, Any] = {"i": pd.Int64Dtype(), "u": pd.UInt64Dtype(), "b": pd.BooleanDtype()}
+    if values.dtype.kind in nullable:
+        values = values.astype(nullable[values.dtype.kind])
     return Coerced(values.mask(excused), coerced.missing & ~excused, coerced.invalid & ~excused)
