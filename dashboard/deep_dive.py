@@ -15,6 +15,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from driftscope.dashboard import data, fmt, reports, ui
+from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 from driftscope.errors import DriftscopeError
 
@@ -66,10 +67,10 @@ def _explain(ctx: ui.PageState, version: VersionInfo, window: tuple[datetime, da
     features = rows[rows["role"] == "feature"]
     outputs = sorted(set(rows.loc[rows["role"] != "feature", "feature"])) or ["prediction", "probability"]
     drifted = sorted(set(features.loc[features["drifted"].fillna(False).astype(bool), "feature"]))
-    names = ", ".join(ui.code(c) for c in outputs)
+    names = ", ".join(md.code(c) for c in outputs)
     st.caption(
         f"driftscope's dataset-drift share counts the {features['feature'].nunique()} features "
-        f"(drifted: {', '.join(ui.code(c) for c in drifted) or 'none'}); it tests the model outputs ({names}) too but "
+        f"(drifted: {', '.join(md.code(c) for c in drifted) or 'none'}); it tests the model outputs ({names}) too but "
         f"leaves them out of the share. Evidently's report counts every column it checks, features and outputs "
         f"({features['feature'].nunique() + len(outputs)} here; never the id or timestamp columns), so its column "
         "count and its share of drifted columns differ. For columns whose test the monitor's config does not name, "

@@ -190,11 +190,6 @@ def alerts_table(frame: pd.DataFrame) -> pd.DataFrame:
                                               "rule", "windows"]]
 
 
-def code(text: Any) -> str:
-    """``text`` as a Markdown code span: shown literally (no Markdown, no HTML), backticks neutralised."""
-    return "`" + str(text).replace("`", "ˋ").replace("\n", " ") + "`"
-
-
 def blanks(frame: pd.DataFrame) -> pd.DataFrame:
     """A table for display with missing cells empty (not ``None``): text columns filled with ``""``,
     numeric columns holding gaps as formatted text; datetime and boolean columns untouched."""

@@ -99,6 +99,8 @@ def test_viewer_sees_disabled_actions_and_cannot_write(
     assert button(at, "Acknowledge").disabled and button(at, "Resolve").disabled
     assert any("only operators can act here" in c.value for c in at.caption)
     at.switch_page("../views/version.py").run()
+    at.session_state["version.tab"] = "Retraining"
+    at.run()
     assert button(at, "Request retraining").disabled
     store = data.open_store(url)
     viewer = User(name="vic", role="viewer", method="password")
@@ -133,6 +135,8 @@ def test_operator_acknowledges_resolves_and_requests_retraining(monkeypatch: pyt
 
     version_id = seeded.version_ids["credit-1.0"]
     at.switch_page("../views/version.py").run()
+    at.session_state["version.tab"] = "Retraining"
+    at.run()
     at.text_area(key=f"retrain.reason.{version_id}").input("roc_auc below the floor since Jan 11")
     button(at, "Request retraining").click().run()
     assert "Tick the confirmation and give a reason to request retraining." in [e.value for e in at.error]

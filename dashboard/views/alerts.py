@@ -48,7 +48,7 @@ def details(ctx: ui.PageState, alert: dict[str, Any]) -> None:
     cols[3].metric("Data until", fmt.when(alert["data_end"]) or "n/a",
                    help="End of the newest breaching window (data time)")
     where = md.text(f"{alert['model']} {alert['version']}")
-    st.caption(f"Rule {ui.code(alert['rule'])} ({alert['kind']}) · {where} · data "
+    st.caption(f"Rule {md.code(alert['rule'])} ({alert['kind']}) · {where} · data "
                f"{fmt.span(alert['data_start'], alert['data_end'])} · created {fmt.when(alert['first_seen'])}, "
                f"last changed {ui.ago(alert['last_seen'])}")
     window_link(alert)

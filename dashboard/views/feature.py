@@ -89,7 +89,7 @@ def new_categories(history: pd.DataFrame, row: pd.Series) -> None:
     found = [str(c) for c in row["new_categories"]]
     if found:
         st.warning(f"{len(found)} categor{'y' if len(found) == 1 else 'ies'} not in the reference: "
-                   + ", ".join(ui.code(c) for c in found[:30]))
+                   + ", ".join(md.code(c) for c in found[:30]))
     else:
         st.caption("No category outside the reference in this window.")
     per_window = history[history["n_new_categories"] > 0]
