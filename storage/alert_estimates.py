@@ -9,9 +9,12 @@ realized value settles it, in the caller's transaction:
 * **retracted** (it does not): the alert is resolved and those channels get one
   ``alert.retracted`` event (instead of ``alert.resolved``).
 
-Either way the history gains a ``confirmed`` or ``retracted`` event.
+Either way the history gains a ``confirmed`` or ``retracted`` event, whose note is the new title.
+The caller writes the same title and figure into the rule's verdict log, so the lifecycle's
+reconcile, which rewrites an alert from that log, keeps them.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +26,18 @@ from driftscope.storage.models import Alert, AlertEvent
 from driftscope.storage.notifications import enqueue, jsonable, notified_channels
 
 
+@dataclass(frozen=True)
+class EstimatedAlert:
+    """An active alert raised on an estimate: its id, its title and its ``evidence.metric`` figure then."""
+
+    id: int
+    title: str
+    metric: dict[str, Any]
+
+
 def estimated_alert(
     session: Session, *, rule: str, model_version_id: int, window_start: datetime, window_end: datetime
-) -> int | None:
+) -> EstimatedAlert | None:
     """The active alert of (rule, version) raised on an estimate of exactly this window, else None."""
     alerts = session.execute(
         select(Alert).where(
@@ -34,27 +46,25 @@ def estimated_alert(
         ).order_by(Alert.id.desc()).with_for_update()
     ).scalars().all()
     for alert in alerts:
-        if (alert.evidence or {}).get("metric", {}).get("state") == "estimated":
-            return alert.id
+        metric = (alert.evidence or {}).get("metric") or {}
+        if metric.get("state") == "estimated":
+            return EstimatedAlert(alert.id, alert.title, dict(metric))
     return None
 
 
 def settle_estimated_alert(
-    session: Session, *, alert_id: int, confirmed: bool, realized: dict[str, Any], title: str, now: datetime
+    session: Session, *, alert_id: int, confirmed: bool, metric: dict[str, Any], title: str, now: datetime
 ) -> list[int]:
     """Confirm or retract an alert raised on an estimate; return the queued notification ids. Flushes.
 
-    ``realized`` (the rule's figure on the realized value) joins the evidence under ``metric``.
+    ``metric`` (the rule's figure on the realized value, with the estimate it settles) replaces the
+    evidence's ``metric``; ``title`` replaces the title.
     """
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
         raise LookupError(f"no alert {alert_id}")
     verdict = "confirmed" if confirmed else "retracted"
-    evidence = dict(alert.evidence or {})
-    estimate = dict(evidence.get("metric") or {})
-    evidence["metric"] = {**estimate, **realized, "state": "realized", "estimate": estimate.get("value"),
-                          "verdict": verdict}
-    alert.evidence, alert.title = jsonable(evidence), title
+    alert.evidence, alert.title = jsonable({**(alert.evidence or {}), "metric": metric}), title
     if not confirmed:
         alert.status, alert.resolved_at = "resolved", now
     session.add(AlertEvent(alert_id=alert_id, action=verdict, actor=SYSTEM_ACTOR, note=title, created_at=now))

@@ -113,7 +113,34 @@ def test_an_alert_on_an_estimate_is_confirmed_or_retracted_once_labels_land(sqli
         history = alert_history(session, alert_id=final["id"])
     assert final["status"] == ("open" if verdict == "confirmed" else "resolved")
     assert final["evidence"]["metric"]["state"] == "realized"  # judged on the realized value now
+    assert final["title"].startswith(f"{verdict} by labels: accuracy")
     assert verdict in history["action"].tolist()
+
+
+def test_a_confirmed_alert_says_realized_and_keeps_the_estimate_it_was_raised_on(sqlite_engine, tmp_path) -> None:
+    """The lifecycle's reconcile, which runs after the settlement, must not put the estimate's title back."""
+    config = applied(sqlite_engine, _config(tmp_path, str(sqlite_engine.url)))
+    frame = _window(sqlite_engine, config, labels=False)
+    [opened] = _run_and_alert(sqlite_engine, config)
+    with transaction(sqlite_engine) as session:
+        raised = list_alerts(session).to_dict("records")[0]
+    _label(sqlite_engine, frame)
+    _run_and_alert(sqlite_engine, config)
+    with transaction(sqlite_engine) as session:
+        [final] = list_alerts(session).to_dict("records")
+        history = alert_history(session, alert_id=final["id"])
+    realized = (frame["prediction"] == frame["label"]).mean()
+    metric = final["evidence"]["metric"]
+    assert final["title"].startswith("confirmed by labels: accuracy") and "realized" in final["title"]
+    assert "labels pending" not in final["title"]
+    assert metric["state"] == "realized" and metric["verdict"] == "confirmed"
+    assert metric["value"] == pytest.approx(realized)
+    assert metric["estimate"] == pytest.approx(raised["evidence"]["metric"]["value"])
+    assert metric["band"] == pytest.approx(raised["evidence"]["metric"]["band"])
+    assert metric["estimated_title"] == raised["title"]
+    assert history["action"].tolist()[:2] == ["opened", "confirmed"]
+    confirmed = history[history["action"] == "confirmed"].iloc[0]
+    assert confirmed["note"] == final["title"]
 
 
 def test_a_window_labelled_from_the_start_is_realized_at_once(engine, tmp_path) -> None:

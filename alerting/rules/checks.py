@@ -180,7 +180,10 @@ def metric_below(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding
     if metric.get("state") == "estimated":
         low, high = metric["band"]
         title = f"estimated {title} (band [{number(low)}, {number(high)}], labels pending)"
-    if metric.get("unreliable"):
+    elif metric.get("state") == "realized":
+        low, high = metric["band"]
+        title += f" (realized from labels; estimated {number(metric['estimate'])}, band [{number(low)}, {number(high)}])"
+    if metric.get("unreliable") and metric.get("state") != "realized":
         title += " - estimate unreliable: " + "; ".join(metric["unreliable_reasons"])
     clearance = (metric["value"] - rule.value) / abs(rule.value) if rule.value else None
     return Finding(below, title, {"metric": {**metric, "floor": rule.value}}, clearance,

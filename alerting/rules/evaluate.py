@@ -108,20 +108,26 @@ def _evaluate_group(
     for rule in rules:
         if rule.model is not None and rule.model != version.model:
             continue
+        settled: dict[int, Finding] = {}
         for run in runs:
-            settled = settle_estimate(session, rule, run, results[run.id], now=now)
-            if settled is not None:
-                changes.append(AlertChange(settled[0], rule.name, version.id, settled[1], settled[2]))
-        judged = [_judge(session, rule, version, run, results[run.id], now) for run in runs]
+            settlement = settle_estimate(session, rule, run, results[run.id], now=now)
+            if settlement is not None:
+                settled[run.id] = settlement.finding
+                changes.append(AlertChange(settlement.alert_id, rule.name, version.id, settlement.verdict,
+                                           settlement.notified))
+        judged = [_judge(session, rule, version, run, results[run.id], now, settled.get(run.id)) for run in runs]
         for change in reconcile(session, config, rule, version, judged, now=now):
             changes.append(AlertChange(**change))
     return changes
 
 
 def _judge(
-    session: Session, rule: RuleConfig, version: VersionInfo, run: RunInfo, results: RunResults, now: datetime
+    session: Session, rule: RuleConfig, version: VersionInfo, run: RunInfo, results: RunResults, now: datetime,
+    settled: Finding | None = None,
 ) -> Judged:
-    finding = CHECKS[rule.when](rule, run, results)
+    """Log the rule's verdict on ``run``'s window; ``settled``, when given, is that finding as an estimated
+    alert's settlement worded it (so reconcile writes the settled title and figure back, not the raw check's)."""
+    finding = settled if settled is not None else CHECKS[rule.when](rule, run, results)
     verdict = "none" if finding is None else "breach" if finding.fired else "clean"
     before = record_verdict(
         session, rule=rule.name, model_version_id=version.id, window_start=run.window_start,
