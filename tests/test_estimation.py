@@ -3,10 +3,23 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.metrics import (
+    accuracy_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    multilabel_confusion_matrix,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
 from driftscope.errors import NotFittedError
-from driftscope.monitors.estimation.cbpe import CBPE, CBPE_METRICS, _expected_auc
+from driftscope.monitors.estimation.cbpe import CBPE, CBPE_METRICS, _count_metrics, _expected_auc, _rank_auc
+from driftscope.monitors.estimation.dle import DLE
 from driftscope.monitors.estimation.monitor import EstimatedPerformanceMonitor
 from driftscope.monitors.metrics import METRICS, classification_data
 from driftscope.monitors.performance import PerformanceMonitor
@@ -86,6 +99,42 @@ def test_expected_auc_of_certain_outcomes_is_the_ordinary_auc() -> None:
     assert _expected_auc(scores[:, None], y[:, None]) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
 
 
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(1, 4), data=st.data())
+def test_cbpe_metrics_of_certain_labels_are_sklearns_macro_metrics(k, data) -> None:
+    """With 0/1 labels CBPE's formulas are the realized metrics: binary of the positive class, multiclass
+    macro over all K classes (a class never predicted or never seen scores 0, sklearn's zero_division=0)."""
+    n = data.draw(st.integers(2, 60))
+    classes = max(k, 2)
+    y = data.draw(arrays(np.int64, n, elements=st.integers(0, classes - 1)))
+    pred = data.draw(arrays(np.int64, n, elements=st.integers(0, classes - 1)))
+    scores = data.draw(arrays(np.float64, (n, k), elements=st.integers(0, 9).map(float)))  # ties on purpose
+    onehot = (lambda v: (v[:, None] == np.arange(k)).astype(np.float64)) if k > 1 else (
+        lambda v: v[:, None].astype(np.float64))
+    got = _count_metrics(onehot(y)[None], onehot(pred))
+    labels = list(range(classes))
+    common = {"average": "binary"} if k == 1 else {"average": "macro", "labels": labels}
+    confusion = multilabel_confusion_matrix(y, pred, labels=labels)[1:] if k == 1 else \
+        multilabel_confusion_matrix(y, pred, labels=labels)
+    tn, fp = confusion[:, 0, 0], confusion[:, 0, 1]
+    expected = {
+        "accuracy": accuracy_score(y, pred),
+        "precision": precision_score(y, pred, zero_division=0, **common),
+        "recall": recall_score(y, pred, zero_division=0, **common),
+        "f1": f1_score(y, pred, zero_division=0, **common),
+        "specificity": np.mean(np.where(tn + fp > 0, tn / np.maximum(tn + fp, 1), 0.0)),
+    }
+    for name, value in expected.items():
+        assert got[name][0] == pytest.approx(value, abs=1e-12), name
+    present = onehot(y).sum(axis=0)
+    assume(bool(((present > 0) & (present < n)).all()))
+    ranks = np.column_stack([pd.Series(scores[:, j]).rank().to_numpy() for j in range(k)])
+    auc = roc_auc_score(y, scores[:, 0]) if k == 1 else np.mean(
+        [roc_auc_score(y == j, scores[:, j]) for j in range(k)])
+    assert _rank_auc(onehot(y)[None], ranks)[0] == pytest.approx(auc, abs=1e-12)
+    assert _expected_auc(scores, onehot(y)) == pytest.approx(auc, abs=1e-12)
+
+
 def test_a_reference_too_small_to_calibrate_flags_the_estimate_unreliable() -> None:
     monitor = EstimatedPerformanceMonitor("binary_classification", {"x": "numeric"}).fit(_binary(60, seed=4))
     result = monitor.evaluate(_binary(1_000, seed=5))
@@ -123,6 +172,13 @@ def test_dle_estimates_mae_and_rmse_of_a_shifted_window() -> None:
         assert m.value == pytest.approx(realized, rel=0.03), m.metric
         assert m.ci_low <= realized <= m.ci_high
         assert realized > 1.3 * m.reference_value  # the shift made it worse, and DLE saw it without labels
+
+
+def test_dle_of_a_model_without_error_on_the_reference_estimates_zero() -> None:
+    reference = _regression(500, seed=3).assign(label=lambda f: f["prediction"])  # Poisson needs a positive total
+    dle = DLE({"x": "numeric", "group": "categorical"}).fit(reference, reference["label"].to_numpy())
+    for estimate in dle.estimate(_regression(200, seed=4)):
+        assert (estimate.value, estimate.low, estimate.high) == (0.0, 0.0, 0.0), estimate.metric
 
 
 def _multiclass_data(frame: pd.DataFrame):

@@ -122,6 +122,7 @@ def test_a_confirmed_alert_says_realized_and_keeps_the_estimate_it_was_raised_on
     config = applied(sqlite_engine, _config(tmp_path, str(sqlite_engine.url)))
     frame = _window(sqlite_engine, config, labels=False)
     [opened] = _run_and_alert(sqlite_engine, config)
+    assert opened.action == "opened"
     with transaction(sqlite_engine) as session:
         raised = list_alerts(session).to_dict("records")[0]
     _label(sqlite_engine, frame)

@@ -182,7 +182,8 @@ def metric_below(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding
         title = f"estimated {title} (band [{number(low)}, {number(high)}], labels pending)"
     elif metric.get("state") == "realized":
         low, high = metric["band"]
-        title += f" (realized from labels; estimated {number(metric['estimate'])}, band [{number(low)}, {number(high)}])"
+        estimate = number(metric["estimate"])
+        title += f" (realized from labels; estimated {estimate}, band [{number(low)}, {number(high)}])"
     if metric.get("unreliable") and metric.get("state") != "realized":
         title += " - estimate unreliable: " + "; ".join(metric["unreliable_reasons"])
     clearance = (metric["value"] - rule.value) / abs(rule.value) if rule.value else None
