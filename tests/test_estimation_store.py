@@ -108,6 +108,9 @@ def test_an_alert_on_an_estimate_is_confirmed_or_retracted_once_labels_land(sqli
         posts = receiver.wait_for(2)
     assert [p.json["type"] for p in posts] == ["alert.fired", f"alert.{verdict}"]
     assert [m["Subject"].split("]")[0] for m in box.messages] == ["[WARNING", f"[{verdict.upper()}"]
+    fired, settled_mail = (m.get_body(("plain",)).get_content() for m in box.messages)
+    assert "estimated without labels (band " in fired and "labelled rows" not in fired
+    assert "realized from labels (estimated " in settled_mail and verdict in settled_mail
     with transaction(sqlite_engine) as session:
         [final] = list_alerts(session).to_dict("records")
         history = alert_history(session, alert_id=final["id"])

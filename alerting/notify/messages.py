@@ -148,8 +148,35 @@ def _metric_numbers(metric: dict[str, Any]) -> tuple[str, str]:
                      else f"better by {_num(abs(metric['drop']))}")
     if metric.get("p_value") is not None:
         parts.append(f"one-sided {p_value_text(metric['p_value'], metric.get('threshold'))}")
-    parts.append(f"n={metric.get('n')} labelled rows")
+    state = metric.get("state")
+    if state is None:
+        parts.append(f"n={metric.get('n')} labelled rows")
+    else:
+        parts += _estimate_numbers(metric)
     return str(metric["metric"]), ", ".join(parts)
+
+
+def _estimate_numbers(metric: dict[str, Any]) -> list[str]:
+    """An ``estimated_performance`` figure: estimated (band, reliability) or realized (the estimate it settled).
+
+    Examples
+    --------
+    >>> _estimate_numbers({"state": "estimated", "band": [0.7, 0.8], "n": 900, "unreliable": True,
+    ...                    "unreliable_reasons": ["concept drift"]})
+    ['estimated without labels (band 0.7 to 0.8)', 'n=900 rows', 'estimate unreliable: concept drift']
+    >>> _estimate_numbers({"state": "realized", "estimate": 0.75, "band": [0.7, 0.8], "n": 900,
+    ...                    "verdict": "retracted"})
+    ['realized from labels (estimated 0.75, band 0.7 to 0.8)', 'n=900 rows', 'retracted']
+    """
+    low, high = metric.get("band") or [None, None]
+    band = f"band {_num(low)} to {_num(high)}"
+    if metric["state"] == "estimated":
+        parts = [f"estimated without labels ({band})", f"n={metric.get('n')} rows"]
+        if metric.get("unreliable"):
+            parts.append("estimate unreliable: " + "; ".join(metric.get("unreliable_reasons") or []))
+        return parts
+    parts = [f"realized from labels (estimated {_num(metric.get('estimate'))}, {band})", f"n={metric.get('n')} rows"]
+    return parts + ([str(metric["verdict"])] if metric.get("verdict") else [])
 
 
 def drift_table(event: dict[str, Any]) -> list[dict[str, str]]:
