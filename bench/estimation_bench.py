@@ -3,9 +3,11 @@
 The datasets ship inside the ``nannyml`` wheel (binary "work from home", car loan, car price
 regression, multiclass credit card). NannyML pins old libraries, so it lives in a separate
 virtual environment (never the project's): ``--nannyml-python`` (or ``$DRIFTSCOPE_NANNYML_PYTHON``)
-names its interpreter. That interpreter copies the dataset files out of its package data into a
-temporary folder and runs NannyML's CBPE / DLE there (usage telemetry off, nothing downloads);
-this process reads the same files and runs driftscope's :class:`EstimatedPerformanceMonitor`.
+names its interpreter (``python3 -m venv nml && nml/bin/pip install nannyml statsmodels``:
+NannyML 0.13.1 imports statsmodels without declaring it). That interpreter copies the dataset
+files out of its package data into a temporary folder and runs NannyML's CBPE / DLE there (usage
+telemetry off, nothing downloads); this process reads the same files and runs driftscope's
+:class:`EstimatedPerformanceMonitor`.
 Both chunk the analysis set into the same consecutive 5,000-row chunks and are compared with the
 realized metric of each chunk (computed from the targets by driftscope's metrics).
 
@@ -227,8 +229,8 @@ def main() -> None:
     parser.add_argument("--no-chunks", action="store_true", help="print the summary only")
     args = parser.parse_args()
     if not args.nannyml_python or not Path(args.nannyml_python).exists():
-        print("skipped: NannyML's datasets ship in its wheel; install nannyml into a separate venv and pass "
-              "--nannyml-python /path/to/venv/bin/python (or set DRIFTSCOPE_NANNYML_PYTHON)")
+        print("skipped: NannyML's datasets ship in its wheel; install nannyml and statsmodels into a separate "
+              "venv and pass --nannyml-python /path/to/venv/bin/python (or set DRIFTSCOPE_NANNYML_PYTHON)")
         return
     datasets = [DATASETS[name] for name in args.datasets]
     with tempfile.TemporaryDirectory() as tmp:
