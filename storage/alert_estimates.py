@@ -28,11 +28,13 @@ from driftscope.storage.notifications import enqueue, jsonable, notified_channel
 
 @dataclass(frozen=True)
 class EstimatedAlert:
-    """An active alert raised on an estimate: its id, its title and its ``evidence.metric`` figure then."""
+    """An active alert raised on an estimate: its id, its title, its ``evidence.metric`` figure then, and
+    its ``fire_count`` (breaching windows in its incident, this one included)."""
 
     id: int
     title: str
     metric: dict[str, Any]
+    fire_count: int
 
 
 def estimated_alert(
@@ -48,7 +50,7 @@ def estimated_alert(
     for alert in alerts:
         metric = (alert.evidence or {}).get("metric") or {}
         if metric.get("state") == "estimated":
-            return EstimatedAlert(alert.id, alert.title, dict(metric))
+            return EstimatedAlert(alert.id, alert.title, dict(metric), alert.fire_count)
     return None
 
 

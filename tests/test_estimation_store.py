@@ -147,6 +147,41 @@ def test_a_confirmed_alert_says_realized_and_keeps_the_estimate_it_was_raised_on
     assert confirmed["note"] == final["title"]
 
 
+def test_an_alert_with_other_breaching_windows_is_not_retracted_by_one_good_realized_window(
+    sqlite_engine, tmp_path
+) -> None:
+    """Day 1 breaches on labels, day 2 on an estimate (same incident); day 2's labels are good: the alert
+    still stands on day 1, so it is updated, never retracted and then reopened."""
+    with Receiver() as receiver:
+        config = applied(sqlite_engine, _config(tmp_path, str(sqlite_engine.url), hook=receiver.url()))
+        store_rows(sqlite_engine, config, credit_frame(1_500, seed=11, start=DAY.replace(tzinfo=None),
+                                                       step=timedelta(seconds=50), id_prefix="a"))
+        second = credit_frame(1_500, seed=12, start=END.replace(tzinfo=None), step=timedelta(seconds=50),
+                              id_prefix="b")
+        store_rows(sqlite_engine, config, second, labels=False)
+        for end in (END, END + timedelta(days=1)):
+            [run] = run_monitors(sqlite_engine, config, monitor="credit-estimated", window_end=end,
+                                 now=end + timedelta(hours=1))
+            with transaction(sqlite_engine) as session:
+                evaluate_run(session, config, run, now=end + timedelta(hours=1))
+        with transaction(sqlite_engine) as session:
+            [alert] = list_alerts(session).to_dict("records")
+        assert alert["fire_count"] == 2 and alert["evidence"]["metric"]["state"] == "estimated"
+        _label(sqlite_engine, second, perfect=True)
+        later = END + timedelta(days=1, hours=2)
+        [run] = run_monitors(sqlite_engine, config, monitor="credit-estimated", window_end=END + timedelta(days=1),
+                             now=later)
+        with transaction(sqlite_engine) as session:
+            changes = evaluate_run(session, config, run, now=later)
+            [final] = list_alerts(session).to_dict("records")
+            history = alert_history(session, alert_id=final["id"])
+        deliver_due(sqlite_engine, config)
+        types = [p.json["type"] for p in receiver.wait_for(2)]
+    assert [c.action for c in changes] == ["updated"]
+    assert final["status"] == "open" and "retracted" not in history["action"].tolist()
+    assert "alert.retracted" not in types and types[-1] == "alert.updated"
+
+
 def test_a_window_labelled_from_the_start_is_realized_at_once(engine, tmp_path) -> None:
     config = applied(engine, _config(tmp_path, str(engine.url)))
     _window(engine, config, labels=True)

@@ -38,6 +38,10 @@ def settle_estimate(
     Returns None when the run does not settle an estimated alert (the figure is still estimated, or
     no alert was raised on this window's estimate); the caller then evaluates the rule as usual.
     One notification per channel that heard of the alert says which way it went.
+
+    An alert whose incident has other breaching windows is never retracted by this window's clean
+    realized value: it still stands on those windows, so the lifecycle updates it instead (one
+    ``alert.updated``), rather than a retraction followed by a reopening.
     """
     metrics = results.metrics
     if rule.metric is None or metrics.empty or "state" not in metrics:
@@ -51,6 +55,8 @@ def settle_estimate(
         return None
     finding = CHECKS[rule.when](rule, run, results)
     if finding is None:
+        return None
+    if not finding.fired and raised.fire_count > 1:
         return None
     verdict = "confirmed" if finding.fired else "retracted"
     metric = {**finding.evidence.get("metric", {}), "state": "realized", "verdict": verdict,
