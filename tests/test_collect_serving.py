@@ -9,6 +9,7 @@ import pandas as pd
 from helpers_collect import MODEL, SCHEMA, T0, assert_identity, config_document, log_rows, quarantined, stored
 from sqlalchemy import Engine, create_engine
 
+import driftscope
 from driftscope.apply import apply_config
 from driftscope.collectors import collect, log_outcomes, log_predictions, replay_quarantine
 from driftscope.config import Config, parse_config
@@ -120,3 +121,14 @@ def test_outcomes_from_files_and_sql_sources_are_stored_once(engine, tmp_path) -
     frame = joined(engine)
     assert list(zip(frame["prediction_id"], frame["outcome"], frame["value"], strict=True)) == [
         ("r0", "clicked", 1.0), ("r1", "clicked", 0.0), ("r1", "revenue", 3.0)]
+
+
+def test_the_public_api_logs_outcomes_by_url(sqlite_engine, tmp_path) -> None:
+    serving_setup(tmp_path, sqlite_engine)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    driftscope.log_predictions(MODEL, "1.0", log_rows(2).assign(latency_ms=5.0, status="ok"), url=url)
+
+    summary = driftscope.log_outcomes(MODEL, pd.DataFrame({"request_id": ["r0", "r1"], "clicked": [1, 0]}), url=url)
+
+    assert (summary.rows_stored, summary.rows_quarantined) == (2, 0)
+    assert joined(sqlite_engine)["value"].tolist() == [1.0, 0.0]
