@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BeforeValidator, Field, model_validator
 
 from driftscope.durations import parse_duration
-from driftscope.monitors.config import MonitorConfig
+from driftscope.monitors.config import MonitorConfig, latency_metric_name
 from driftscope.sections import Duration, OptionalSecret, OptionalStr, Strict
 
 Severity = Literal["info", "warning", "critical"]
 RuleKind = Literal[
     "dataset_drift", "feature_drift", "metric_below", "metric_drop", "detector_fired", "missing_values", "no_data",
-    "run_failed", "source_lag_above",
+    "run_failed", "source_lag_above", "latency_above", "error_rate_above", "model_age_above",
 ]
 
 
@@ -74,6 +74,8 @@ class RuleConfig(Strict):
     feature: OptionalStr = None
     detector: OptionalStr = None
     hours: float | None = Field(default=None, gt=0)
+    percentile: float | None = Field(default=None, gt=0, le=100)
+    days: float | None = Field(default=None, gt=0)
     retrain: bool = False
     persistence: Persistence = Field(default=(1, 1), alias="for")
     hysteresis: float | None = Field(default=None, ge=0, lt=1)
@@ -102,13 +104,40 @@ class RuleConfig(Strict):
         if self.when == "no_data":
             if self.hours is None:
                 raise ValueError("a no_data rule needs 'hours'")
+        elif self.when == "model_age_above":
+            self._model_age_options()
         elif self.monitor is None:
             raise ValueError(f"a {self.when} rule needs 'monitor'")
+        self._serving_options()
         if self.when in ("metric_below", "metric_drop") and self.metric is None:
             raise ValueError(f"a {self.when} rule needs 'metric'")
         if self.when == "metric_below" and self.value is None:
             raise ValueError("a metric_below rule needs 'value' (the floor)")
         return self
+
+    def _model_age_options(self) -> None:
+        if self.model is None or self.monitor is not None:
+            raise ValueError("a model_age_above rule names 'model:' (not 'monitor:'): the age is the model version's")
+        if self.days is None:
+            raise ValueError("a model_age_above rule needs 'days' (the age limit since trained_at)")
+
+    def _serving_options(self) -> None:
+        """Keys of the serving rules: ``percentile`` (latency_above), ``days`` (model_age_above), values in range."""
+        if self.percentile is not None and self.when != "latency_above":
+            raise ValueError(f"'percentile' applies to latency_above rules only, not {self.when}")
+        if self.days is not None and self.when != "model_age_above":
+            raise ValueError(f"'days' applies to model_age_above rules only, not {self.when}")
+        if self.when == "latency_above" and (self.percentile is None or self.value is None or self.value < 0):
+            raise ValueError("a latency_above rule needs 'percentile' (e.g. 95) and 'value' (milliseconds, >= 0)")
+        if self.when == "error_rate_above" and (self.value is None or not 0 <= self.value < 1):
+            raise ValueError("an error_rate_above rule needs 'value', a share in [0, 1) (e.g. 0.01 for 1 %)")
+        if self.when == "model_age_above" and (self.value is not None or self.persistence != (1, 1)):
+            raise ValueError("a model_age_above rule takes 'days', not 'value' or 'for'")
+
+    @property
+    def latency_metric(self) -> str:
+        """The metric a latency_above rule reads: ``latency_p95`` for ``percentile: 95``."""
+        return latency_metric_name(self.percentile or 0.0)
 
 
 class AlertsConfig(Strict):

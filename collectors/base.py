@@ -16,7 +16,7 @@ import pandas as pd
 
 from driftscope.storage.collector_state import FileMark
 
-Records = Literal["predictions", "ground_truth"]
+Records = Literal["predictions", "ground_truth", "outcomes"]
 
 
 @dataclass(frozen=True)

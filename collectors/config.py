@@ -40,12 +40,12 @@ KAFKA_ONLY = ("bootstrap_servers", "topic")
 
 
 class SourceConfig(Strict):
-    """Where prediction logs or ground truth are pulled from."""
+    """Where prediction logs, ground truth or outcomes (business results joined by id) are pulled from."""
 
     name: str = Field(min_length=1)
     kind: Literal["files", "sql", "http", "kafka"]
     model: str
-    records: Literal["predictions", "ground_truth"]
+    records: Literal["predictions", "ground_truth", "outcomes"]
     url: OptionalStr = None
     bootstrap_servers: OptionalStr = None
     topic: OptionalStr = None

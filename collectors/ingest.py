@@ -22,6 +22,7 @@ from driftscope.errors import SchemaError
 from driftscope.storage.collector_state import add_run_counts, advance_file, advance_watermark
 from driftscope.storage.db import transaction
 from driftscope.storage.labels import write_labels
+from driftscope.storage.outcomes import write_outcomes
 from driftscope.storage.predictions import EncodedPredictions, encode_predictions, write_encoded
 from driftscope.storage.quarantine import add_quarantined
 from driftscope.storage.stream_offsets import advance_offsets
@@ -135,6 +136,7 @@ def store_validated(
     For labels, stored counts new and corrected labels, duplicates the unchanged repeats (a
     stored label that differs is a correction, never a conflict). For predictions, rows whose id
     was stored before with other content are conflicts (see :mod:`driftscope.storage.conflicts`).
+    For outcomes, stored counts the rows with at least one new outcome value, duplicates the others.
     """
     stored = duplicate = 0
     conflicts = [np.zeros(0, dtype=np.int64)]
@@ -147,6 +149,10 @@ def store_validated(
     if validated.labels is not None:
         labels = write_labels(session, model_id=target.model_id, frame=validated.labels, source=target.source)
         stored, duplicate = labels.stored, labels.unchanged
+    if validated.outcomes is not None:
+        outcomes = write_outcomes(session, model_id=target.model_id, frame=validated.outcomes)
+        stored = int(validated.outcomes.loc[outcomes.new, "row"].nunique())
+        duplicate = validated.n_valid - stored
     return Stored(stored, duplicate, np.concatenate(conflicts))
 
 

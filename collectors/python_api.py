@@ -1,8 +1,9 @@
-"""Log predictions and ground truth straight from serving code, with the collectors' validation.
+"""Log predictions, ground truth and outcomes straight from serving code, with the collectors' validation.
 
 The DataFrame's columns use the schema's column names (as registered by ``driftscope apply``); each
 call is one transaction and one collector run, recorded under the source name
-``python:<model>:<version>`` (predictions) or ``python:<model>`` (ground truth). Rows are stored
+``python:<model>:<version>`` (predictions), ``python:<model>`` (ground truth) or
+``python-outcomes:<model>`` (outcomes). Rows are stored
 idempotently by prediction id, so retrying a call after an error stores nothing twice. Log in
 batches (a call per request would make one collector run per request).
 
@@ -26,6 +27,7 @@ from driftscope.storage.collector_state import finish_collector_run, start_colle
 from driftscope.storage.db import make_engine, transaction
 
 PYTHON_PREFIX = "python:"
+OUTCOMES_PREFIX = "python-outcomes:"
 
 
 def _fail(engine: Engine, run_id: int, exc: BaseException) -> None:
@@ -59,6 +61,28 @@ def parse_python_source(source: str) -> tuple[str, str | None] | None:
     return model, version or None
 
 
+def python_outcome_source(model: str) -> str:
+    """The source name the Python API records outcomes under.
+
+    Examples
+    --------
+    >>> python_outcome_source("ranker")
+    'python-outcomes:ranker'
+    """
+    return f"{OUTCOMES_PREFIX}{model}"
+
+
+def parse_python_outcome_source(source: str) -> str | None:
+    """The model of a Python API outcome source name, else None.
+
+    Examples
+    --------
+    >>> parse_python_outcome_source("python-outcomes:ranker"), parse_python_outcome_source("python:ranker")
+    ('ranker', None)
+    """
+    return source[len(OUTCOMES_PREFIX):] if source.startswith(OUTCOMES_PREFIX) else None
+
+
 def log_predictions(model: str, version: str, df: pd.DataFrame, *, engine: Engine | None = None) -> SourceSummary:
     """Store predictions of ``model`` ``version``; invalid rows go to quarantine.
 
@@ -90,12 +114,25 @@ def log_ground_truth(model: str, df: pd.DataFrame, *, engine: Engine | None = No
     return _log(model, None, df, "ground_truth", engine)
 
 
+def log_outcomes(model: str, df: pd.DataFrame, *, engine: Engine | None = None) -> SourceSummary:
+    """Store outcomes (business results) of ``model``: the schema's id, any of its ``outcomes`` columns, optionally
+    its timestamp.
+
+    Binary outcomes take 0/1, true/false or yes/no, numeric ones finite numbers; an empty cell means
+    "not known (yet)". Without the timestamp column an outcome is stamped with the time of the call.
+    An outcome for a prediction not logged yet is kept and joins when the prediction arrives; the
+    first value of a (prediction id, outcome) is kept, so a retried call stores nothing twice.
+    Raises as :func:`log_predictions`.
+    """
+    return _log(model, None, df, "outcomes", engine)
+
+
 def _log(model: str, version: str | None, df: pd.DataFrame, records: Records, engine: Engine | None) -> SourceSummary:
     if not isinstance(df, pd.DataFrame):
         raise SchemaError(f"log {records} of {model!r}: expected a pandas DataFrame, got {type(df).__name__}")
     own = engine is None
     engine = engine or make_engine()
-    source = python_source(model, version)
+    source = python_outcome_source(model) if records == "outcomes" else python_source(model, version)
     try:
         with transaction(engine) as session:
             target = load_target(session, source=source, records=records, model=model, version=version)

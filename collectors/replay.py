@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from driftscope.collectors.base import SourceSummary
 from driftscope.collectors.config import CollectorSettings
 from driftscope.collectors.ingest import CONFLICT_REASON, Counts, store_validated
-from driftscope.collectors.python_api import parse_python_source
+from driftscope.collectors.python_api import parse_python_outcome_source, parse_python_source
 from driftscope.collectors.target import Target, load_target
 from driftscope.collectors.validate import validate_batch
 from driftscope.errors import DriftscopeError, SchemaError
@@ -44,6 +44,9 @@ def replay_quarantine(
 
 
 def _target_options(config: CollectorSettings, name: str) -> dict[str, Any] | None:
+    outcome_model = parse_python_outcome_source(name)
+    if outcome_model is not None:
+        return {"records": "outcomes", "model": outcome_model, "version": None}
     python = parse_python_source(name)
     if python is not None:
         model, version = python

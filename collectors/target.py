@@ -69,7 +69,8 @@ class Target:
 
     @property
     def label_plan(self) -> VersionPlan:
-        """The version whose schema names the id, target and timestamp columns of ground truth rows.
+        """The version whose schema names the id, target (or outcomes) and timestamp columns of ground truth
+        and outcome rows.
 
         The source's ``version`` when set, else the newest registered version.
         """
@@ -107,7 +108,7 @@ def load_target(
             f"source {source!r}: model {model!r} has no version {version!r} in the store "
             f"(registered: {', '.join(sorted(known))}); run `driftscope apply`"
         )
-    if records == "ground_truth":
+    if records in ("ground_truth", "outcomes"):
         needed = {version or max(infos, key=lambda info: info.id).version}
     else:
         needed = {version} if version is not None and version_column is None else known

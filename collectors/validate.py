@@ -14,6 +14,8 @@ that applies. Rules, per schema role:
   column of ``probabilities`` (multiclass), stored as ``probability:<class>``.
 * numeric features: a finite number or missing; categorical: any value or missing (values unseen
   in the reference are counted, not refused); binary: 0/1, true/false, yes/no or missing.
+* latency and status (when the schema names them): see :mod:`driftscope.collectors.request_columns`;
+  a failed request (status error or timeout) may lack its prediction and probability.
 * version (``version_column``): a registered version of the model; empty falls back to the
   source's ``version``.
 * label (ground truth): required, of the version's label kind, at most 200 characters as text;
@@ -48,6 +50,13 @@ from driftscope.collectors.columns import (
     flag,
     required_problems,
 )
+from driftscope.collectors.outcome_rows import outcome_rows
+from driftscope.collectors.request_columns import (
+    excuse_failed,
+    optional_when_failed,
+    request_schema_columns,
+    request_values,
+)
 from driftscope.collectors.target import Target, VersionPlan
 from driftscope.collectors.timestamps import as_timestamp
 from driftscope.errors import SchemaError
@@ -76,10 +85,13 @@ class Validated:
     bad_reasons: np.ndarray
     n_rows: int
     conflict_positions: np.ndarray
+    outcomes: pd.DataFrame | None = None
 
     @property
     def n_valid(self) -> int:
         """Rows that passed validation."""
+        if self.outcomes is not None:
+            return self.n_rows - len(self.bad_positions)
         if self.labels is not None:
             return len(self.labels)
         return sum(len(rows.frame) for rows in self.predictions)
@@ -98,6 +110,11 @@ def validate_batch(frame: pd.DataFrame, target: Target, *, origin: str, now: dat
     latest = pd.Timestamp(now).tz_convert("UTC") + target.max_future_skew
     if target.records == "ground_truth":
         return _validate_labels(frame, target, origin=origin, now=now, latest=latest)
+    if target.records == "outcomes":
+        rows, reasons = outcome_rows(frame, target, origin=origin, now=now, identifier=_identifier,
+                                     times_of=lambda f, t, column: _label_times(f, t, column, latest))
+        bad = np.flatnonzero(pd.notna(reasons))
+        return Validated([], None, bad, reasons[bad], len(frame), np.empty(0, dtype=np.int64), outcomes=rows)
     reasons = np.full(len(frame), None, dtype=object)
     versions = _versions(frame, target, reasons)
     parts, conflicts = [], []
@@ -168,7 +185,8 @@ def _unique_columns(frame: pd.DataFrame, target: Target, origin: str) -> None:
 
 def _prediction_columns(schema: dict) -> list[str]:
     roles = [schema["id"], schema["timestamp"], schema["prediction"], schema.get("probability")]
-    return [c for c in roles if c] + list((schema.get("probabilities") or {}).values()) + list(schema["features"])
+    return ([c for c in roles if c] + list((schema.get("probabilities") or {}).values())
+            + request_schema_columns(schema) + list(schema["features"]))
 
 
 def _require(frame: pd.DataFrame, target: Target, schema_columns: list[str], origin: str) -> None:
@@ -218,16 +236,19 @@ def _predictions(
     for cls, column in (schema.get("probabilities") or {}).items():
         roles.append((probability_column(str(cls)), column, f"probability of {cls}", "a number in [0, 1]"))
     columns: dict[str, pd.Series | np.ndarray] = {}
+    request, failed = request_values(rows, schema, target.column, reasons, positions)
     for canonical, schema_column, what, expected in roles:
         source = target.column(schema_column)
         coerced = _coerce_role(canonical, rows[source], plan, latest)
+        if optional_when_failed(canonical):
+            coerced = excuse_failed(coerced, failed)
         for mask, text in required_problems(coerced, source, what, expected):
             flag(reasons, positions[mask], text)
         if canonical == "prediction":
             _flag_outside_classes(coerced, plan, source, reasons, positions)
         columns[canonical] = coerced.values.reset_index(drop=True)
     features, new_categories = feature_values(rows, plan, target.column, reasons, positions)
-    return pd.DataFrame(columns | features), new_categories
+    return pd.DataFrame(columns | request | features), new_categories
 
 
 def _coerce_role(canonical: str, raw: pd.Series, plan: VersionPlan, latest: pd.Timestamp) -> Coerced:
@@ -253,7 +274,8 @@ def _flag_outside_classes(coerced: Coerced, plan: VersionPlan, column: str, reas
     if plan.classes is None:
         return
     classes: list[Any] = [str(c) for c in plan.classes] if labels else list(plan.classes)
-    outside = ~coerced.missing & ~coerced.invalid & ~coerced.values.isin(classes).to_numpy()
+    present = ~coerced.missing & ~coerced.invalid & coerced.values.notna().to_numpy()  # failed requests: null
+    outside = present & ~coerced.values.isin(classes).to_numpy()
     if outside.any():
         named = ", ".join(map(str, plan.classes))
         flag(reasons, positions[outside], f"{column}: not one of the binary model's classes ({named})")

@@ -39,8 +39,35 @@ _KIND_KEYS: dict[str, set[str]] = {
     "performance": {"metrics", "min_labels", "n_bootstrap", "thresholds", "false_alarm_rate"},
     "concept_drift": {"detectors", "min_labels"},
     "estimated_performance": {"metrics", "min_labels"},
+    "operational": {"latency_percentiles"},
 }
 _ESTIMABLE = tuple(dict.fromkeys(m for names in ESTIMATED_METRICS.values() for m in names))
+DEFAULT_LATENCY_PERCENTILES = (50.0, 95.0, 99.0)
+OPERATIONAL_METRICS = ("request_count", "request_rate", "error_rate", "timeout_rate", "outcome_share",
+                       "model_age_days")
+"""Metrics of every operational run, besides ``latency_p<P>`` per percentile and ``outcome:<name>`` per outcome."""
+
+
+def latency_metric_name(percentile: float) -> str:
+    """The stored metric of a latency percentile: ``latency_p95``, ``latency_p99.9``.
+
+    Examples
+    --------
+    >>> latency_metric_name(95), latency_metric_name(99.9)
+    ('latency_p95', 'latency_p99.9')
+    """
+    return f"latency_p{percentile:g}"
+
+
+def operational_metric_names(percentiles: Sequence[float], outcomes: Sequence[str]) -> list[str]:
+    """Every metric an operational monitor stores for these percentiles and outcome names.
+
+    Examples
+    --------
+    >>> operational_metric_names([95], ["clicked"])[-2:]
+    ['latency_p95', 'outcome:clicked']
+    """
+    return [*OPERATIONAL_METRICS, *map(latency_metric_name, percentiles), *(f"outcome:{o}" for o in outcomes)]
 
 
 class MonitorConfig(Strict):
@@ -48,7 +75,7 @@ class MonitorConfig(Strict):
 
     name: str = Field(min_length=1)
     model: str
-    kind: Literal["data_drift", "concept_drift", "performance", "estimated_performance"]
+    kind: Literal["data_drift", "concept_drift", "performance", "estimated_performance", "operational"]
     versions: list[str] | None = None
     schedule: Schedule | None = None
     window: Period = timedelta(days=1)
@@ -61,6 +88,7 @@ class MonitorConfig(Strict):
     min_labels: int | None = Field(default=None, ge=1)
     n_bootstrap: int | None = Field(default=None, ge=50, le=10_000)
     detectors: list[str] | None = None
+    latency_percentiles: list[float] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _kind_options(self) -> "MonitorConfig":
@@ -75,6 +103,11 @@ class MonitorConfig(Strict):
         for detector in self.detectors or []:
             if detector not in DETECTORS:
                 raise ValueError(f"unknown detector {detector!r}; valid: {', '.join(DETECTORS)}")
+        for p in self.latency_percentiles or []:
+            if not 0 < p <= 100:
+                raise ValueError(f"latency_percentiles: {p:g} is not a percentile in (0, 100]")
+        if self.latency_percentiles and len(set(self.latency_percentiles)) != len(self.latency_percentiles):
+            raise ValueError("latency_percentiles: a percentile is listed twice")
         check_width(self.window)
         if self.effective_thresholds == "fixed":
             for key in ("false_alarm_rate", "fdr"):
@@ -103,6 +136,11 @@ class MonitorConfig(Strict):
         if self.drift_share is not None:
             return self.drift_share
         return 0.0 if self.fdr is not None else 0.5
+
+    @property
+    def effective_latency_percentiles(self) -> tuple[float, ...]:
+        """Latency percentiles an operational monitor computes (default 50, 95, 99)."""
+        return tuple(self.latency_percentiles or DEFAULT_LATENCY_PERCENTILES)
 
     @property
     def effective_min_labels(self) -> int:

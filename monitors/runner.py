@@ -18,6 +18,7 @@ late. A failed run in that span whose window has labels counts as changed (it st
 it is retried.
 """
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from driftscope.monitors.concept_drift import ConceptDriftMonitor, ConceptDriftR
 from driftscope.monitors.config import MonitorConfig, MonitorSettings
 from driftscope.monitors.data_drift import DataDriftMonitor, DataDriftResult
 from driftscope.monitors.estimation.monitor import EstimatedPerformanceMonitor, EstimationResult
+from driftscope.monitors.operational import BASELINE_WINDOWS, OperationalResult, baseline_of, evaluate_operational
 from driftscope.monitors.performance import PerformanceMonitor, PerformanceResult
 from driftscope.monitors.windows import (
     LABEL_COLUMN,
@@ -54,8 +56,10 @@ from driftscope.storage.calibration import StoredNull, get_null, put_null
 from driftscope.storage.db import read_transaction, transaction
 from driftscope.storage.estimates import concept_drift_fired
 from driftscope.storage.labels import labels_for_window
+from driftscope.storage.outcomes import outcomes_for_window
 from driftscope.storage.predictions import last_prediction_at, read_window
 from driftscope.storage.registry import VersionInfo, get_monitor, list_versions, load_reference
+from driftscope.storage.result_series import metric_series
 from driftscope.storage.results import (
     RunInfo,
     add_detector_events,
@@ -74,7 +78,8 @@ ESTIMATE_LOOKBACK = timedelta(days=90)
 LABELLED_KINDS = frozenset({"performance", "concept_drift", "estimated_performance"})
 LIVE_STATUSES = frozenset({"active", "shadow"})
 Fitted = DataDriftMonitor | PerformanceMonitor | ConceptDriftMonitor | EstimatedPerformanceMonitor
-Result = DataDriftResult | PerformanceResult | ConceptDriftResult | EstimationResult
+Result = DataDriftResult | PerformanceResult | ConceptDriftResult | EstimationResult | OperationalResult
+FAILED_STATUSES = ("error", "timeout")
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ class Target:
     monitor_id: int
     version: VersionInfo
     windows: tuple[Window, ...]
+    trained_at: datetime | None = None
 
     def where(self, window: Window | None = None) -> str:
         """Where a message is about: monitor, model, version (and window)."""
@@ -150,8 +156,15 @@ def run_monitors(
         ]
     runs: list[RunInfo] = []
     for target in targets:
-        runs.extend(run_target(engine, target))
+        runs.extend(run_target(engine, _with_age(config, target)))
     return runs
+
+
+def _with_age(config: MonitorSettings, target: Target) -> Target:
+    """``target`` with its version's ``trained_at`` from the config (operational monitors report the age)."""
+    model = config.model(target.monitor.model)
+    trained = next((v.trained_at for v in model.versions if v.version == target.version.version), None)
+    return dataclasses.replace(target, trained_at=trained)
 
 
 def select_monitors(config: MonitorSettings, *, monitor: str | None, model: str | None) -> list[MonitorConfig]:
@@ -295,7 +308,13 @@ def _output_type(task: str) -> str:
 
 
 def run_target(engine: Engine, target: Target) -> list[RunInfo]:
-    """Fit once on the version's reference, then compute and store every window of ``target``."""
+    """Fit once on the version's reference, then compute and store every window of ``target``.
+
+    An operational monitor has no reference: each window is compared with the version's own
+    recent windows (:mod:`driftscope.monitors.operational`).
+    """
+    if target.monitor.kind == "operational":
+        return [_run_operational(engine, target, window) for window in target.windows]
     fitted: Fitted | None = None
     reference: pd.DataFrame | None = None
     fit_error = None
@@ -336,9 +355,35 @@ def _run_window(
     return run
 
 
+def _run_operational(engine: Engine, target: Target, window: Window) -> RunInfo:
+    started = time.perf_counter()
+    info, monitor = target.version, target.monitor
+    try:
+        with read_transaction(engine) as session:
+            frame = read_window(session, model_version_id=info.id, start=window.start, end=window.end)
+            outcomes = outcomes_for_window(session, model_id=info.model_id, model_version_id=info.id,
+                                           start=window.start, end=window.end)
+            history = metric_series(session, model_version_id=info.id, kind="operational", end=window.start,
+                                    start=window.start - BASELINE_WINDOWS * (window.end - window.start))
+        if frame.empty:
+            frame = pd.DataFrame({"prediction_id": pd.Series(dtype=object)})
+        result = evaluate_operational(
+            frame, outcomes, start=window.start, end=window.end, percentiles=monitor.effective_latency_percentiles,
+            outcome_types=dict(info.column_schema.get("outcomes") or {}), trained_at=target.trained_at,
+            baseline=baseline_of(history, monitor.name))
+        return _store(engine, target, window, result, 0, time.perf_counter() - started)
+    except Exception as exc:
+        log.exception("%s failed", target.where(window))
+        error = f"{type(exc).__name__}: {exc}"
+        return _store_failure(engine, target, window, error, 0, time.perf_counter() - started)
+
+
 def _read(session: Session, target: Target, window: Window, like: pd.Series | None) -> pd.DataFrame:
     info = target.version
     frame = read_window(session, model_version_id=info.id, start=window.start, end=window.end)
+    if "status" in frame:
+        frame = frame.loc[~frame["status"].isin(FAILED_STATUSES).to_numpy()].drop(columns=["status"])
+        frame = frame.reset_index(drop=True)
     if frame.empty:
         frame = pd.DataFrame({c: pd.Series(dtype=float) for c in _canonical_columns(info)})
         frame["ts"] = pd.Series(dtype="datetime64[us, UTC]")

@@ -193,6 +193,24 @@ class GroundTruth(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=_now())
 
 
+class Outcome(Base):
+    """A business result of a prediction (a click, revenue): arrives late, joins by prediction id; first wins.
+
+    ``value`` is 0/1 for binary outcomes, the number for numeric ones; ``ts`` is when it happened
+    (the row's timestamp, else the time it was received).
+    """
+
+    __tablename__ = "outcomes"
+    __table_args__ = (UniqueConstraint("model_id", "prediction_id", "outcome"), Index(None, "model_id", "ts"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    prediction_id: Mapped[str] = mapped_column(PredictionId)
+    outcome: Mapped[str] = mapped_column(String(60))
+    value: Mapped[float] = mapped_column(Float)
+    ts: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
 class LabelRevision(Base):
     """A correction of a label: the old and the new value."""
 

@@ -19,7 +19,7 @@ from driftscope.storage.calibration import delete_nulls
 from driftscope.storage.models import Model, ModelVersion, MonitorDefinition, ReferenceDataset
 
 Change = Literal["created", "updated", "unchanged"]
-RESERVED_COLUMNS = frozenset({"prediction_id", "ts", "prediction", "probability", "label"})
+RESERVED_COLUMNS = frozenset({"prediction_id", "ts", "prediction", "probability", "label", "latency_ms", "status"})
 
 
 @dataclass(frozen=True)

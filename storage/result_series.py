@@ -72,13 +72,14 @@ def _runs_of(kind: str, model_version_id: int, start: datetime, end: datetime) -
     )
 
 
-def metric_series(session: Session, *, model_version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
-    """Performance metrics of a version over time: value, bootstrap band, reference value, verdict.
+def metric_series(session: Session, *, model_version_id: int, start: datetime, end: datetime,
+                  kind: str = "performance") -> pd.DataFrame:
+    """Metrics of a version over time (of ``kind`` monitors): value, bootstrap band, reference value, verdict.
 
     ``threshold`` is the significance level of the monitor's drop test and ``p_value`` its p-value;
     ``flagged`` marks a significant drop from the reference value.
     """
-    query = _runs_of("performance", model_version_id, start, end).add_columns(
+    query = _runs_of(kind, model_version_id, start, end).add_columns(
         MetricValue.metric, MetricValue.status, MetricValue.value, MetricValue.ci_low, MetricValue.ci_high,
         MetricValue.reference_value, MetricValue.threshold, MetricValue.p_value, MetricValue.flagged, MetricValue.n,
     ).join(MetricValue, MetricValue.run_id == MonitorRun.id).order_by(MonitorRun.window_end, MetricValue.id)

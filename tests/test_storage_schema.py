@@ -36,7 +36,7 @@ def test_predictions_are_laid_out_for_bulk_load(engine) -> None:
         storage = conn.execute(text(
             "SELECT attstorage FROM pg_attribute WHERE attrelid = 'prediction_chunks'::regclass AND attname = 'data'"
         )).scalar_one()
-    assert dict(collations) == {"predictions": "C", "ground_truth": "C"}
+    assert dict(collations) == {"predictions": "C", "ground_truth": "C", "outcomes": "C"}
     assert storage == "e"
 
 

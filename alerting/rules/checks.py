@@ -307,6 +307,34 @@ def no_data_finding(
     return Finding(silent >= hours, f"no data for {silent:.1f} h (limit {hours:g} h)", evidence)
 
 
+def _above(rule: RuleConfig, run: RunInfo, results: RunResults, metric: str, limit: float | None,
+           describe: str) -> Finding | None:
+    """Fires when ``metric`` of the run is above ``limit``; no verdict without a value."""
+    row = _metric_row(rule.model_copy(update={"metric": metric}), results) if _succeeded(run) else None
+    if row is None or limit is None:
+        return None
+    above = row["value"] > limit
+    title = f"{describe} {number(row['value'])} {'above' if above else 'at or below'} the limit {number(limit)}"
+    clearance = (limit - row["value"]) / limit if limit else None
+    return Finding(bool(above), title + _ci(row), {"metric": {**row, "limit": limit}}, clearance,
+                   row["value"] - limit)
+
+
+def latency_above(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
+    """Fires when the window's latency percentile ``rule.percentile`` is above ``rule.value`` milliseconds."""
+    return _above(rule, run, results, rule.latency_metric, rule.value, f"latency p{rule.percentile or 0:g} (ms)")
+
+
+def error_rate_above(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
+    """Fires when the window's error rate (errors / requests, timeouts not included) is above ``rule.value``."""
+    return _above(rule, run, results, "error_rate", rule.value, "error rate")
+
+
+def model_age_above(rule: RuleConfig, run: RunInfo, results: RunResults) -> Finding | None:
+    """Fires when the version's age at the window's end (days since ``trained_at``) is above ``rule.days``."""
+    return _above(rule, run, results, "model_age_days", rule.days, "model age (days)")
+
+
 def _ci(metric: dict[str, Any]) -> str:
     if metric["ci_low"] is None or metric["ci_high"] is None:
         return ""
@@ -321,4 +349,7 @@ CHECKS: dict[str, Check] = {
     "detector_fired": detector_fired,
     "missing_values": missing_values,
     "run_failed": run_failed,
+    "latency_above": latency_above,
+    "error_rate_above": error_rate_above,
+    "model_age_above": model_age_above,
 }

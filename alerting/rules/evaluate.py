@@ -81,10 +81,19 @@ def evaluate_pending(
             groups[(run.monitor, run.model_version_id)].append(run)
     changes: list[AlertChange] = []
     for (monitor, version_id), group in groups.items():
-        rules = [r for r in config.alerts.rules if r.when != "no_data" and r.monitor == monitor]
+        rules = [r for r in config.alerts.rules if r.when != "no_data" and _judges(config, r, monitor)]
         if rules:
             changes += _evaluate_group(session, config, rules, get_version_by_id(session, version_id), group, now)
     return changes
+
+
+def _judges(config: AlertSettings, rule: RuleConfig, monitor: str) -> bool:
+    """Whether ``rule`` judges the runs of ``monitor``: its own monitor's, or (model_age_above) any operational
+    monitor of its model."""
+    if rule.when != "model_age_above":
+        return rule.monitor == monitor
+    watched = config.monitor(monitor)
+    return watched.kind == "operational" and watched.model == rule.model
 
 
 def evaluate_run(

@@ -110,6 +110,46 @@ def log_ground_truth(
         return _guarded(lambda: log(model, df, engine=store), store)
 
 
+def log_outcomes(
+    model: str,
+    df: pd.DataFrame,
+    *,
+    engine: Engine | None = None,
+    url: str | None = None,
+    config: str | Path | None = None,
+) -> SourceSummary:
+    """Store business outcomes (``schema.outcomes``: clicks, conversions, revenue) of ``model``, joined by id.
+
+    Parameters
+    ----------
+    model : str
+        The model's name; outcomes belong to the model and join its predictions by prediction id.
+    df : pandas.DataFrame
+        The schema's id column and at least one declared outcome column (binary: 0/1, true/false,
+        yes/no; numeric: a finite number), optionally the schema's timestamp column (when the
+        outcome was observed; without it, the time of the call). Empty outcome cells are allowed
+        as long as a row has one value.
+    engine, url, config : optional
+        Where the store is (at most one; see the module docstring).
+
+    Returns
+    -------
+    SourceSummary
+        As :func:`log_predictions`: ``rows_stored`` counts rows with at least one new outcome value;
+        a retried call stores nothing twice. An outcome whose prediction is not stored yet is kept
+        and joins when the prediction arrives.
+
+    Raises
+    ------
+    SchemaError, NotFoundError, StorageError
+        As :func:`log_predictions`.
+    """
+    from driftscope.collectors.python_api import log_outcomes as log
+
+    with _store(engine, url, config) as store:
+        return _guarded(lambda: log(model, df, engine=store), store)
+
+
 @contextmanager
 def _store(engine: Engine | None, url: str | None, config: str | Path | None) -> Iterator[Engine]:
     """The engine to log into, checked to be migrated; one made here is disposed afterwards."""

@@ -27,6 +27,8 @@ class Applied:
     change: Change
 
 
+SERVING_ROLES = ("latency", "status", "outcomes")
+
 def apply_config(config: Config, engine: Engine, *, replace_references: bool = False) -> list[Applied]:
     """Register everything the config declares, in one transaction (all or nothing)."""
     references = {
@@ -67,11 +69,13 @@ def apply_config(config: Config, engine: Engine, *, replace_references: bool = F
 
 
 def schema_document(schema: SchemaConfig) -> dict:
-    """The schema as stored with a version (JSON-safe, role names as in the config)."""
-    document = schema.model_dump(mode="json", by_alias=True)
-    if document.get("probabilities") is None:  # absent as before it existed, so registered hashes hold
-        document.pop("probabilities", None)
-    return document
+    """The schema as stored with a version (JSON-safe, role names as in the config).
+
+    ``probabilities`` and the serving roles (``latency``, ``status``, ``outcomes``) appear only when
+    set, so versions registered before they existed keep their schema hash.
+    """
+    unset = {role for role in ("probabilities", *SERVING_ROLES) if not getattr(schema, role)}
+    return schema.model_dump(mode="json", by_alias=True, exclude=unset)
 
 
 def monitor_settings(monitor: MonitorConfig, model: ModelConfig) -> dict:

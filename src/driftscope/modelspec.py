@@ -4,9 +4,11 @@ Every layer reads it (collectors validate rows against the schema, monitors know
 registers versions), so it belongs to the shared base.
 """
 
+import re
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from driftscope.errors import NotFoundError
 from driftscope.sections import OptionalStr, Strict
@@ -40,6 +42,11 @@ def probability_columns(schema: dict[str, Any]) -> dict[str, str]:
     return {str(cls): probability_column(str(cls)) for cls in (schema.get("probabilities") or {})}
 
 
+OutcomeType = Literal["binary", "numeric"]
+OUTCOME_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+"""Outcome names become metric names (``outcome:<name>``): letters, digits, ``_``, ``.``, ``-``."""
+
+
 class SchemaConfig(Strict):
     """Column roles and types of a model's logged rows."""
 
@@ -52,12 +59,26 @@ class SchemaConfig(Strict):
     )
     target: OptionalStr = None
     positive_label: Any = Field(default=1, description="class counted as positive (binary tasks)")
+    latency: OptionalStr = Field(default=None, description="serving time of the request, milliseconds")
+    status: OptionalStr = Field(default=None, description="ok | error | timeout; failed requests may lack a prediction")
     features: dict[str, FeatureType] = Field(min_length=1)
+    outcomes: dict[str, OutcomeType] = Field(
+        default_factory=dict, description="business results joined by id (outcome name: binary | numeric)")
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcome_names(cls, value: dict[str, OutcomeType]) -> dict[str, OutcomeType]:
+        bad = sorted(name for name in value if not re.fullmatch(OUTCOME_NAME, name) or len(name) > 60)
+        if bad:
+            raise ValueError(f"outcome names {', '.join(map(repr, bad))}: use at most 60 letters, digits, '_', '.' "
+                             "or '-' (they become metric names outcome:<name>)")
+        return value
 
     @model_validator(mode="after")
     def _roles_distinct(self) -> "SchemaConfig":
-        roles = [self.id, self.timestamp, self.prediction, self.probability, self.target]
-        named = [r for r in roles if r is not None] + list((self.probabilities or {}).values()) + list(self.features)
+        roles = [self.id, self.timestamp, self.prediction, self.probability, self.target, self.latency, self.status]
+        named = ([r for r in roles if r is not None] + list((self.probabilities or {}).values()) + list(self.features)
+                 + list(self.outcomes))
         clashes = sorted({c for c in named if named.count(c) > 1})
         if clashes:
             raise ValueError(f"columns used for two roles: {', '.join(clashes)}")
@@ -75,6 +96,7 @@ class VersionConfig(Strict):
     version: str
     reference: str
     status: VersionStatus = "active"
+    trained_at: AwareDatetime | None = Field(default=None, description="when the model was trained (its age)")
     schema_: SchemaConfig | None = Field(default=None, alias="schema")
 
     @field_validator("version", mode="before")
@@ -82,6 +104,14 @@ class VersionConfig(Strict):
     def _version_text(cls, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             raise ValueError(f'quote the version ("{value}") so YAML keeps it as text')
+        return value
+
+    @field_validator("trained_at", mode="before")
+    @classmethod
+    def _zoned(cls, value: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError(f"trained_at {value.isoformat()} has no time zone: write it in UTC, e.g. "
+                             f"{value.isoformat()}Z")
         return value
 
 

@@ -1,8 +1,9 @@
 """Checks across sections: every name a section refers to must exist elsewhere in the file."""
 
+from driftscope.alerting.config import RuleConfig
 from driftscope.config.schema import Config
 from driftscope.modelspec import ModelConfig
-from driftscope.monitors.config import MonitorConfig
+from driftscope.monitors.config import MonitorConfig, operational_metric_names
 from driftscope.monitors.estimation.monitor import ESTIMATED_METRICS
 from driftscope.monitors.metrics import METRICS
 
@@ -47,6 +48,9 @@ def reference_errors(config: Config) -> list[str]:
         errors += _metric_errors(i, monitor, owner)
         if monitor.kind in LABELLED and owner.schema_.target is None:
             errors.append(f"monitors[{i}].kind: {monitor.kind} needs schema.target on model {owner.name!r}")
+        if monitor.latency_percentiles and owner.schema_.latency is None:
+            errors.append(f"monitors[{i}].latency_percentiles: model {owner.name!r} logs no latency; set "
+                          "schema.latency (the column of the serving time in ms) or drop the percentiles")
     for i, rule in enumerate(config.alerts.rules):
         where = f"alerts.rules[{i}]"
         if rule.monitor is not None and rule.monitor not in monitors:
@@ -70,6 +74,29 @@ def reference_errors(config: Config) -> list[str]:
         performance = watched is not None and watched.kind in ("performance", "estimated_performance")
         if watched is not None and performance and rule.metric is not None and rule.metric not in computes:
             errors.append(f"{where}.metric: monitor {watched.name!r} does not compute {rule.metric!r}")
+        if watched is not None and watched.kind == "operational" and watched.model in models:
+            errors += _serving_rule_errors(where, rule, watched, models[watched.model])
+        ageless = rule.model in models and all(v.trained_at is None for v in models[rule.model or ""].versions)
+        if rule.when == "model_age_above" and ageless:
+            errors.append(f"{where}.model: no version of model {rule.model!r} has 'trained_at'; a "
+                          "model_age_above rule needs it")
+    return errors
+
+
+def _serving_rule_errors(where: str, rule: RuleConfig, monitor: MonitorConfig, model: ModelConfig) -> list[str]:
+    """A rule on an operational monitor reads a metric it computes, a percentile it keeps, a status it logs."""
+    errors = []
+    percentiles = monitor.effective_latency_percentiles
+    names = operational_metric_names(percentiles, list(model.schema_.outcomes))
+    if rule.when == "latency_above" and rule.percentile not in percentiles:
+        shown = ", ".join(f"{p:g}" for p in percentiles)
+        errors.append(f"{where}.percentile: monitor {monitor.name!r} computes the latency percentiles {shown}; "
+                      "add it to its latency_percentiles")
+    if rule.when == "error_rate_above" and model.schema_.status is None:
+        errors.append(f"{where}.when: model {model.name!r} logs no status; set schema.status for error_rate_above")
+    if rule.metric is not None and rule.metric not in names:
+        errors.append(f"{where}.metric: monitor {monitor.name!r} does not compute {rule.metric!r}; valid: "
+                      f"{', '.join(names)}")
     return errors
 
 
@@ -77,8 +104,10 @@ _RULE_MONITOR_KINDS = {
     "dataset_drift": ("data_drift",),
     "feature_drift": ("data_drift",),
     "missing_values": ("data_drift",),
-    "metric_below": ("performance", "estimated_performance"),
-    "metric_drop": ("performance",),
+    "metric_below": ("performance", "estimated_performance", "operational"),
+    "metric_drop": ("performance", "operational"),
+    "latency_above": ("operational",),
+    "error_rate_above": ("operational",),
     "detector_fired": ("concept_drift",),
 }
 
