@@ -171,6 +171,12 @@ def metric_series(store: Store, *, version_id: int, start: datetime, end: dateti
     return _read(_results, store, "metric_series", model_version_id=version_id, start=start, end=end)
 
 
+def serving_series(store: Store, *, version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """Operational figures of a version per window in the range: requests, failures, latency, outcomes, age."""
+    return _read(_results, store, "metric_series", model_version_id=version_id, start=start, end=end,
+                 kind="operational")
+
+
 def estimation_series(store: Store, *, version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
     """Estimated performance of a version per window: estimate, band, state, realized value."""
     return _read(_results, store, "estimation_series", model_version_id=version_id, start=start, end=end)

@@ -36,12 +36,18 @@ class Settings:
     oidc_operators: frozenset[str] = field(default_factory=frozenset)
     models: tuple[str, ...] = ()
     metric_floors: tuple[tuple[str, str, float], ...] = ()
+    metric_ceilings: tuple[tuple[str, str, float], ...] = ()
     demo: bool = False
 
     def metric_floor(self, model: str, metric: str) -> float | None:
         """The highest ``metric_below`` alert floor configured for ``model``'s ``metric``, if any."""
         values = [v for m, name, v in self.metric_floors if m == model and name == metric]
         return max(values) if values else None
+
+    def metric_ceiling(self, model: str, metric: str) -> float | None:
+        """The lowest ``latency_above`` / ``error_rate_above`` limit configured for ``model``'s ``metric``, if any."""
+        values = [v for m, name, v in self.metric_ceilings if m == model and name == metric]
+        return min(values) if values else None
 
 
 def _metric_floors(config: Config) -> tuple[tuple[str, str, float], ...]:
@@ -51,6 +57,17 @@ def _metric_floors(config: Config) -> tuple[tuple[str, str, float], ...]:
         (rule.model or monitors.get(rule.monitor or "", ""), str(rule.metric), float(rule.value))
         for rule in config.alerts.rules
         if rule.when == "metric_below" and rule.metric is not None and rule.value is not None
+    )
+
+
+def _metric_ceilings(config: Config) -> tuple[tuple[str, str, float], ...]:
+    """(model, metric, limit) of every ``latency_above`` (``latency_p<P>``, ms) and ``error_rate_above`` rule."""
+    monitors = {m.name: m.model for m in config.monitors}
+    return tuple(
+        (monitors.get(rule.monitor or "", ""), rule.latency_metric if rule.when == "latency_above" else "error_rate",
+         float(rule.value))
+        for rule in config.alerts.rules
+        if rule.when in ("latency_above", "error_rate_above") and rule.value is not None
     )
 
 
@@ -91,5 +108,6 @@ def load_settings(config_path: str | None, database_env: str | None, users_env: 
         oidc_operators=frozenset(e.lower() for e in auth.operators),
         models=tuple(m.name for m in config.models),
         metric_floors=_metric_floors(config),
+        metric_ceilings=_metric_ceilings(config),
         demo=(path.resolve().parent / DEMO_MARKER).is_file(),
     )

@@ -225,6 +225,54 @@ def seed_store(engine: Engine) -> Seeded:
     return seeded
 
 
+@dataclass(frozen=True)
+class Serving:
+    """What :func:`seed_serving` stored: the daily figures of credit-default 1.0 and the latency alert's id."""
+
+    error_rate: list[float]
+    latency_p95: list[float]
+    clicked: list[float]
+    alert_id: int
+
+
+def seed_serving(engine: Engine, seeded: Seeded) -> Serving:
+    """Add an operational monitor with 14 daily windows for credit-default 1.0 (a latency and error regression
+    from day 12, an alert on it) and register it, without runs, for 2.0; separate from :func:`seed_store` so
+    the other pages' counts stay as they are."""
+    errors = [0.01] * 12 + [0.06, 0.08]
+    p95 = [120.0] * 12 + [380.0, 420.0]
+    clicked = [0.10 + 0.002 * day for day in range(DAYS)]
+    version_id = seeded.version_ids["credit-1.0"]
+    with transaction(engine) as session:
+        monitor_id, _ = ensure_monitor(session, name="credit-ops", model_id=seeded.model_ids["credit-default"],
+                                       kind="operational", schedule=None, window_seconds=86_400, settings={})
+        for day in range(DAYS):
+            rows = [
+                {"metric": "request_count", "status": "ok", "value": 144.0, "n": 144},
+                {"metric": "request_rate", "status": "ok", "value": 144 / 86_400, "n": 144},
+                {"metric": "error_rate", "status": "ok", "value": errors[day], "ci_low": errors[day] / 2,
+                 "ci_high": errors[day] * 2, "reference_value": 0.01, "n": 144},
+                {"metric": "timeout_rate", "status": "ok", "value": 0.005, "ci_low": 0.001, "ci_high": 0.03, "n": 144},
+                {"metric": "latency_p50", "status": "ok", "value": 40.0, "n": 144},
+                {"metric": "latency_p95", "status": "ok", "value": p95[day], "reference_value": 120.0, "n": 144},
+                {"metric": "outcome_share", "status": "ok", "value": 0.6, "ci_low": 0.52, "ci_high": 0.68, "n": 144},
+                {"metric": "outcome:clicked", "status": "ok", "value": clicked[day], "ci_low": clicked[day] - 0.04,
+                 "ci_high": clicked[day] + 0.04, "reference_value": 0.11, "n": 86},
+                {"metric": "model_age_days", "status": "ok", "value": 30.0 + day + 1, "n": 0},
+            ]
+            blank = {"ci_low": None, "ci_high": None, "reference_value": None, "threshold": None, "p_value": None,
+                     "flagged": False}
+            results.add_metric_values(session, run_id=_run(session, monitor_id, version_id, day,
+                                                           summary={"requests": 144}),
+                                      rows=[{**blank, **row} for row in rows])
+        alert = alerts.fire_alert(
+            session, rule="credit-latency", kind="latency_above", model_version_id=version_id, severity="critical",
+            title="latency p95 420 ms above the limit 250 ms", evidence={"metric": "latency_p95", "value": 420.0},
+            window_start=T0 + 12 * DAY, window_end=T0 + DAYS * DAY, now=T0 + DAYS * DAY,
+        )
+    return Serving(errors, p95, clicked, alert.id)
+
+
 def fresh_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated, empty store for a module-scoped fixture parametrised ``sqlite`` / ``postgres``.
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers_collect import config_document, log_rows, quarantined, runs, setup, stored_ids
+from helpers_collect import MODEL, config_document, log_rows, quarantined, runs, setup, stored_ids
 from helpers_kafka import create_topic, delete_topic, kafka_source, produce, tansu_broker
 
 from driftscope.cli import main
@@ -261,3 +261,84 @@ def test_source_lag_above_fires_on_the_recorded_lag_and_resolves(engine, tmp_pat
         alerts = list_alerts(session)
     assert alerts["title"].tolist() == ["source k is 900 s behind on partition 0 (500 messages; limit 600 s)"]
     assert alerts["status"].tolist() == ["resolved"]
+
+
+def test_outcomes_before_and_after_their_predictions_join_exactly_once(engine, tmp_path, broker) -> None:
+    """``records: outcomes`` from a topic: offsets move with the rows, poison is quarantined with its location,
+    an outcome joins its prediction whichever arrives first, and re-reading the topic stores nothing twice."""
+    from test_collect_serving import joined, serving_setup
+
+    from driftscope.collectors import log_predictions
+    from driftscope.collectors.follow import reset_stream
+
+    topic = _topic("clicks")
+    create_topic(broker, topic, 2)
+    spec = kafka_source("clicks", broker, topic, records="outcomes", batch={"max_rows": 3, "max_wait": "2s"})
+    config = serving_setup(tmp_path, engine, [spec])
+    early = [{"request_id": "r0", "clicked": 1, "revenue": 2.5}, {"request_id": "r1", "clicked": "no"},
+             {"request_id": "r9", "clicked": "maybe"}, b"{not json"]
+    produce(broker, topic, early, partitions=2)
+    [first] = collect(engine, config)
+    log_predictions(MODEL, "1.0", log_rows(4).assign(latency_ms=5.0, status="ok"), engine=engine)
+    late = [{"request_id": "r2", "clicked": 0}, {"request_id": "r0", "clicked": 0, "revenue": 9.0},
+            {"request_id": "r3", "revenue": 1.0}, {"request_id": "r3", "revenue": 1.0}]
+    produce(broker, topic, late, partitions=2)
+    [second] = collect(engine, config)
+    [again] = collect(engine, config)
+
+    assert (first.status, first.rows_read, first.rows_stored, first.rows_quarantined) == ("succeeded", 4, 2, 2)
+    assert (second.rows_read, second.rows_stored, second.rows_duplicate) == (4, 2, 2)  # r0 known, r3 repeated
+    assert again.rows_read == 0
+    expected = [("r0", "clicked", 1.0), ("r0", "revenue", 2.5), ("r1", "clicked", 0.0), ("r2", "clicked", 0.0),
+                ("r3", "revenue", 1.0)]
+    frame = joined(engine)
+    assert list(zip(frame["prediction_id"], frame["outcome"], frame["value"], strict=True)) == expected
+    rejects = quarantined(engine, "clicks").sort_values("reason")
+    assert rejects["location"].str.fullmatch(rf"topic {topic} partition [01] offset \d+").all()
+    assert [r.split(":")[0] for r in rejects["reason"]] == ["clicked", "not valid JSON"]
+    with transaction(engine) as session:
+        assert sum(o for o, _ in stream_offsets(session, source="clicks", topic=topic).values()) == 8
+
+    reset_stream(engine, config.source("clicks"), "earliest")  # the topic read again from its start
+    [reread] = collect(engine, config)
+    assert (reread.rows_read, reread.rows_stored) == (8, 0)
+    frame = joined(engine)
+    assert list(zip(frame["prediction_id"], frame["outcome"], frame["value"], strict=True)) == expected
+
+
+def test_an_outcome_batch_that_fails_to_commit_leaves_its_offsets_and_is_read_again(engine, tmp_path, broker,
+                                                                                      monkeypatch) -> None:
+    """The offsets and the outcomes of a batch commit together: a failure while storing the second batch keeps
+    the first batch and its offsets only, and the next run stores the rest exactly once."""
+    from sqlalchemy.exc import OperationalError
+    from test_collect_serving import joined, serving_setup
+
+    from driftscope.collectors import ingest, log_predictions
+
+    topic = _topic("fail")
+    create_topic(broker, topic, 1)
+    config = serving_setup(tmp_path, engine, [kafka_source("clicks", broker, topic, records="outcomes",
+                                                           batch={"max_rows": 5, "max_wait": "2s"})])
+    log_predictions(MODEL, "1.0", log_rows(12).assign(latency_ms=5.0, status="ok"), engine=engine)
+    produce(broker, topic, [{"request_id": f"r{i}", "clicked": i % 2} for i in range(12)])
+    real, calls = ingest.write_outcomes, []
+
+    def failing_second(session, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise OperationalError("INSERT INTO outcomes", {}, Exception("the store went away"))
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(ingest, "write_outcomes", failing_second)
+    [failed] = collect(engine, config)
+    with transaction(engine) as session:
+        after_failure = stream_offsets(session, source="clicks", topic=topic)
+    monkeypatch.setattr(ingest, "write_outcomes", real)
+    [resumed] = collect(engine, config)
+
+    assert failed.status == "failed" and "the store went away" in failed.error
+    assert (failed.rows_stored, {p: o for p, (o, _) in after_failure.items()}) == (5, {0: 5})
+    assert (resumed.status, resumed.rows_read, resumed.rows_stored, resumed.rows_duplicate) == ("succeeded", 7, 7, 0)
+    frame = joined(engine)
+    assert frame["prediction_id"].tolist() == sorted(f"r{i}" for i in range(12))
+    assert frame["value"].tolist() == [int(p[1:]) % 2 for p in sorted(f"r{i}" for i in range(12))]

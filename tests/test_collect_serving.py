@@ -6,7 +6,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from helpers_collect import MODEL, SCHEMA, T0, assert_identity, config_document, log_rows, quarantined, stored
+from helpers_collect import (
+    MODEL,
+    SCHEMA,
+    T0,
+    PagedApi,
+    assert_identity,
+    config_document,
+    log_rows,
+    quarantined,
+    serve,
+    stored,
+)
 from sqlalchemy import Engine, create_engine
 
 import driftscope
@@ -132,3 +143,25 @@ def test_the_public_api_logs_outcomes_by_url(sqlite_engine, tmp_path) -> None:
 
     assert (summary.rows_stored, summary.rows_quarantined) == (2, 0)
     assert joined(sqlite_engine)["value"].tolist() == [1.0, 0.0]
+
+
+def test_outcomes_from_an_http_source_are_stored_once_and_quarantined_with_their_page(engine, tmp_path) -> None:
+    api = PagedApi([[{"request_id": "r0", "clicked": True, "revenue": 4.0}, {"request_id": "r1", "revenue": "n/a"}],
+                    [{"request_id": "r2", "clicked": 0}, {"request_id": "r0", "clicked": False}]])
+    with serve(api) as url:
+        config = serving_setup(tmp_path, engine, [{"name": "api-clicks", "kind": "http", "model": MODEL,
+                                                   "records": "outcomes", "url": url, "timeout": "5s"}])
+        [first] = collect(engine, config)
+        [again] = collect(engine, config)
+    log_predictions(MODEL, "1.0", log_rows(3).assign(latency_ms=5.0, status="ok"), engine=engine)
+
+    assert (first.status, first.rows_read, first.rows_stored, first.rows_duplicate, first.rows_quarantined) == (
+        "succeeded", 4, 2, 1, 1)  # r0's second click is a repeat of a stated outcome: the first value stays
+    assert_identity(first)
+    assert (again.rows_read, again.rows_stored) == (0, 0)
+    frame = joined(engine)
+    assert list(zip(frame["prediction_id"], frame["outcome"], frame["value"], strict=True)) == [
+        ("r0", "clicked", 1.0), ("r0", "revenue", 4.0), ("r2", "clicked", 0.0)]
+    [reject] = quarantined(engine, "api-clicks").to_dict("records")
+    assert reject["location"] == "page first item 1" and '"r1"' in reject["payload"]
+    assert reject["reason"].startswith("revenue: not a finite number")

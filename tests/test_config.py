@@ -46,9 +46,8 @@ def test_production_copy_matches_the_shared_contract() -> None:
 
 
 @pytest.mark.xfail(strict=True, raises=ConfigError, reason=(
-    "production.yaml declares features not built yet: experiments, experiment_decided, records: outcomes on "
-    "a kafka source and metrics_endpoint (issue #13) and kind: lake (issue #15); strict, so it fails loudly "
-    "once the file is accepted"
+    "production.yaml declares features not built yet: experiments and experiment_decided (issue #13) and "
+    "kind: lake (issue #15); strict, so it fails loudly once the file is accepted"
 ))
 def test_production_contract_is_accepted_as_is() -> None:
     load_config(PRODUCTION, env={})
@@ -60,7 +59,7 @@ def test_production_contract_sections_built_so_far_are_accepted() -> None:
         load_config(PRODUCTION, env={})
     unbuilt = ("trained_at", "latency", "status", "outcomes", "operational", "latency_percentiles", "lake",
                "partition", "engine", "spark_master", "latency_above", "percentile", "error_rate_above",
-               "experiment", "model_age_above", "days", "experiments", "metrics_endpoint")
+               "experiment", "model_age_above", "days", "experiments")
     problems = [line for line in str(caught.value).splitlines()[1:] if line.strip()]
     assert problems and all(any(word in line for word in unbuilt) for line in problems), problems
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers_dashboard import seed_store
+from helpers_dashboard import seed_serving, seed_store
 from playwright.sync_api import Page, sync_playwright
 
 from driftscope.storage.db import make_engine
@@ -66,7 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
     store = folder / "driftscope.db"
     store.write_bytes(sqlite_template.read_bytes())
     engine = make_engine(f"sqlite:///{store}")
-    seed_store(engine)
+    seed_serving(engine, seed_store(engine))
     engine.dispose()
     config = folder / "driftscope.yaml"
     config.write_text(yaml.safe_dump({"database_url": f"sqlite:///{store}"}))
@@ -154,6 +154,14 @@ def test_every_page_renders_in_chromium_without_exceptions(server: str) -> None:
                 assert "model=credit-default" in page.url and "start=2026-01-01" in page.url, page.url
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Model version", exact=True).click()
             settle(page, PAGES["version"][1])
+            page.get_by_role("tab", name="Serving").click()
+            page.locator(".js-plotly-plot", has_text="Latency percentiles per window").wait_for(timeout=PAGE_S * 1000)
+            settle(page, PAGES["version"][1])
+            shoot(page, "version-serving")
+            serving = page.inner_text("body")
+            assert page.get_by_test_id("stException").count() == 0 and "Traceback" not in serving, serving[:500]
+            assert "Error rate" in serving and "8.00%" in serving and "420 ms" in serving
+            assert page.locator(".js-plotly-plot", has_text="Error and timeout rates per window").count() == 1
             page.get_by_role("tab", name="Data drift").click()
             page.locator(".js-plotly-plot", has_text="Data drift by feature").wait_for(timeout=PAGE_S * 1000)
             settle(page, PAGES["version"][1])
@@ -164,7 +172,7 @@ def test_every_page_renders_in_chromium_without_exceptions(server: str) -> None:
         finally:
             browser.close()
     assert problems == []
-    assert all((ARTIFACTS / f"{name}.png").stat().st_size > 10_000 for name in PAGES)
+    assert all((ARTIFACTS / f"{name}.png").stat().st_size > 10_000 for name in [*PAGES, "version-serving"])
 
 
 # True once the script run is over, the status widget is gone, a title is drawn and every chart drew its SVG.

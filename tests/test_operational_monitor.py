@@ -21,7 +21,15 @@ TRAINED = datetime(2025, 8, 1, tzinfo=UTC)  # 153 days before the window: above 
 
 
 def serving_config(tmp_path, engine):
-    document = config_document(tmp_path, engine.url.render_as_string(hide_password=False), [])
+    config = parse_config(serving_document(tmp_path, engine.url.render_as_string(hide_password=False)),
+                          base_dir=tmp_path)
+    apply_config(config, engine)
+    return config
+
+
+def serving_document(tmp_path, url: str) -> dict:
+    """The credit model logging latency, status and outcomes, an hourly operational monitor and serving rules."""
+    document = config_document(tmp_path, url, [])
     model = document["models"][0]
     model["schema"] = SERVING_SCHEMA
     model["versions"][0]["trained_at"] = TRAINED
@@ -33,9 +41,7 @@ def serving_config(tmp_path, engine):
         {"name": "stale", "model": MODEL, "when": "model_age_above", "days": 120},
         {"name": "ctr", "monitor": "ops", "when": "metric_below", "metric": "outcome:clicked", "value": 0.5},
     ]}
-    config = parse_config(document, base_dir=tmp_path)
-    apply_config(config, engine)
-    return config
+    return document
 
 
 def test_known_window_gives_known_figures_and_rules_fire(engine, tmp_path) -> None:

@@ -1,4 +1,4 @@
-"""Model version: the window in question, the metric over time, volume, drift, alerts and retraining.
+"""Model version: the window in question, the metric over time, drift, serving KPIs, volume, alerts and retraining.
 
 The headline cards describe one window (the alert's, the one picked, else the newest) and say which.
 The sections are tabs that run only when open, so a page shows its first chart fast; an alert's link
@@ -10,15 +10,16 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import actions, charts, charts_drift, data, fmt, state, ui
+from driftscope.dashboard import actions, charts, charts_drift, data, fmt, serving, state, ui
 from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
 HOURLY_UP_TO = timedelta(days=3)
-TABS = ("Performance", "Data drift", "Prediction volume", "Alerts", "Retraining")
+TABS = ("Performance", "Data drift", "Serving", "Prediction volume", "Alerts", "Retraining")
 TAB_OF_KIND = {  # the tab an alert's link opens, by the alert's kind
     "no_data": "Prediction volume", "feature_drift": "Data drift", "dataset_drift": "Data drift",
-    "missing_values": "Data drift", "run_failed": "Alerts",
+    "missing_values": "Data drift", "run_failed": "Alerts", "latency_above": "Serving", "error_rate_above": "Serving",
+    "model_age_above": "Serving",
 }
 
 
@@ -194,7 +195,7 @@ def main() -> None:
     default = TAB_OF_KIND.get(ctx.incident.kind, TABS[0]) if ctx.incident is not None else TABS[0]
     tabs = dict(zip(TABS, st.tabs(TABS, default=default, key="version.tab", on_change="rerun"), strict=True))
     sections = {"Performance": lambda: performance_tab(ctx, version, series),
-                "Data drift": lambda: drift(ctx, version),
+                "Data drift": lambda: drift(ctx, version), "Serving": lambda: serving.serving_tab(ctx, version),
                 "Prediction volume": lambda: volume(ctx, version), "Alerts": lambda: alerts(ctx, version),
                 "Retraining": lambda: actions.retraining(ctx, version)}
     for name, tab in tabs.items():

@@ -18,6 +18,7 @@ EXTRAS: dict[str, str] = {
     "ml": "the concept-drift detectors (river) and the domain classifier (scikit-learn)",
     "postgres": "PostgreSQL stores (the psycopg driver)",
     "kafka": "kafka sources (the confluent-kafka client)",
+    "metrics": "the Prometheus metrics endpoint (prometheus-client)",
     "demo": "the demo",
 }
 

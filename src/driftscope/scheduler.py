@@ -12,6 +12,8 @@ scheduled time (:data:`driftscope.pipeline.scheduled_slot`).
 Jobs are module-level functions with plain arguments (the config path and a name) so APScheduler
 can pickle them; each loads the config, runs one :mod:`driftscope.pipeline` cycle under the job's
 lease and logs one ``logfmt`` line per run: job, model, version, window, rows, duration, outcome.
+With ``metrics_endpoint`` configured, :func:`run_scheduler` also serves the Prometheus endpoint of
+:mod:`driftscope.exporter` for as long as it runs.
 """
 
 import contextvars
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -42,11 +44,15 @@ from driftscope.alerting.notify import DEFAULT_BACKOFF, Backoff
 from driftscope.config import Config, load_config
 from driftscope.durations import is_interval, parse_duration
 from driftscope.errors import DriftscopeError
+from driftscope.extras import require
 from driftscope.pipeline import JobOutcome
 from driftscope.storage.db import make_engine, transaction
 from driftscope.storage.migrations import require_current
 from driftscope.storage.registry import list_versions
 from driftscope.storage.scheduler_state import beat
+
+if TYPE_CHECKING:
+    from driftscope.exporter import MetricsServer
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +258,7 @@ def run_scheduler(config_path: str, *, retry_base: timedelta = DEFAULT_BACKOFF.b
     config = load_config(path)
     engine = make_engine(config.database_url)
     require_current(engine)
+    metrics = _serve_metrics(engine, config)  # before the jobs: a port in use fails the start, not a job
     stop = threading.Event()
     _handle_signals(stop)
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # our job lines say it all
@@ -275,9 +282,21 @@ def run_scheduler(config_path: str, *, retry_base: timedelta = DEFAULT_BACKOFF.b
         _next_runs(scheduler)
         scheduler.shutdown(wait=True)
         _beat(engine, started, {})
+        if metrics is not None:
+            metrics.close()
         log.info(pipeline.logfmt(event="scheduler_stopped", instance=pipeline.instance_id()))
         engine.dispose()
     return 0
+
+
+def _serve_metrics(engine: Engine, config: Config) -> "MetricsServer | None":
+    """The Prometheus endpoint of ``metrics_endpoint``, when configured (see :mod:`driftscope.exporter`)."""
+    if config.metrics_endpoint is None:
+        return None
+    require("prometheus_client", "metrics")
+    from driftscope.exporter import serve_metrics
+
+    return serve_metrics(engine, host=config.metrics_endpoint.host, port=config.metrics_endpoint.port)
 
 
 def _handle_signals(stop: threading.Event) -> None:

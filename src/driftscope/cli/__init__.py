@@ -16,6 +16,7 @@ from driftscope.cli import (
     dashboard,
     db,
     demo,
+    exporter,
     monitor,
     scheduler,
 )
@@ -24,7 +25,7 @@ from driftscope.errors import ConfigError, DriftscopeError
 if TYPE_CHECKING:
     from sqlalchemy.exc import DBAPIError
 
-COMMAND_MODULES = (db, config_cmd, apply_cmd, collect, archive, monitor, alerts, scheduler, dashboard, demo)
+COMMAND_MODULES = (db, config_cmd, apply_cmd, collect, archive, monitor, alerts, scheduler, exporter, dashboard, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -149,6 +149,8 @@ def headline(run: RunInfo) -> str:
         prediction = "-" if s.get("prediction_drift") is None else _yes(s["prediction_drift"])
         return (f"dataset drift {_yes(s.get('dataset_drift'))} ({s.get('n_drifted', 0)}/{s.get('n_features', 0)} "
                 f"features, share >= {s.get('drift_share', 0):.2f}), prediction drift {prediction}")
+    if run.kind == "operational":
+        return f"requests {s.get('requests', 0)}, errors {s.get('errors', 0)}, timeouts {s.get('timeouts', 0)}"
     coverage = f"label coverage {s.get('label_coverage', 0.0):.0%}"
     if run.kind == "performance":
         return f"verdict {s.get('verdict', '-')}, {coverage}"

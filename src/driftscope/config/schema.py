@@ -25,8 +25,8 @@ from driftscope.sections import Duration, Strict, by_name
 from driftscope.storage.archive import RetentionConfig
 
 __all__ = [
-    "AlertsConfig", "AuthConfig", "ChannelConfig", "Config", "DashboardConfig", "EmailChannel", "ModelConfig",
-    "MonitorConfig", "RetentionConfig",
+    "AlertsConfig", "AuthConfig", "ChannelConfig", "Config", "DashboardConfig", "EmailChannel", "MetricsEndpointConfig",
+    "ModelConfig", "MonitorConfig", "RetentionConfig",
     "RetrainingConfig", "RuleConfig", "SchedulerConfig", "SchemaConfig", "SourceConfig",
     "UserConfig", "VersionConfig", "WebhookChannel",
 ]
@@ -64,6 +64,19 @@ class SchedulerConfig(Strict):
     tick: Duration = timedelta(seconds=30)
 
 
+class MetricsEndpointConfig(Strict):
+    """``metrics_endpoint``: where Prometheus scrapes each version's newest figures (:mod:`driftscope.exporter`).
+
+    Served by ``driftscope exporter`` and by ``driftscope scheduler``. ``host`` defaults to the
+    loopback interface, so nothing is exposed beyond the machine unless asked: set ``0.0.0.0`` when
+    Prometheus scrapes from another host or container. 9464 is the port OpenTelemetry's Prometheus
+    exporter uses by default.
+    """
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=9464, ge=1, le=65535)
+
+
 class Config(Strict):
     """The whole ``driftscope.yaml``."""
 
@@ -78,6 +91,7 @@ class Config(Strict):
     dashboard: DashboardConfig = DashboardConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     retention: RetentionConfig | None = None
+    metrics_endpoint: MetricsEndpointConfig | None = None
 
     def model(self, name: str) -> ModelConfig:
         """Return the model named ``name``."""
