@@ -46,7 +46,7 @@ def test_production_copy_matches_the_shared_contract() -> None:
 
 
 @pytest.mark.xfail(strict=True, raises=ConfigError, reason=(
-    "production.yaml declares features not built yet: experiments, experiment_decided, records: outcomes on "
+    "production.yaml declares features not built yet: records: outcomes on "
     "a kafka source and metrics_endpoint (issue #13) and kind: lake (issue #15); strict, so it fails loudly "
     "once the file is accepted"
 ))
