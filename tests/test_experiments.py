@@ -183,3 +183,29 @@ def test_production_contract_experiment_section_is_accepted() -> None:
     except ConfigError as exc:
         problems = [line for line in str(exc).splitlines()[1:] if "experiment" in line]
         assert problems == [], json.dumps(problems)
+
+
+def test_compare_page_becomes_the_experiment_view(monkeypatch, sqlite_engine, tmp_path) -> None:
+    import streamlit
+    from test_dashboard_app import ENV, metrics, open_app, texts
+
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    streamlit.cache_data.clear()
+    config = _config(tmp_path, sqlite_engine)
+    for hour in range(3):
+        _log_hour(sqlite_engine, hour, latency=(100.0, 150.0 if hour == 2 else 100.0))
+    run_experiments(sqlite_engine, config, backfill_from=T0, backfill_until=T0 + timedelta(hours=3),
+                    now=T0 + timedelta(days=1))
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+
+    at = open_app(monkeypatch, url, "compare", model=MODEL, version="1.0", start="2026-01-01", end="2026-01-02")
+
+    assert at.tabs[0].label == "Experiment"
+    assert "Verdict: **worse**, reached in the window" in texts(at, "error") and "latency_p95" in texts(at, "error")
+    shown = metrics(at)
+    assert shown["Units (control / treatment)"] == "180 / 180"
+    assert shown["Traffic split (treatment share)"] == "50.0%"
+    guardrails = at.dataframe[0].value
+    assert guardrails.iloc[0].tolist()[1:] == ["latency_p95", "106", "156", "yes"]
+    assert len(at.get("plotly_chart")) == 1
