@@ -47,6 +47,8 @@ def _config(tmp_path, engine, *, smtp_port: int = 2525, hook: str = "http://127.
         webhook_channel("hook", hook)]
     document["alerts"] = {"rules": [{"name": "canary-decided", "experiment": "canary", "when": "experiment_decided",
                                      "severity": "critical", "channels": ["mail", "hook"]}]}
+    document["monitors"] = [{"name": "ops", "model": MODEL, "kind": "operational", "window": "1h",
+                             "versions": ["1.0"]}]
     config = parse_config(document, base_dir=tmp_path, env=ENV)
     apply_config(config, engine)
     return config
@@ -144,13 +146,14 @@ def test_guardrail_breach_decides_worse_in_its_window_and_notifies_once(engine, 
         assert _looks(engine)["computed_at"].tolist() == stamps
 
 
-def test_the_scheduled_run_catches_up_every_window_since_the_last_look(sqlite_engine, tmp_path) -> None:
+def test_a_scheduled_monitor_job_catches_up_every_window_since_the_last_look(sqlite_engine, tmp_path) -> None:
     config = _config(tmp_path, sqlite_engine)
     for hour in range(3):
         _log_hour(sqlite_engine, hour, latency=(100.0, 100.0))
     [first] = run_experiments(sqlite_engine, config, now=T0 + timedelta(hours=1, minutes=5))
     assert [w.end for w in first.windows] == [T0 + timedelta(hours=1)]
-    [later] = run_experiments(sqlite_engine, config, now=T0 + timedelta(hours=3, minutes=5))
+    scheduled = monitor_cycle(sqlite_engine, config, monitor="ops", now=T0 + timedelta(hours=3, minutes=5))
+    [later] = scheduled.experiments  # the scheduler's monitor job runs this very cycle
     assert [w.end for w in later.windows] == [T0 + timedelta(hours=2), T0 + timedelta(hours=3)]
     assert _looks(sqlite_engine)["n_treatment"].tolist() == [60, 120, 180]
     assert later.latest is not None and later.latest.verdict == "no_detectable_difference"

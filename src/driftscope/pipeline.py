@@ -63,6 +63,8 @@ class CycleReport:
     runs: list[RunInfo] = field(default_factory=list)
     alerts: list[AlertChange] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    experiments: list[Any] = field(default_factory=list)
+    """:class:`driftscope.monitors.experiment_runner.ExperimentRun` of each experiment evaluated."""
 
 
 def collect_cycle(engine: Engine, config: Config, *, sources: list[str] | None = None) -> list[Any]:
@@ -90,14 +92,14 @@ def monitor_cycle(
     from driftscope.monitors.runner import run_monitors
 
     runs = run_monitors(engine, config, **selection)
-    evaluate_experiments_for(engine, config, selection)
+    experiments = evaluate_experiments_for(engine, config, selection)
     changes = drain_outbox(engine, config, now=selection.get("now"))
     changes += judge_experiments(engine, config, now=selection.get("now"))
     deliveries = deliver_due(engine, config, backoff=backoff, should_stop=stop_requested)
-    return CycleReport(runs, changes, deliveries)
+    return CycleReport(runs, changes, deliveries, experiments)
 
 
-def evaluate_experiments_for(engine: Engine, config: Config, selection: dict[str, Any]) -> None:
+def evaluate_experiments_for(engine: Engine, config: Config, selection: dict[str, Any]) -> list[Any]:
     """Evaluate the experiments a monitor selection covers, over the same kind of windows.
 
     The experiments of the selected monitor's (or model's) model, comparing the selected version when
@@ -110,9 +112,10 @@ def evaluate_experiments_for(engine: Engine, config: Config, selection: dict[str
     if selection.get("monitor") is not None:
         model = config.monitor(selection["monitor"]).model
     chosen = select_experiments(config, model=model, version=selection.get("version"))
-    if chosen:
-        run_experiments(engine, config, experiments=chosen, now=selection.get("now"),
-                        **{k: selection.get(k) for k in ("window_end", "backfill_from", "backfill_until")})
+    if not chosen:
+        return []
+    return list(run_experiments(engine, config, experiments=chosen, now=selection.get("now"),
+                                **{k: selection.get(k) for k in ("window_end", "backfill_from", "backfill_until")}))
 
 
 def judge_experiments(engine: Engine, config: Config, *, now: datetime | None = None) -> list[AlertChange]:
