@@ -2,8 +2,8 @@
 
 Prediction logs are real files as a serving stack would write them: the credit model's as daily
 Parquet files (both versions, with a ``model_version`` column), the house model's as daily CSV.
-Credit requests carry their latency and status; their conversions (the business outcome) sit in a
-SQLite table, each within an hour of its request. A few malformed rows are planted (a missing id,
+Credit requests carry their latency and status; their conversions (the business outcome, last
+three weeks) sit in a SQLite table, each within an hour of its request. A few malformed rows are planted (a missing id,
 an unknown version, an unparseable timestamp, a word where a number belongs) and must end in
 quarantine. Labels sit in a SQLite table and arrive
 three days late for part of the rows only.
@@ -24,6 +24,9 @@ from driftscope.demo.scenario import CREDIT_LABEL_SHARE, HOUSE_LABEL_SHARE, LABE
 CREDIT_LOG_COLUMNS = ["request_id", "ts", "model_version", *CREDIT_FEATURES, "score", "predicted_label", "latency_ms",
                       "status"]
 CONVERSION_DELAY_S = 3600
+CONVERSION_DAYS = 21
+"""Conversions are logged for the last three weeks only (the canary's two and one before): enough for the
+experiment and the serving KPIs, at a third of the ingest time of all 60 days."""
 HOUSE_LOG_COLUMNS = ["id", "ts", "sqft", "rooms", "city", "price_pred"]
 
 
@@ -93,7 +96,9 @@ def _write_labels(path: Path, data: DemoData, now: datetime, rng: np.random.Gene
                            "updated_at": credit_arrival})
     house = pd.DataFrame({"id": data.house_log["id"], "sold_price": data.house_log["price"],
                           "updated_at": house_arrival})
-    served = data.credit_log.loc[data.credit_log["status"].eq("ok").to_numpy()]
+    log = data.credit_log
+    recent = log["ts"] >= log["ts"].max().normalize() - pd.Timedelta(days=CONVERSION_DAYS - 1)
+    served = log.loc[(log["status"].eq("ok") & recent).to_numpy()]
     converted_at = served["ts"] + pd.to_timedelta(rng.uniform(0, CONVERSION_DELAY_S, len(served)), unit="s")
     conversions = pd.DataFrame({"request_id": served["request_id"], "converted": served["converted"],
                                 "updated_at": np.where(converted_at <= pd.Timestamp(now), converted_at.to_numpy(),
