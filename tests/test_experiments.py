@@ -21,7 +21,7 @@ from driftscope.errors import ConfigError
 from driftscope.monitors.experiment_runner import evaluate_figures, run_experiments
 from driftscope.pipeline import monitor_cycle
 from driftscope.storage.db import transaction
-from driftscope.storage.experiments import experiment_looks
+from driftscope.storage.experiments import experiment_looks, experiments_between
 
 FAST = Backoff(base=timedelta(milliseconds=100), jitter=0.0)
 EXPERIMENT = {"name": "canary", "model": MODEL, "control": "1.0", "treatment": "2.0",
@@ -38,15 +38,17 @@ def _document(tmp_path, url: str, **experiment: Any) -> dict[str, Any]:
     return document
 
 
-def _config(tmp_path, engine, *, smtp_port: int = 2525, hook: str = "http://127.0.0.1:9/hook"):
+def _config(tmp_path, engine, *, smtp_port: int = 2525, hook: str = "http://127.0.0.1:9/hook", retrain: bool = False):
     document = _document(tmp_path, engine.url.render_as_string(hide_password=False))
+    if retrain:
+        document["models"][0]["retrain_webhook"] = "hook"
     document["dashboard_url"] = "http://dash.test:8501"
     document["channels"] = [
         {"name": "mail", "kind": "email", "to": ["oncall@example.com"], "from": "driftscope@example.com",
          "smtp_host": "127.0.0.1", "smtp_port": smtp_port, "timeout": "5s"},
         webhook_channel("hook", hook)]
     document["alerts"] = {"rules": [{"name": "canary-decided", "experiment": "canary", "when": "experiment_decided",
-                                     "severity": "critical", "channels": ["mail", "hook"]}]}
+                                     "severity": "critical", "channels": ["mail", "hook"], "retrain": retrain}]}
     document["monitors"] = [{"name": "ops", "model": MODEL, "kind": "operational", "window": "1h",
                              "versions": ["1.0"]}]
     config = parse_config(document, base_dir=tmp_path, env=ENV)
@@ -139,11 +141,32 @@ def test_guardrail_breach_decides_worse_in_its_window_and_notifies_once(engine, 
         assert "[CRITICAL] credit-default 2.0: canary-decided - experiment canary decided worse" in mail["Subject"]
         assert "Guardrails breached  latency_p95" in text and "Reached in" in text and "2026-01-01 02:00" in text
 
+        with transaction(engine) as session:
+            between = experiments_between(session, version_ids=[int(decided["control_version_id"]),
+                                                                int(decided["treatment_version_id"])])
+        assert between["experiment"].tolist() == ["canary"]
+        assert between["last_window_end"].iloc[0] == T0 + timedelta(hours=4)
+
         stamps = _looks(engine)["computed_at"].tolist()
         again = monitor_cycle(engine, config, **cycle)
         assert again.alerts == [] and again.deliveries == []
         assert len(box.messages) == 1 and len(hook.requests) == 1
         assert _looks(engine)["computed_at"].tolist() == stamps
+
+
+def test_a_decided_experiment_can_call_the_rollback_webhook(sqlite_engine, tmp_path) -> None:
+    with Receiver() as hook:
+        config = _config(tmp_path, sqlite_engine, hook=hook.url(), retrain=True)
+        _log_hour(sqlite_engine, 0, latency=(100.0, 100.0), errors=(0, 12))  # 20 % errors: the guardrail breaches
+        report = monitor_cycle(sqlite_engine, config, window_end=T0 + timedelta(hours=1),
+                               now=T0 + timedelta(hours=2), backoff=FAST)
+        delivered = hook.wait_for(2)  # the alert to the hook channel, and the retraining request
+    types = sorted(r.json["type"] for r in delivered)
+    assert [c.retraining_request_id is not None for c in report.alerts] == [True]
+    assert types == ["alert.fired", "retraining.requested"]
+    request = next(r.json for r in delivered if r.json["type"] == "retraining.requested")
+    assert request["request"]["reason"].startswith("experiment canary decided worse: guardrail breached: error_rate")
+    assert request["evidence"]["guardrails_breached"] == ["error_rate"]
 
 
 def test_a_scheduled_monitor_job_catches_up_every_window_since_the_last_look(sqlite_engine, tmp_path) -> None:
