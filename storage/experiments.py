@@ -85,12 +85,12 @@ def experiment_looks(session: Session, *, experiment: str, treatment_version_id:
 
 def deciding_look(session: Session, *, experiment: str, treatment_version_id: int) -> dict[str, Any] | None:
     """The look in whose window the experiment was decided (the first decided one), or None."""
-    looks = experiment_looks(session, experiment=experiment, treatment_version_id=treatment_version_id)
-    decided = looks[looks["decided"].astype(bool)]
-    if decided.empty:
-        return None
-    first = decided.iloc[0].to_dict()
-    return {str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in first.items()}
+    row = session.execute(
+        select(*(getattr(ExperimentLook, c) for c in _FRAME)).where(
+            ExperimentLook.experiment == experiment, ExperimentLook.treatment_version_id == treatment_version_id,
+            ExperimentLook.decided.is_(True)).order_by(ExperimentLook.window_end).limit(1)
+    ).one_or_none()
+    return None if row is None else dict(zip(_FRAME, row, strict=True))
 
 
 def link_alert(session: Session, *, look_id: int, alert_id: int) -> None:
