@@ -13,7 +13,7 @@ from driftscope.sections import Duration, OptionalSecret, OptionalStr, Strict
 Severity = Literal["info", "warning", "critical"]
 RuleKind = Literal[
     "dataset_drift", "feature_drift", "metric_below", "metric_drop", "detector_fired", "missing_values", "no_data",
-    "run_failed", "source_lag_above", "latency_above", "error_rate_above", "model_age_above",
+    "run_failed", "source_lag_above", "latency_above", "error_rate_above", "model_age_above", "experiment_decided",
 ]
 
 
@@ -71,6 +71,7 @@ class RuleConfig(Strict):
     metric: OptionalStr = None
     value: Annotated[float | None, BeforeValidator(_number_or_duration)] = None
     source: OptionalStr = None
+    experiment: OptionalStr = None
     feature: OptionalStr = None
     detector: OptionalStr = None
     hours: float | None = Field(default=None, gt=0)
@@ -93,6 +94,9 @@ class RuleConfig(Strict):
             raise ValueError(f"'for: {k} of {n}' needs 1 <= K <= N")
         if self.when == "no_data" and (self.persistence != (1, 1) or self.retrain):
             raise ValueError("a no_data rule counts hours of silence itself: drop 'for' and 'retrain'")
+        if self.when == "experiment_decided" or self.experiment is not None:
+            self._experiment_options()
+            return self
         if self.when == "source_lag_above":
             if self.source is None or self.value is None:
                 raise ValueError("a source_lag_above rule needs 'source' and 'value' (a duration such as 10m)")
@@ -114,6 +118,19 @@ class RuleConfig(Strict):
         if self.when == "metric_below" and self.value is None:
             raise ValueError("a metric_below rule needs 'value' (the floor)")
         return self
+
+    def _experiment_options(self) -> None:
+        """An experiment_decided rule names its experiment and nothing else to watch; it fires once per decision."""
+        if self.when != "experiment_decided":
+            raise ValueError(f"'experiment' applies to experiment_decided rules only, not {self.when}")
+        if self.experiment is None:
+            raise ValueError("an experiment_decided rule needs 'experiment' (the name under 'experiments')")
+        others = [k for k in ("monitor", "model", "source", "metric", "value", "feature", "detector", "hours",
+                              "percentile", "days") if getattr(self, k) is not None]
+        if others or self.persistence != (1, 1):
+            shown = ", ".join(others + (["for"] if self.persistence != (1, 1) else []))
+            raise ValueError(f"an experiment_decided rule takes 'experiment', not {shown}: the experiment's "
+                             "model, versions and KPIs are in its entry under 'experiments'")
 
     def _model_age_options(self) -> None:
         if self.model is None or self.monitor is not None:

@@ -26,6 +26,7 @@ from driftscope.monitors import report as evidently_report
 from driftscope.storage import alerts as alert_store
 from driftscope.storage import (
     archive_restore,
+    experiments,
     incidents,
     login_throttle,
     notifications,
@@ -98,6 +99,8 @@ _QUERIES: dict[str, tuple[Callable[..., Any], str]] = {
     "delivery_log": (notifications.delivery_log, "reading an alert's delivery log"),
     "requests": (retraining.list_requests, "reading retraining requests"),
     "heartbeat": (scheduler_state.latest_heartbeat, "reading the scheduler heartbeat"),
+    "experiments_between": (experiments.experiments_between, "listing experiments"),
+    "experiment_looks": (experiments.experiment_looks, "reading an experiment's looks"),
 }
 
 
@@ -205,6 +208,16 @@ def detector_events(store: Store, *, version_id: int, start: datetime, end: date
 def volume(store: Store, *, version_ids: list[int], start: datetime, end: datetime, freq: str) -> pd.DataFrame:
     """Predictions per version and ``freq`` bucket (``"h"`` or ``"D"``)."""
     return _read(_results, store, "volume", model_version_ids=version_ids, start=start, end=end, freq=freq)
+
+
+def experiments_between(store: Store, *, version_ids: list[int]) -> pd.DataFrame:
+    """Experiments with looks comparing two of these versions (newest first)."""
+    return _read(_results, store, "experiments_between", version_ids=version_ids)
+
+
+def experiment_looks(store: Store, *, experiment: str, treatment_version_id: int) -> pd.DataFrame:
+    """An experiment's looks in window order (effect, bounds, verdict, per-arm figures)."""
+    return _read(_results, store, "experiment_looks", experiment=experiment, treatment_version_id=treatment_version_id)
 
 
 def drift_features(store: Store, *, version_id: int) -> list[str]:

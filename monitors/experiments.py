@@ -92,7 +92,8 @@ def evaluate(windows: pd.DataFrame, *, direction: Direction, alpha: float, minim
     ``windows`` has one row per window with ``window_start``, ``window_end``, each arm's primary KPI
     totals of that window's own data (``control_n``, ``control_total``, ``control_total_sq``, and the
     same with ``treatment_``), and for every guardrail ``<name>_control`` / ``<name>_treatment`` with
-    the window's value (NaN when unknown) and ``control_n`` / ``treatment_n`` as its unit counts.
+    the window's value (NaN when unknown) and its unit counts ``<name>_control_n`` / ``<name>_treatment_n``
+    (default: ``control_n`` / ``treatment_n``).
     """
     frame = windows.sort_values("window_end").reset_index(drop=True)
     control = ArmTotals.cumulative(*(frame[f"control_{c}"].to_numpy(float) for c in ARM_COLUMNS))
@@ -127,12 +128,13 @@ def _baseline(control: ArmTotals) -> float:
 
 
 def _breaches(frame: pd.DataFrame, guardrails: Sequence[Guardrail]) -> list[tuple[str, ...]]:
-    enough = (frame["control_n"].to_numpy(float) >= MIN_GUARDRAIL_UNITS) & (
-        frame["treatment_n"].to_numpy(float) >= MIN_GUARDRAIL_UNITS
-    )
+    def enough(name: str) -> np.ndarray:
+        counts = [frame.get(f"{name}_{arm}_n", frame[f"{arm}_n"]).to_numpy(float) for arm in ("control", "treatment")]
+        return (counts[0] >= MIN_GUARDRAIL_UNITS) & (counts[1] >= MIN_GUARDRAIL_UNITS)
+
     flags = {
-        g.name: enough & g.breached(frame[f"{g.name}_control"].to_numpy(float),
-                                    frame[f"{g.name}_treatment"].to_numpy(float))
+        g.name: enough(g.name) & g.breached(frame[f"{g.name}_control"].to_numpy(float),
+                                            frame[f"{g.name}_treatment"].to_numpy(float))
         for g in guardrails
     }
     return [tuple(name for name, hit in flags.items() if hit[k]) for k in range(len(frame))]

@@ -211,6 +211,43 @@ class Outcome(Base):
     received_at: Mapped[datetime] = mapped_column(server_default=_now())
 
 
+class ExperimentLook(Base):
+    """An experiment as seen after one window (:mod:`driftscope.monitors.experiments`), one row per window.
+
+    ``arms`` keeps the window's own figures per arm (``{"control": {"n", "total", "total_sq",
+    "requests", <guardrail>: value}, "treatment": {...}}``), from which the cumulative look is
+    recomputed; the look's columns (``n_*`` and the effect with its confidence sequence bounds) are
+    cumulative over the experiment's windows so far. ``decided_at`` is the end of the window in which
+    the verdict was reached; ``alert_id`` the alert an ``experiment_decided`` rule raised for it.
+    """
+
+    __tablename__ = "experiment_looks"
+    __table_args__ = (UniqueConstraint("experiment", "treatment_version_id", "window_start"),
+                      Index(None, "experiment", "window_end"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    experiment: Mapped[str] = mapped_column(String(200))
+    control_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    treatment_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    arms: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    n_control: Mapped[int] = mapped_column(BigInteger)
+    n_treatment: Mapped[int] = mapped_column(BigInteger)
+    control_mean: Mapped[float | None] = mapped_column(Float)
+    treatment_mean: Mapped[float | None] = mapped_column(Float)
+    effect: Mapped[float | None] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(30))
+    decided: Mapped[bool] = mapped_column(Boolean)
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text)
+    breaches: Mapped[list[Any]] = mapped_column(server_default="[]")
+    samples_needed: Mapped[float | None] = mapped_column(Float)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    computed_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
 class LabelRevision(Base):
     """A correction of a label: the old and the new value."""
 

@@ -28,6 +28,7 @@ from driftscope.storage.models import (
     AlertEvent,
     CollectorRun,
     DeliveryAttempt,
+    ExperimentLook,
     GroundTruth,
     LabelRevision,
     MetricValue,
@@ -102,6 +103,7 @@ def store_stamp(session: Session) -> str:
         select(func.max(LabelRevision.id)),
         select(func.count(), func.sum(PredictionVolume.n_rows)).select_from(PredictionVolume),
         select(func.count(ModelVersion.id), func.max(ModelVersion.id)),
+        select(func.max(ExperimentLook.id), func.max(ExperimentLook.computed_at)),
     ]
     values = [value for query in parts for value in session.execute(query).one()]
     return "|".join("" if v is None else str(v) for v in values)

@@ -46,8 +46,8 @@ def test_production_copy_matches_the_shared_contract() -> None:
 
 
 @pytest.mark.xfail(strict=True, raises=ConfigError, reason=(
-    "production.yaml declares features not built yet: experiments and experiment_decided (issue #13) and "
-    "kind: lake (issue #15); strict, so it fails loudly once the file is accepted"
+    "production.yaml declares a feature not built yet: kind: lake (issue #15); strict, so it fails loudly "
+    "once the file is accepted"
 ))
 def test_production_contract_is_accepted_as_is() -> None:
     load_config(PRODUCTION, env={})

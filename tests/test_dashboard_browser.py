@@ -225,8 +225,8 @@ def outside_requests(page: Page, seen: list[str]) -> None:
 @pytest.mark.timeout(1200)  # builds the demo (60 days of monitors) first
 def test_an_alert_email_link_opens_the_incident_with_its_windows_shaded(demo) -> None:  # type: ignore[no-untyped-def]
     """The feature-drift e-mail opens its range with the alert's window shaded and whole series drawn;
-    the no_data e-mail shows the hourly volume around the gap and the (resolved) alert; nothing leaves
-    the machine."""
+    the no_data e-mail shows the hourly volume around the gap and the (resolved) alert; Compare versions
+    opens on the canary's Experiment view with its verdict and effect chart; nothing leaves the machine."""
     from urllib.parse import parse_qs, urlsplit
 
     chromium_or_skip()
@@ -261,6 +261,13 @@ def test_an_alert_email_link_opens_the_incident_with_its_windows_shaded(demo) ->
                 drawn = page.evaluate(CHARTS_JS)
                 assert any("per hour" in c["title"] and "no data" in c["notes"] for c in drawn), drawn
                 assert "resolved" in page.inner_text("body")
+                page.goto(f"{url}/compare?model=credit-default&version=1.0&compare=2.0", timeout=PAGE_S * 1000)
+                page.wait_for_function(READY_JS, timeout=PAGE_S * 1000, polling=100)
+                shoot(page, "experiment")
+                body, drawn = page.inner_text("body"), page.evaluate(CHARTS_JS)
+                assert page.get_by_role("tab", name="Experiment").count() == 1
+                assert "Verdict: worse, reached in the window" in body and "latency_p95" in body, body[:2000]
+                assert any("Effect on outcome:converted" in c["title"] and c["shaded"] for c in drawn), drawn
             finally:
                 browser.close()
     finally:

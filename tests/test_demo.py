@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from driftscope.demo.run import DemoResult
-from driftscope.demo.scenario import QUIET_DAYS, event
+from driftscope.demo.scenario import CANARY_DAYS, N_DAYS, QUIET_DAYS, event
 from driftscope.storage.alerts import list_alerts
 from driftscope.storage.db import make_engine, read_transaction
+from driftscope.storage.experiments import experiment_looks
 from driftscope.storage.quarantine import list_quarantined
 from driftscope.storage.registry import get_version
 from driftscope.storage.results import drift_results, list_runs
@@ -123,6 +124,23 @@ def test_quiet_stretch_requests_no_retraining(demo) -> None:
     assert not requests.empty and requests["alert_id"].notna().all()
     began = pd.to_datetime(alerts.loc[requests["alert_id"].astype(int), "data_start"])
     assert (began >= _day(demo, max(QUIET_DAYS) + 1)).all(), requests[["reason", "alert_id"]].to_string()
+
+
+def test_the_canary_experiment_decides_worse_on_the_scripted_day_and_not_before(demo) -> None:
+    day = event("canary_regression").start_day
+    engine = _engine(demo)
+    with read_transaction(engine) as session:
+        looks = experiment_looks(session, experiment="credit-v2-canary")
+    engine.dispose()
+    days = [(pd.Timestamp(t) - _day(demo, 0)).days for t in looks["window_start"]]
+    assert days == list(range(N_DAYS - CANARY_DAYS, N_DAYS))
+    verdicts = dict(zip(days, looks["verdict"], strict=True))
+    assert {verdicts[d] for d in days if d < day} == {"no_detectable_difference"}
+    assert verdicts[day] == "worse" and looks.iloc[-1]["decided_at"] == _day(demo, day + 1)
+    assert looks.set_index(pd.Index(days)).loc[day, "breaches"] == ["latency_p95"]
+    assert _first_seen(_alerts(demo), "credit-canary-decided", "2.0") == _day(demo, day + 1)
+    mails = [p for p in (Path(demo.directory) / "inbox").glob("mail-*.eml") if "credit-canary-decided" in p.read_text()]
+    assert len(mails) == 1
 
 
 def test_malformed_rows_are_quarantined_with_reasons(demo) -> None:

@@ -114,7 +114,7 @@ def _data_time(alert: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _evidence_numbers(ev: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = []
+    rows = _experiment_numbers(ev) if ev.get("experiment") else []
     if ev.get("n_features") is not None:
         rows.append(("Drifted features", f"{ev.get('n_drifted')} of {ev['n_features']} "
                      f"(share {_share(ev.get('drifted_share'))}; dataset drift at {_share(ev.get('drift_share'))} "
@@ -133,6 +133,22 @@ def _evidence_numbers(ev: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("Rows", f"{ev['n_rows']} in the window, {ev.get('n_reference')} reference, "
                      f"{ev.get('n_labels')} labelled"))
     return rows
+
+
+def _experiment_numbers(ev: dict[str, Any]) -> list[tuple[str, str]]:
+    """An experiment's decision: verdict, effect with its confidence sequence, units per arm, guardrails."""
+    cs, n, means = ev.get("confidence_sequence") or {}, ev.get("n") or {}, ev.get("means") or {}
+    window = ev.get("window") or {}
+    return [
+        ("Experiment", f"{ev['experiment']}: treatment {ev.get('treatment')} vs control {ev.get('control')}"),
+        ("Verdict", f"{ev.get('verdict')} ({ev.get('reason')})"),
+        ("Reached in", f"the window {_time(window.get('start'))} to {_time(window.get('end'))} (UTC)"),
+        ("Effect", f"{_num(ev.get('effect'))} (treatment - control; {1 - float(cs.get('alpha') or 0):.0%} confidence "
+                   f"sequence {_num(cs.get('low'))} to {_num(cs.get('high'))}, valid at every look)"),
+        ("Means", f"control {_num(means.get('control'))}, treatment {_num(means.get('treatment'))}"),
+        ("Units", f"control {n.get('control')}, treatment {n.get('treatment')}"),
+        ("Guardrails breached", ", ".join(ev.get("guardrails_breached") or []) or "none"),
+    ]
 
 
 def _metric_numbers(metric: dict[str, Any]) -> tuple[str, str]:

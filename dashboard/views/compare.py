@@ -1,9 +1,15 @@
-"""Compare versions: two versions of one model on the same windows (metrics, drift, volume), the canary view."""
+"""Compare versions: two versions of one model on the same windows (metrics, drift, volume), the canary view.
+
+When an experiment compares the two versions, its Experiment view (:mod:`driftscope.dashboard.experiment_view`)
+comes first.
+"""
+
+from functools import partial
 
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import charts, data, fmt, state, ui
+from driftscope.dashboard import charts, data, experiment_view, fmt, state, ui
 from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
@@ -118,8 +124,12 @@ def main() -> None:
     labels = [f"{v.version}" for v in pair]
     st.caption(f"{md.text(version.model)}: version {md.text(labels[0])} (selected) vs {md.text(labels[1])} · "
                f"{fmt.span(ctx.start, ctx.end)}")
-    tabs = st.tabs(["Performance", "Data drift", "Prediction volume"], key="compare.tab", on_change="rerun")
-    for tab, section in zip(tabs, (metrics, drift, volume), strict=True):
+    names, sections = ["Performance", "Data drift", "Prediction volume"], [metrics, drift, volume]
+    running = experiment_view.experiment_for(ctx, pair)
+    if running is not None:
+        names, sections = ["Experiment", *names], [partial(experiment_view.render, running), *sections]
+    tabs = st.tabs(names, key="compare.tab", on_change="rerun")
+    for tab, section in zip(tabs, sections, strict=True):
         if tab.open:
             with tab:
                 section(ctx, pair, labels)

@@ -1,7 +1,8 @@
 """Orchestration of one unit of unattended work, callable without APScheduler (CLI, tests, demo).
 
 * :func:`collect_cycle`: pull the sources.
-* :func:`monitor_cycle`: run monitors -> judge every run in the rules' outbox -> deliver due notifications.
+* :func:`monitor_cycle`: run monitors and the experiments of their models -> judge every run in the rules'
+  outbox and the experiments' looks -> deliver due notifications.
 * :func:`tick`: judge runs left in the outbox (a crashed cycle's) -> evaluate ``no_data`` rules ->
   deliver due notifications (retries included).
 * :func:`run_job`: any of these under a job's lease (one holder across processes), logged as one
@@ -31,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from driftscope.alerting.notify import DEFAULT_BACKOFF, Backoff, Delivery, deliver_due
 from driftscope.alerting.rules import AlertChange, evaluate_no_data, evaluate_pending
+from driftscope.alerting.rules.experiments import evaluate_experiments
 from driftscope.alerting.rules.source_lag import evaluate_source_lag
 from driftscope.config import Config
 from driftscope.storage.db import transaction
@@ -61,6 +63,8 @@ class CycleReport:
     runs: list[RunInfo] = field(default_factory=list)
     alerts: list[AlertChange] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    experiments: list[Any] = field(default_factory=list)
+    """:class:`driftscope.monitors.experiment_runner.ExperimentRun` of each experiment evaluated."""
 
 
 def collect_cycle(engine: Engine, config: Config, *, sources: list[str] | None = None) -> list[Any]:
@@ -88,9 +92,38 @@ def monitor_cycle(
     from driftscope.monitors.runner import run_monitors
 
     runs = run_monitors(engine, config, **selection)
+    experiments = evaluate_experiments_for(engine, config, selection)
     changes = drain_outbox(engine, config, now=selection.get("now"))
+    changes += judge_experiments(engine, config, now=selection.get("now"))
     deliveries = deliver_due(engine, config, backoff=backoff, should_stop=stop_requested)
-    return CycleReport(runs, changes, deliveries)
+    return CycleReport(runs, changes, deliveries, experiments)
+
+
+def evaluate_experiments_for(engine: Engine, config: Config, selection: dict[str, Any]) -> list[Any]:
+    """Evaluate the experiments a monitor selection covers, over the same kind of windows.
+
+    The experiments of the selected monitor's (or model's) model, comparing the selected version when
+    one is named; every experiment when nothing is selected. Windows: ``window_end``, or the
+    ``--backfill`` span, else the tiles since the experiment's last look (each experiment's own width).
+    """
+    from driftscope.monitors.experiment_runner import run_experiments, select_experiments
+
+    model = selection.get("model")
+    if selection.get("monitor") is not None:
+        model = config.monitor(selection["monitor"]).model
+    chosen = select_experiments(config, model=model, version=selection.get("version"))
+    if not chosen:
+        return []
+    return list(run_experiments(engine, config, experiments=chosen, now=selection.get("now"),
+                                **{k: selection.get(k) for k in ("window_end", "backfill_from", "backfill_until")}))
+
+
+def judge_experiments(engine: Engine, config: Config, *, now: datetime | None = None) -> list[AlertChange]:
+    """Apply the ``experiment_decided`` rules to the stored looks (one transaction)."""
+    if not any(r.when == "experiment_decided" for r in config.alerts.rules):
+        return []
+    with transaction(engine) as session:
+        return evaluate_experiments(session, config, {e.name: e for e in config.experiments}, now=now)
 
 
 def drain_outbox(engine: Engine, config: Config, *, now: datetime | None = None) -> list[AlertChange]:
@@ -119,6 +152,7 @@ def tick(
 ) -> CycleReport:
     """Judge runs left in the outbox, evaluate ``no_data`` rules, deliver due notifications (and retries)."""
     changes = drain_outbox(engine, config, now=now)
+    changes += judge_experiments(engine, config, now=now)
     with transaction(engine) as session:
         changes += evaluate_no_data(session, config, now=now)
         changes += evaluate_source_lag(session, config, now=now,

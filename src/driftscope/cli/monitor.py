@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from driftscope.cli.common import add_config_argument, load, open_store, print_table
 from driftscope.durations import parse_duration
@@ -91,6 +91,7 @@ def _run(args: argparse.Namespace) -> int:
             window_end=args.window_end, backfill_from=args.backfill, backfill_until=args.until,
         )
         print_runs(report.runs, _version_names(engine))
+        print_experiments(report.experiments)
         if report.alerts:
             print(f"alerts: {len(report.alerts)} changed; notifications delivered: "
                   f"{sum(d.ok for d in report.deliveries)} of {len(report.deliveries)} attempts")
@@ -124,6 +125,16 @@ def _version_names(engine: Engine) -> dict[int, tuple[str, str]]:
 
     with transaction(engine) as session:
         return {v.id: (v.model, v.version) for v in list_versions(session)}
+
+
+def print_experiments(runs: Sequence[Any]) -> None:
+    """One line per evaluated experiment: windows computed, looks changed, the newest verdict with its evidence."""
+    for run in runs:
+        look = run.latest
+        verdict = "no looks" if look is None else (
+            f"{look.verdict} (effect {look.effect:.4g}, CS {look.low:.4g} to {look.high:.4g}, n {look.n_control} / "
+            f"{look.n_treatment}) after the window ending {look.window_end:%Y-%m-%d %H:%M}")
+        print(f"experiment {run.experiment}: {len(run.windows)} window(s), {run.changed} look(s) changed; {verdict}")
 
 
 def print_runs(runs: Sequence[RunInfo], versions: dict[int, tuple[str, str]]) -> None:

@@ -1,6 +1,7 @@
 """Checks across sections: every name a section refers to must exist elsewhere in the file."""
 
 from driftscope.alerting.config import RuleConfig
+from driftscope.config.experiment_references import experiment_errors
 from driftscope.config.schema import Config
 from driftscope.modelspec import ModelConfig
 from driftscope.monitors.config import MonitorConfig, operational_metric_names
@@ -80,7 +81,7 @@ def reference_errors(config: Config) -> list[str]:
         if rule.when == "model_age_above" and ageless:
             errors.append(f"{where}.model: no version of model {rule.model!r} has 'trained_at'; a "
                           "model_age_above rule needs it")
-    return errors
+    return errors + experiment_errors(config.experiments, models, config.alerts.rules)
 
 
 def _serving_rule_errors(where: str, rule: RuleConfig, monitor: MonitorConfig, model: ModelConfig) -> list[str]:

@@ -20,13 +20,14 @@ from driftscope.alerting.config import (
 from driftscope.collectors.config import SourceConfig
 from driftscope.modelspec import ModelConfig, SchemaConfig, VersionConfig
 from driftscope.monitors.config import MonitorConfig
+from driftscope.monitors.experiment_config import ExperimentConfig
 from driftscope.naming import DEFAULT_DATABASE_URL, DEFAULT_REPORTS_DIR
 from driftscope.sections import Duration, Strict, by_name
 from driftscope.storage.archive import RetentionConfig
 
 __all__ = [
-    "AlertsConfig", "AuthConfig", "ChannelConfig", "Config", "DashboardConfig", "EmailChannel", "MetricsEndpointConfig",
-    "ModelConfig", "MonitorConfig", "RetentionConfig",
+    "AlertsConfig", "AuthConfig", "ChannelConfig", "Config", "DashboardConfig", "EmailChannel", "ExperimentConfig",
+    "MetricsEndpointConfig", "ModelConfig", "MonitorConfig", "RetentionConfig",
     "RetrainingConfig", "RuleConfig", "SchedulerConfig", "SchemaConfig", "SourceConfig",
     "UserConfig", "VersionConfig", "WebhookChannel",
 ]
@@ -85,6 +86,7 @@ class Config(Strict):
     models: list[ModelConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
     monitors: list[MonitorConfig] = Field(default_factory=list)
+    experiments: list[ExperimentConfig] = Field(default_factory=list)
     alerts: AlertsConfig = AlertsConfig()
     channels: list[ChannelConfig] = Field(default_factory=list)
     retraining: RetrainingConfig = RetrainingConfig()
@@ -104,6 +106,10 @@ class Config(Strict):
     def monitor(self, name: str) -> MonitorConfig:
         """Return the monitor named ``name``."""
         return by_name(self.monitors, name, "monitor")
+
+    def experiment(self, name: str) -> ExperimentConfig:
+        """Return the experiment named ``name``."""
+        return by_name(self.experiments, name, "experiment")
 
     def channel(self, name: str) -> EmailChannel | WebhookChannel:
         """Return the channel named ``name``."""

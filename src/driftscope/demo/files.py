@@ -2,8 +2,10 @@
 
 Prediction logs are real files as a serving stack would write them: the credit model's as daily
 Parquet files (both versions, with a ``model_version`` column), the house model's as daily CSV.
-A few malformed rows are planted (a missing id, an unknown version, an unparseable timestamp, a
-word where a number belongs) and must end in quarantine. Labels sit in a SQLite table and arrive
+Credit requests carry their latency and status; their conversions (the business outcome, last
+three weeks) sit in a SQLite table, each within an hour of its request. A few malformed rows are planted (a missing id,
+an unknown version, an unparseable timestamp, a word where a number belongs) and must end in
+quarantine. Labels sit in a SQLite table and arrive
 three days late for part of the rows only.
 """
 
@@ -19,7 +21,12 @@ import yaml
 from driftscope.demo.generate import CREDIT_FEATURES, DemoData, label_arrivals
 from driftscope.demo.scenario import CREDIT_LABEL_SHARE, HOUSE_LABEL_SHARE, LABEL_DELAY
 
-CREDIT_LOG_COLUMNS = ["request_id", "ts", "model_version", *CREDIT_FEATURES, "score", "predicted_label"]
+CREDIT_LOG_COLUMNS = ["request_id", "ts", "model_version", *CREDIT_FEATURES, "score", "predicted_label", "latency_ms",
+                      "status"]
+CONVERSION_DELAY_S = 3600
+CONVERSION_DAYS = 21
+"""Conversions are logged for the last three weeks only (the canary's two and one before): enough for the
+experiment and the serving KPIs, at a third of the ingest time of all 60 days."""
 HOUSE_LOG_COLUMNS = ["id", "ts", "sqft", "rooms", "city", "price_pred"]
 
 
@@ -89,8 +96,15 @@ def _write_labels(path: Path, data: DemoData, now: datetime, rng: np.random.Gene
                            "updated_at": credit_arrival})
     house = pd.DataFrame({"id": data.house_log["id"], "sold_price": data.house_log["price"],
                           "updated_at": house_arrival})
+    log = data.credit_log
+    recent = log["ts"] >= log["ts"].max().normalize() - pd.Timedelta(days=CONVERSION_DAYS - 1)
+    served = log.loc[(log["status"].eq("ok") & recent).to_numpy()]
+    converted_at = served["ts"] + pd.to_timedelta(rng.uniform(0, CONVERSION_DELAY_S, len(served)), unit="s")
+    conversions = pd.DataFrame({"request_id": served["request_id"], "converted": served["converted"],
+                                "updated_at": np.where(converted_at <= pd.Timestamp(now), converted_at.to_numpy(),
+                                                       np.datetime64("NaT"))})
     with sqlite3.connect(path) as conn:
-        for name, frame in (("credit_outcomes", credit), ("house_sales", house)):
+        for name, frame in (("credit_outcomes", credit), ("house_sales", house), ("credit_conversions", conversions)):
             arrived = frame.dropna(subset=["updated_at"]).sort_values("updated_at")
             arrived = arrived.assign(updated_at=pd.to_datetime(arrived["updated_at"], utc=True)
                                      .dt.strftime("%Y-%m-%d %H:%M:%S.%f"))
@@ -109,7 +123,7 @@ def demo_config(smtp_port: int, webhook_url: str, dashboard_url: str) -> dict:
     """The demo's configuration document."""
     credit_schema = {
         "id": "request_id", "timestamp": "ts", "prediction": "predicted_label", "probability": "score",
-        "target": "defaulted",
+        "target": "defaulted", "latency": "latency_ms", "status": "status", "outcomes": {"converted": "binary"},
         "features": {"income": "numeric", "age": "numeric", "debt_ratio": "numeric", "region": "categorical",
                      "has_card": "binary"},
     }
@@ -133,6 +147,9 @@ def demo_config(smtp_port: int, webhook_url: str, dashboard_url: str) -> dict:
             {"name": "credit-labels", "kind": "sql", "model": "credit-default", "records": "ground_truth",
              "url": "sqlite:///data/labels.db", "table": "credit_outcomes", "watermark": "updated_at",
              "columns": {"defaulted": "is_default"}, "schedule": "1h"},
+            {"name": "credit-conversions", "kind": "sql", "model": "credit-default", "records": "outcomes",
+             "url": "sqlite:///data/labels.db", "table": "credit_conversions", "watermark": "updated_at",
+             "schedule": "5m"},
             {"name": "house-predictions", "kind": "files", "model": "house-price", "records": "predictions",
              "version": "3.1", "url": "data/house/*.csv", "schedule": "5m"},
             {"name": "house-labels", "kind": "sql", "model": "house-price", "records": "ground_truth",
@@ -152,11 +169,22 @@ def demo_config(smtp_port: int, webhook_url: str, dashboard_url: str) -> dict:
             {"name": "credit-concept", "model": "credit-default", "kind": "concept_drift", "window": "1d",
              "schedule": "45 * * * *",
              "detectors": ["label_drift", "calibration_drift", "adwin", "domain_classifier"]},
+            {"name": "credit-serving", "model": "credit-default", "kind": "operational", "window": "1d",
+             "schedule": "20 * * * *", "latency_percentiles": [50, 95, 99]},
             {"name": "house-data-drift", "model": "house-price", "kind": "data_drift", "window": "1d",
              "schedule": "15 * * * *", "thresholds": "calibrated", "false_alarm_rate": 0.01, "fdr": 0.01},
             {"name": "house-performance", "model": "house-price", "kind": "performance", "window": "1d",
              "schedule": "30 * * * *", "metrics": ["mae", "rmse", "r2"], "min_labels": 100,
              "thresholds": "calibrated"},
+        ],
+        "experiments": [
+            # The 2.0 canary against 1.0: conversions decide, latency is a guardrail. A daily window holds
+            # ~380 canary requests, so a 25 % p95 tolerance stays clear of chance (the p95 of one day
+            # moves by ~5 %) and catches the scripted 60 % slowdown in its first day.
+            {"name": "credit-v2-canary", "model": "credit-default", "control": "1.0", "treatment": "2.0",
+             "primary": {"outcome": "converted", "direction": "increase"},
+             "guardrails": [{"operational": "latency_p95", "max_increase": 0.25}],
+             "alpha": 0.05, "minimum_effect": 0.1, "window": "1d"},
         ],
         "alerts": {
             "rules": [
@@ -172,6 +200,8 @@ def demo_config(smtp_port: int, webhook_url: str, dashboard_url: str) -> dict:
                  "severity": "critical", "channels": both},
                 {"name": "credit-silent", "model": "credit-default", "when": "no_data", "hours": 5,
                  "severity": "critical", "channels": ["oncall-email"]},
+                {"name": "credit-canary-decided", "experiment": "credit-v2-canary", "when": "experiment_decided",
+                 "severity": "critical", "channels": both},
                 {"name": "house-feature-drift", "monitor": "house-data-drift", "when": "feature_drift",
                  "severity": "warning", "channels": ["ops-webhook"]},
                 {"name": "house-missing-values", "monitor": "house-data-drift", "when": "missing_values",

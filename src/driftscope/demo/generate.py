@@ -23,6 +23,7 @@ from driftscope.demo.scenario import (
     OUTAGE_HOURS,
     event,
 )
+from driftscope.demo.serving import add_serving
 
 REGIONS = np.array(["north", "south", "east", "west"])
 REGION_P = np.array([0.3, 0.3, 0.2, 0.2])
@@ -97,7 +98,8 @@ def _credit_rows(model: Pipeline, x: pd.DataFrame, y: np.ndarray, version: str) 
 
 
 def generate_credit(rng: np.random.Generator, start: datetime) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Reference sets of versions 1.0 and 2.0 and the 60-day prediction log (with true outcomes)."""
+    """Reference sets of versions 1.0 and 2.0 and the 60-day prediction log (with true outcomes, latency,
+    status and conversions: :mod:`driftscope.demo.serving`)."""
     v1, v2 = _credit_model(rng, 6000, c=1.0), _credit_model(rng, 8000, c=0.3)
     ref_x = _credit_inputs(rng, 3000)
     ref_y = rng.binomial(1, _default_probability(ref_x, np.zeros(3000, dtype=bool)))
@@ -119,7 +121,7 @@ def generate_credit(rng: np.random.Generator, start: datetime) -> tuple[pd.DataF
         _credit_rows(v2, x[canary], y[canary], "2.0").assign(ts=ts[canary].to_numpy()),
     ]).sort_values("ts", kind="stable").reset_index(drop=True)
     log.insert(0, "request_id", [f"cr-{i:07d}" for i in range(len(log))])
-    return reference_v1, reference_v2, log
+    return reference_v1, reference_v2, add_serving(log, start)
 
 
 def _house_inputs(rng: np.random.Generator, n: int, city_p: np.ndarray = CITY_P) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 Steps, each timed: write the world (files, label table, config) -> migrate and apply -> collect
 from the files and the label table -> compute every monitor for each of the 60 daily windows ->
 replay the alert rules day by day (``no_data`` hour by hour) with each firing stamped on the day it
-happened -> deliver the notifications to a local SMTP and webhook catcher -> start the dashboard.
+happened -> evaluate the canary experiment after each of its days -> deliver the notifications to a
+local SMTP and webhook catcher -> start the dashboard.
 """
 
 import logging
@@ -21,14 +22,16 @@ from sqlalchemy import Engine
 
 from driftscope.alerting.notify import deliver_due
 from driftscope.alerting.rules import evaluate_no_data, evaluate_pending
+from driftscope.alerting.rules.experiments import evaluate_experiments
 from driftscope.apply import apply_config
 from driftscope.collectors import collect
 from driftscope.config import Config, load_config
 from driftscope.demo.catcher import Catcher
 from driftscope.demo.files import write_config, write_world
 from driftscope.demo.generate import generate
-from driftscope.demo.scenario import EVENTS, N_DAYS, timeline_start
+from driftscope.demo.scenario import CANARY_DAYS, EVENTS, N_DAYS, timeline_start
 from driftscope.errors import ConfigError
+from driftscope.monitors.experiment_runner import run_experiments
 from driftscope.monitors.runner import run_monitors
 from driftscope.naming import DEMO_MARKER
 from driftscope.storage import migrations
@@ -97,6 +100,8 @@ def build(directory: Path, catcher: Catcher, *, dashboard_port: int, now: dateti
             runs = run_monitors(engine, config, backfill_from=start, now=end)
         with _step("replaying the alert rules day by day"):
             replay_rules(engine, config, runs, start=start, end=end)
+        with _step(f"evaluating the canary experiment over its {CANARY_DAYS} days"):
+            replay_experiments(engine, config, start=end - timedelta(days=CANARY_DAYS), end=end)
         with _step("delivering notifications to the local catcher"):
             _deliver_all(engine, config)
     finally:
@@ -119,6 +124,17 @@ def replay_rules(engine: Engine, config: Config, runs: list[RunInfo], *, start: 
                 evaluate_no_data(session, config, now=hour, replay=True)
                 if hour in ends:
                     evaluate_pending(session, config, now=hour, until=hour)
+        day += timedelta(days=1)
+
+
+def replay_experiments(engine: Engine, config: Config, *, start: datetime, end: datetime) -> None:
+    """Evaluate the experiments as if live: after each day's window, then their rules at that day's end."""
+    experiments = {e.name: e for e in config.experiments}
+    day = start + timedelta(days=1)
+    while day <= end:
+        run_experiments(engine, config, window_end=day, now=day)
+        with transaction(engine) as session:
+            evaluate_experiments(session, config, experiments, now=day)
         day += timedelta(days=1)
 
 

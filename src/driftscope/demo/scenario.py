@@ -16,6 +16,12 @@ HOUSE_PER_HOUR = 40
 CREDIT_LABEL_SHARE = 0.6
 HOUSE_LABEL_SHARE = 0.5
 QUIET_DAYS = range(0, 18)
+LATENCY_MEDIAN_MS = 80.0
+LATENCY_SLOWDOWN = 1.6
+ERROR_RATE = 0.004
+TIMEOUT_RATE = 0.002
+CONVERSION = 0.12
+CONVERSION_AFTER = 0.09
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,9 @@ EVENTS: tuple[Event, ...] = (
           "concept_drift"),
     Event("collector_outage", "credit-default", 50, 50,
           "the prediction logs stop for seven hours (08:00-15:00 UTC)", "no_data"),
+    Event("canary_regression", "credit-default", 53, N_DAYS,
+          "the 2.0 canary gets 60 % slower and converts less: its experiment decides 'worse' that day",
+          "experiment"),
 )
 OUTAGE_HOURS = range(8, 15)
 
