@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
 
-from driftscope.storage.models import ExperimentLook
+from driftscope.storage.models import ExperimentLook, Model, ModelVersion
 
 LOOK_FIELDS = ("window_end", "arms", "n_control", "n_treatment", "control_mean", "treatment_mean", "effect", "low",
                "high", "verdict", "decided", "decided_at", "reason", "breaches", "samples_needed")
@@ -129,3 +129,32 @@ def experiments_between(session: Session, *, version_ids: list[int]) -> pd.DataF
         .order_by(func.max(ExperimentLook.window_end).desc())
     ).all()
     return pd.DataFrame(rows, columns=["experiment", "control_version_id", "treatment_version_id", "last_window_end"])
+
+
+LATEST_LOOK_COLUMNS = ["experiment", "model", "control", "treatment", "window_end", "effect", "low", "high", "verdict",
+                       "decided", "samples_needed"]
+
+
+def latest_looks(session: Session) -> pd.DataFrame:
+    """The newest look of every (experiment, treatment version) with the model's and both versions' names.
+
+    Columns :data:`LATEST_LOOK_COLUMNS` (``control`` and ``treatment`` are version names); one query,
+    what a metrics scrape exports.
+    """
+    newest = (select(ExperimentLook.experiment, ExperimentLook.treatment_version_id,
+                     func.max(ExperimentLook.window_end).label("end"))
+              .group_by(ExperimentLook.experiment, ExperimentLook.treatment_version_id).subquery())
+    control, treatment = aliased(ModelVersion), aliased(ModelVersion)
+    rows = session.execute(
+        select(ExperimentLook.experiment, Model.name, control.version, treatment.version, ExperimentLook.window_end,
+               ExperimentLook.effect, ExperimentLook.low, ExperimentLook.high, ExperimentLook.verdict,
+               ExperimentLook.decided, ExperimentLook.samples_needed)
+        .join(newest, and_(newest.c.experiment == ExperimentLook.experiment,
+                           newest.c.treatment_version_id == ExperimentLook.treatment_version_id,
+                           newest.c.end == ExperimentLook.window_end))
+        .join(treatment, treatment.id == ExperimentLook.treatment_version_id)
+        .join(control, control.id == ExperimentLook.control_version_id)
+        .join(Model, Model.id == treatment.model_id)
+        .order_by(ExperimentLook.experiment, treatment.version)
+    ).all()
+    return pd.DataFrame(rows, columns=LATEST_LOOK_COLUMNS)

@@ -30,6 +30,7 @@ from driftscope.exporter import StoreCollector, serve_metrics
 from driftscope.monitors.runner import run_monitors
 from driftscope.storage import results
 from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.experiments import put_looks
 from driftscope.storage.registry import ensure_monitor, get_version
 from driftscope.storage.results import metric_values
 
@@ -119,7 +120,7 @@ def test_a_scrape_shows_the_stored_figures_of_the_newest_window(engine, tmp_path
     assert one(samples, "store_up") == 1
 
 
-def test_each_scrape_reads_the_store_anew_in_two_queries(sqlite_engine, tmp_path) -> None:
+def test_each_scrape_reads_the_store_anew_in_three_queries(sqlite_engine, tmp_path) -> None:
     config = serving_config(tmp_path, sqlite_engine)
     serve_window(sqlite_engine, config, 0, errors=3, latency_ms=100.0)
     statements: list[str] = []
@@ -142,7 +143,37 @@ def test_each_scrape_reads_the_store_anew_in_two_queries(sqlite_engine, tmp_path
     assert one(after, "error_ratio", **ops) == pytest.approx(0.2)
     assert one(after, "latency_seconds", **ops, percentile="95") == pytest.approx(0.3)
     assert one(after, "window_end_timestamp_seconds", **ops) == (T0 + 2 * HOUR).timestamp()
-    assert len(statements) == 2, statements
+    assert len(statements) == 3, statements  # windows, alerts, experiments
+
+
+def look(hour: int, *, effect: float, low: float, high: float, verdict: str) -> dict:  # type: ignore[type-arg]
+    """One stored experiment look of window ``hour`` (cumulative figures as the evaluation writes them)."""
+    return {"window_start": T0 + hour * HOUR, "window_end": T0 + (hour + 1) * HOUR, "arms": {}, "n_control": 500,
+            "n_treatment": 50, "control_mean": 0.12, "treatment_mean": 0.12 + effect, "effect": effect, "low": low,
+            "high": high, "verdict": verdict, "decided": verdict != "no_detectable_difference",
+            "decided_at": T0 + (hour + 1) * HOUR if verdict != "no_detectable_difference" else None,
+            "reason": "", "breaches": [], "samples_needed": 1200.0 if verdict == "no_detectable_difference" else None}
+
+
+def test_a_scrape_shows_each_experiments_newest_verdict_and_bounds(engine, tmp_path) -> None:
+    serving_config(tmp_path, engine)
+    with transaction(engine) as session:
+        control, treatment = get_version(session, MODEL, "1.0").id, get_version(session, MODEL, "2.0").id
+        put_looks(session, experiment="canary", control_version_id=control, treatment_version_id=treatment, looks=[
+            look(0, effect=0.01, low=-0.08, high=0.1, verdict="no_detectable_difference"),
+            look(1, effect=-0.04, low=-0.07, high=-0.01, verdict="worse")])
+
+    with endpoint(engine) as url:
+        samples = scrape(url)
+
+    arms = {"experiment": "canary", "model": MODEL, "control": "1.0", "treatment": "2.0"}
+    verdicts = {v: one(samples, "experiment_verdict", **arms, verdict=v)
+                for v in ("better", "worse", "no_detectable_difference")}
+    assert verdicts == {"better": 0.0, "worse": 1.0, "no_detectable_difference": 0.0}
+    assert one(samples, "experiment_decided", **arms) == 1.0
+    assert (one(samples, "experiment_effect", **arms), one(samples, "experiment_effect_lower", **arms),
+            one(samples, "experiment_effect_upper", **arms)) == (-0.04, -0.07, -0.01)
+    assert ("driftscope_experiment_samples_needed", tuple(sorted(arms.items()))) not in samples
 
 
 def test_a_store_that_cannot_be_read_answers_store_up_zero(tmp_path) -> None:

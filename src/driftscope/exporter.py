@@ -25,14 +25,22 @@ for monitor figures, ``monitor``. Operational figures are those of the monitor's
 ``driftscope_drift_share``                  share of drifted features in the newest data-drift window
 ``driftscope_dataset_drift``                1 when that window's dataset drift verdict is drift, else 0
 ``driftscope_open_alerts``                  unresolved alerts (label ``severity``; 0 for each severity without)
+``driftscope_experiment_verdict``           1 for the experiment's current verdict, 0 for the others (label
+                                            ``verdict``: better, worse, no_detectable_difference)
+``driftscope_experiment_decided``           1 once the experiment is decided (better, worse or a guardrail)
+``driftscope_experiment_effect``            treatment minus control of the primary KPI, all windows so far
+``driftscope_experiment_effect_lower``      the always-valid confidence sequence's lower and upper bound
+``driftscope_experiment_effect_upper``      (see docs/statistics.md)
+``driftscope_experiment_samples_needed``    rows per arm still needed for ``minimum_effect`` at this split
 ``driftscope_store_up``                     1 when this scrape read the store, 0 when it failed
 ``driftscope_scrape_duration_seconds``      time this scrape spent reading the store
 =========================================== =================================================================
 
 A figure without data in its window (an error ratio of a window without requests) is left out
-rather than exported as NaN. More figures (experiment verdicts) are added as a *section*: a
-function taking the scrape's read-only session and returning metric families, appended to
-:data:`SECTIONS`; every section reads in the same transaction.
+rather than exported as NaN. Experiment gauges carry the labels ``experiment``, ``model``,
+``control`` and ``treatment`` (version names) and hold each experiment's newest look. Each group
+of figures is a *section*: a function taking the scrape's read-only session and returning metric
+families, listed in :data:`SECTIONS`; every section reads in the same transaction.
 """
 
 import logging
@@ -51,6 +59,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.errors import DriftscopeError
 from driftscope.storage.db import read_transaction
+from driftscope.storage.experiments import latest_looks
 from driftscope.storage.latest_figures import latest_windows, open_alert_counts
 
 log = logging.getLogger(__name__)
@@ -161,8 +170,38 @@ def alert_families(session: Session) -> list[Metric]:
     return [family]
 
 
+EXPERIMENT_LABELS = ("experiment", "model", "control", "treatment")
+VERDICTS = ("better", "worse", "no_detectable_difference")
+
+
+def experiment_families(session: Session) -> list[Metric]:
+    """Each experiment's newest look: verdict (a state set), decided flag, effect with its bounds, samples needed."""
+    frame = latest_looks(session)
+    verdict = GaugeMetricFamily(PREFIX + "experiment_verdict", "1 for the experiment's current verdict, else 0",
+                                labels=[*EXPERIMENT_LABELS, "verdict"])
+    decided = GaugeMetricFamily(PREFIX + "experiment_decided", "1 once the experiment is decided, else 0",
+                                labels=list(EXPERIMENT_LABELS))
+    figures = {column: GaugeMetricFamily(PREFIX + name, documentation, labels=list(EXPERIMENT_LABELS))
+               for column, name, documentation in (
+                   ("effect", "experiment_effect", "Treatment minus control of the primary KPI, all windows so far"),
+                   ("low", "experiment_effect_lower", "Lower bound of the effect's always-valid confidence sequence"),
+                   ("high", "experiment_effect_upper", "Upper bound of the effect's always-valid confidence sequence"),
+                   ("samples_needed", "experiment_samples_needed",
+                    "Rows per arm still needed to detect minimum_effect at the current split"))}
+    for row in frame.itertuples(index=False):
+        labels = [str(row.experiment), str(row.model), str(row.control), str(row.treatment)]
+        for name in dict.fromkeys([*VERDICTS, str(row.verdict)]):
+            verdict.add_metric([*labels, name], float(name == row.verdict))
+        decided.add_metric(labels, float(bool(row.decided)))
+        for column, family in figures.items():
+            value = getattr(row, column)
+            if value is not None and pd.notna(value):
+                family.add_metric(labels, float(value))
+    return [verdict, decided, *figures.values()]
+
+
 #: what a scrape exports, in order; each section reads through the scrape's session
-SECTIONS: list[Section] = [window_families, alert_families]
+SECTIONS: list[Section] = [window_families, alert_families, experiment_families]
 
 
 class StoreCollector(Collector):
