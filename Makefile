@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install browser clean FORCE
+.PHONY: demo test lint bench install browser lowest clean FORCE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,20 @@ $(STAMP): $(BIN)/python pyproject.toml $(VENV)/.modules
 	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
 	touch $(STAMP)
 
-install: $(STAMP)
+# A local wheelhouse for tests/test_wheel.py, which builds the wheel and installs it into a fresh venv
+# with `--no-index`: no test downloads anything. It holds the build backend and the dependencies of
+# the core and of [postgres], fetched once here whenever pyproject.toml changes.
+WHEELHOUSE := $(VENV)/wheelhouse
+BUILD_REQUIRES = $$($(BIN)/python -c "import tomllib; print(' '.join(\
+	tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires']))")
+
+$(WHEELHOUSE)/.stamp: pyproject.toml | $(BIN)/python
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) '.[postgres]' $(BUILD_REQUIRES)
+	rm -f $(WHEELHOUSE)/driftscope-*
+	touch $@
+
+install: $(STAMP) $(WHEELHOUSE)/.stamp
 
 # Debian's Chromium for the end-to-end dashboard test; installed when missing and we are root.
 browser:
@@ -40,7 +53,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: $(STAMP) browser
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
