@@ -62,5 +62,20 @@ test: install browser
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+# Lower bounds: pyproject.toml's are the oldest releases the suite passes with. `make lowest` installs
+# every direct dependency at its lowest allowed version (uv's lowest-direct resolution; transitive ones
+# at their newest) into .venv-lowest, from a wheel of the project, and runs the tests there
+# (LOWEST_TESTS, default the fast ones). It downloads old releases from the package index, so it is
+# run by hand when a bound changes, not in CI.
+LOWEST := .venv-lowest
+LOWEST_TESTS ?= tests -m "not slow and not browser" -p no:cacheprovider
+lowest: $(STAMP)
+	$(BIN)/pip install --quiet uv
+	rm -rf $(LOWEST)
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct '.[dev]'
+	$(BIN)/uv pip freeze --python $(LOWEST)/bin/python > $(LOWEST)/resolved.txt
+	$(LOWEST)/bin/pytest $(LOWEST_TESTS)
+
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache tests/artifacts
+	rm -rf $(VENV) $(LOWEST) build .pytest_cache .ruff_cache .mypy_cache tests/artifacts
