@@ -4,7 +4,6 @@ import argparse
 import sys
 
 from driftscope.cli.common import add_config_argument, load
-from driftscope.redact import MIN_SECRET_CHARS, short_secrets
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -17,6 +16,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from driftscope.redact import MIN_SECRET_CHARS, short_secrets  # pydantic: not for --help
+
     config = load(args)
     short = short_secrets(config)
     if short:
