@@ -49,7 +49,7 @@ class Venv:
         return self.run(str(self.python.parent / "driftscope"), *args, cwd=cwd)
 
     def pip_install(self, *requirements: str) -> None:
-        done = self.run(sys.executable, "-m", "pip", "--python", str(self.python), "install", "-q", "--no-compile",
+        done = self.run(sys.executable, "-m", "pip", "--python", str(self.python), "install", "-q",
                         *OFFLINE, *requirements, timeout=PIP_TIMEOUT_S)
         assert done.returncode == 0, done.stderr
 
