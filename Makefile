@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install browser clean FORCE
+.PHONY: demo test lint bench install browser lowest clean FORCE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,20 @@ $(STAMP): $(BIN)/python pyproject.toml $(VENV)/.modules
 	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
 	touch $(STAMP)
 
-install: $(STAMP)
+# A local wheelhouse for tests/test_wheel.py, which builds the wheel and installs it into a fresh venv
+# with `--no-index`: no test downloads anything. It holds the build backend and the dependencies of
+# the core and of [postgres], fetched once here whenever pyproject.toml changes.
+WHEELHOUSE := $(VENV)/wheelhouse
+BUILD_REQUIRES = $$($(BIN)/python -c "import tomllib; print(' '.join(\
+	tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires']))")
+
+$(WHEELHOUSE)/.stamp: pyproject.toml | $(BIN)/python
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) '.[postgres]' $(BUILD_REQUIRES)
+	rm -f $(WHEELHOUSE)/driftscope-*
+	touch $@
+
+install: $(STAMP) $(WHEELHOUSE)/.stamp
 
 # Debian's Chromium for the end-to-end dashboard test; installed when missing and we are root.
 browser:
@@ -40,7 +53,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: $(STAMP) browser
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
@@ -49,5 +62,20 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+# Lower bounds: pyproject.toml's are the oldest releases the suite passes with. `make lowest` installs
+# every direct dependency at its lowest allowed version (uv's lowest-direct resolution; transitive ones
+# at their newest) into .venv-lowest, from a wheel of the project, and runs the tests there
+# (LOWEST_TESTS, default the fast ones). It downloads old releases from the package index, so it is
+# run by hand when a bound changes, not in CI.
+LOWEST := .venv-lowest
+LOWEST_TESTS ?= tests -m "not slow and not browser" -p no:cacheprovider
+lowest: $(STAMP)
+	$(BIN)/pip install --quiet uv
+	rm -rf $(LOWEST)
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct '.[dev]'
+	$(BIN)/uv pip freeze --python $(LOWEST)/bin/python > $(LOWEST)/resolved.txt
+	$(LOWEST)/bin/pytest $(LOWEST_TESTS)
+
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache tests/artifacts
+	rm -rf $(VENV) $(LOWEST) build .pytest_cache .ruff_cache .mypy_cache tests/artifacts

@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from driftscope.durations import parse_duration
 from driftscope.monitors.config import MonitorConfig, latency_metric_name
+from driftscope.redact import SecretInPath
 from driftscope.sections import Duration, OptionalSecret, OptionalStr, Strict
 
 Severity = Literal["info", "warning", "critical"]
@@ -194,11 +195,15 @@ class EmailChannel(Strict):
 
 
 class WebhookChannel(Strict):
-    """A JSON POST channel signed with HMAC-SHA256 when a secret is set."""
+    """A JSON POST channel signed with HMAC-SHA256 when a secret is set.
+
+    A token in the URL's path or query (Slack's ``/services/T.../B.../<token>``) is scrubbed like
+    any secret from stored and logged text (:class:`~driftscope.redact.SecretInPath`).
+    """
 
     name: str
     kind: Literal["webhook"]
-    url: str
+    url: Annotated[str, SecretInPath()]
     secret: OptionalSecret = None
     format: Literal["json", "slack"] = "json"
     timeout: Duration = timedelta(seconds=10)

@@ -7,9 +7,10 @@ it is, any other ``next`` is sent as the ``cursor`` query parameter of ``url``. 
 Safety (issue #18): a ``next`` URL on another origin (scheme, host or port) than ``url`` is refused
 with an error, never followed: the bearer token must not reach a host the configuration did not
 name, and an API that pages across hosts is better configured as two sources. A cursor seen before in
-the same run (``A -> B -> A``) is an error rather than an endless loop. ``timeout`` is a total
-deadline per request (connecting, waiting and reading the whole body), so a server that trickles
-its answer byte by byte fails the request in time.
+the same run (``A -> B -> A``) is an error rather than an endless loop. ``timeout`` is a hard
+deadline per attempt of a request (sending, waiting, reading the headers and the whole body; see
+:mod:`driftscope.collectors.deadline`), so a server that trickles its answer byte by byte or goes
+silent half-way fails the request in time: at most ``(retries + 1) * timeout`` plus the backoffs.
 
 The watermark is the cursor of the page to read next and how many of its items are already
 stored: after the last page it stays on that page, so the next run re-reads it, skips the items
@@ -23,7 +24,6 @@ source and the URL.
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -31,12 +31,11 @@ from urllib.parse import urljoin, urlsplit
 import numpy as np
 import pandas as pd
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError
-from urllib3.util import Retry
 
 from driftscope.collectors.base import Batch, Rejected, SourceState, WatermarkCheckpoint
 from driftscope.collectors.config import SourceConfig
+from driftscope.collectors.deadline import AttemptRetry, Deadline, deadline_session, watch
 from driftscope.errors import SourceError
 
 log = logging.getLogger(__name__)
@@ -103,17 +102,13 @@ class HttpSource:
 
     def _session(self) -> requests.Session:
         """A session that retries with urllib3's :class:`Retry` (honouring ``Retry-After``), redirects off."""
-        retry = Retry(
+        retry = AttemptRetry(
             total=self.spec.retries, connect=self.spec.retries, read=self.spec.retries, status=self.spec.retries,
             redirect=0, status_forcelist=RETRY_STATUSES, allowed_methods=["GET"], backoff_factor=BACKOFF_FACTOR_S,
             backoff_max=BACKOFF_MAX_S, respect_retry_after_header=True, retry_after_max=RETRY_AFTER_MAX_S,
             raise_on_status=False, raise_on_redirect=False,
         )
-        session = requests.Session()
-        session.max_redirects = 0
-        adapter = HTTPAdapter(max_retries=retry)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+        session = deadline_session(retry)
         if self.spec.token is not None:
             session.headers["Authorization"] = f"Bearer {self.spec.token.get_secret_value()}"
         return session
@@ -151,17 +146,18 @@ class HttpSource:
         """The body of a GET (retried by the session's :class:`Retry`), within the ``timeout`` deadline."""
         limit = self.spec.timeout.total_seconds()
         attempts = self.spec.retries + 1
-        deadline = time.monotonic() + limit
-        try:
-            with session.get(url, params=params, timeout=limit, stream=True, allow_redirects=False) as response:
-                body = _read_until(response, deadline)
-        except (requests.ConnectionError, requests.Timeout, HTTPError) as exc:
-            raise SourceError(f"source {self.name!r}: GET {url} failed after {attempts} attempts; last: "
-                              f"{exc.__class__.__name__}: {exc}") from exc
-        except TimeoutError as exc:
-            raise SourceError(f"source {self.name!r}: GET {url} did not finish within timeout {limit:g}s "
-                              "(the server sends its answer too slowly); raise the source's timeout or fix "
-                              "the server") from exc
+        with watch(limit) as deadline:
+            try:
+                with session.get(url, params=params, timeout=limit, stream=True, allow_redirects=False) as response:
+                    body = _read_body(response, deadline)
+            except (requests.ConnectionError, requests.Timeout, HTTPError, TimeoutError) as exc:
+                if deadline.expired or isinstance(exc, TimeoutError):
+                    raise SourceError(
+                        f"source {self.name!r}: GET {url} did not finish within timeout {limit:g}s (per attempt, "
+                        f"{attempts} attempts; the server answers too slowly or went silent); raise the source's "
+                        "timeout or fix the server") from exc
+                raise SourceError(f"source {self.name!r}: GET {url} failed after {attempts} attempts; last: "
+                                  f"{exc.__class__.__name__}: {exc}") from exc
         if response.status_code < 300:
             return body
         problem = f"HTTP {response.status_code}: {body[:200].decode('utf-8', 'replace')!r}"
@@ -199,18 +195,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-def _read_until(response: requests.Response, deadline: float) -> bytes:
-    """The whole body, or :class:`TimeoutError` once ``deadline`` (``time.monotonic()``) has passed.
-
-    Reads what each socket read returns (``read1``), so a server that trickles its body (each byte in
-    time for the per-read timeout, the whole far too late) is stopped at the first read after the
-    deadline; a server that goes silent is stopped by the per-read timeout (the same ``timeout``).
-    """
+def _read_body(response: requests.Response, deadline: Deadline) -> bytes:
+    """The whole body, or :class:`TimeoutError` when the deadline cut it (its socket shut down mid-read)."""
     chunks = []
     while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
         chunks.append(chunk)
-        if time.monotonic() > deadline:
-            raise TimeoutError("the body was not read before the deadline")
-    if time.monotonic() > deadline:
-        raise TimeoutError("the answer came after the deadline")
+    if deadline.expired:
+        raise TimeoutError("the answer was not read before the deadline")
     return b"".join(chunks)

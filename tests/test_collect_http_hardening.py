@@ -8,6 +8,7 @@ echoes never reaches the store or the logs.
 import http.server
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,10 @@ import pytest
 from helpers_collect import MODEL, log_rows, setup
 
 from driftscope.collectors import collect
+from driftscope.collectors.base import SourceState
+from driftscope.collectors.config import SourceConfig
+from driftscope.collectors.http import HttpSource
+from driftscope.errors import SourceError
 from driftscope.storage.collector_state import list_collector_runs
 from driftscope.storage.db import transaction
 
@@ -167,3 +172,76 @@ def test_a_token_echoed_by_the_server_is_scrubbed_from_the_store_and_logs(engine
     assert TOKEN not in run.error and TOKEN not in summary.error
     assert caplog.records and all(TOKEN not in r.getMessage() for r in caplog.records)
     assert "echo ***" in caplog.text
+
+
+@contextmanager
+def stalling(steps: list[tuple[float, bytes]], hold_s: float = 8.0) -> Iterator[str]:
+    """A raw TCP server on 127.0.0.1: for each connection, after reading the request, sends each
+    ``(pause seconds, bytes)`` step, then stays silent (up to ``hold_s``) until the client hangs up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(hold_s)
+            try:
+                conn.recv(65536)
+                for pause, data in steps:
+                    if stop.wait(pause):
+                        return
+                    conn.sendall(data)
+                conn.recv(1)  # silent until the client closes (b"") or hold_s passes
+            except OSError:
+                return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/predictions"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n"
+DEADLINE_SLACK_S = 0.6
+STALLS = {
+    # body bytes until just before the deadline, then silence: a per-read timeout would wait one more second
+    "silent_near_the_deadline": [(0.0, HEAD), *[(0.3, b" ")] * 3],
+    # one header byte every 0.3 s: each read is in time, the headers never end
+    "trickled_headers": [(0.0, b"HTTP/1.1 200 OK\r\n"), *[(0.3, b"X")] * 20],
+    # the status line never comes
+    "silent_before_the_status": [],
+}
+
+
+@pytest.mark.parametrize("stall", STALLS, ids=list(STALLS))
+def test_timeout_is_a_hard_deadline_per_attempt(stall: str) -> None:
+    spec = SourceConfig.model_validate(source("http://127.0.0.1:9/", timeout="1s", retries=0, token=None))
+    with stalling(STALLS[stall]) as url:
+        started = time.monotonic()
+        with pytest.raises(SourceError, match="did not finish within timeout 1s") as info:
+            list(HttpSource(spec.model_copy(update={"url": url})).batches(SourceState()))
+        took = time.monotonic() - started
+    assert took < 1.0 + DEADLINE_SLACK_S, (stall, took)
+    assert url in str(info.value)
+
+
+def test_each_retry_has_its_own_deadline() -> None:
+    spec = SourceConfig.model_validate(source("http://127.0.0.1:9/", timeout="0.5s", retries=1, token=None))
+    with stalling([]) as url:
+        started = time.monotonic()
+        with pytest.raises(SourceError, match="2 attempts"):
+            list(HttpSource(spec.model_copy(update={"url": url})).batches(SourceState()))
+        took = time.monotonic() - started
+    assert 2 * 0.5 <= took < 2 * 0.5 + 0.25 + DEADLINE_SLACK_S, took  # two attempts and one 0.25 s backoff

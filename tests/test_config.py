@@ -82,6 +82,22 @@ def test_environment_overrides_defaults_and_secrets_stay_hidden() -> None:
     assert config.database_url == "postgresql://h/db"
 
 
+def kafka_with_security(**secrets: str) -> dict:
+    """A kafka source of the example's first model with SASL/TLS settings."""
+    security = {"protocol": "sasl_ssl", "sasl_mechanism": "PLAIN", "username": "svc", **secrets}
+    return {"name": "stream", "kind": "kafka", "model": "credit-default", "version": "1.0", "records": "predictions",
+            "bootstrap_servers": "127.0.0.1:9092", "topic": "predictions", "security": security}
+
+
+def test_nested_kafka_secrets_come_from_the_environment() -> None:
+    document = example_document()
+    document["sources"].append(kafka_with_security(password="${KAFKA_PW}", key_password="${KAFKA_KEY_PW:-}"))
+    config = parse_config(document, base_dir=EXAMPLE.parent, env={"KAFKA_PW": "kafka-pw-5521"})
+    security = config.source("stream").security
+    assert security.password is not None and security.password.get_secret_value() == "kafka-pw-5521"
+    assert security.key_password is None
+
+
 BROKEN = [
     (lambda d: d["models"][0]["schema"]["features"].update(age="numerc"), "models[0].schema.features.age"),
     (lambda d: d["monitors"][0].update(windw="1d"), "monitors[0].windw: unknown key"),
@@ -93,6 +109,9 @@ BROKEN = [
     (lambda d: d["alerts"]["rules"][1].update(monitor="credit-data-drift"),
      "needs a performance or estimated_performance or operational monitor"),
     (lambda d: d["channels"][1].update(secret="literal"), "channels[1].secret"),
+    (lambda d: d["sources"].append(kafka_with_security(password="literal-pw")), "sources[3].security.password"),
+    (lambda d: d["sources"].append(kafka_with_security(key_password="literal-pw")),
+     "sources[3].security.key_password"),
     (lambda d: d["channels"][0].update(smtp_port="${SMTP_PORT:-x}"), "channels[0].smtp_port"),
     (lambda d: d["models"][0]["versions"][0].update(version=1.0), "quote the version"),
     (lambda d: d["sources"][1].pop("watermark"), "sources[1]: Value error, a sql source needs 'watermark'"),

@@ -1,12 +1,17 @@
 """One run per scheduled slot, and lease times from the database's clock (issue #18 item 9), on both stores."""
 
 import logging
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, JobEvent
+from apscheduler.schedulers.background import BackgroundScheduler
 from test_scheduler import _config_file
 
 from driftscope import pipeline
 from driftscope.config import load_config
+from driftscope.scheduler import SlotExecutor
 from driftscope.storage.clock import db_now
 from driftscope.storage.db import transaction
 from driftscope.storage.models import JobClaim
@@ -60,3 +65,40 @@ def test_run_job_skips_a_slot_already_run(engine, db_url, tmp_path, caplog) -> N
     assert calls == [1]
     assert any("outcome=skipped" in m and "slot already run by" in m for m in caplog.messages)
     assert pipeline.run_job(engine, config, "monitor:x", work) == "done" and calls == [1, 1]  # --once: no slot
+
+
+def test_the_slot_executor_hands_each_run_its_scheduled_time_and_keeps_max_instances() -> None:
+    """Under a real APScheduler: the job sees its run time; a second run while one is in flight is refused."""
+    seen: list[datetime | None] = []
+    release, started = threading.Event(), threading.Event()
+    events: dict[int, list[JobEvent]] = {EVENT_JOB_EXECUTED: [], EVENT_JOB_MAX_INSTANCES: []}
+    done = threading.Event()
+
+    def job() -> str:
+        seen.append(pipeline.scheduled_slot.get())
+        started.set()
+        release.wait(10)
+        return "ran"
+
+    def listen(event: JobEvent) -> None:
+        events[event.code].append(event)
+        done.set()
+
+    scheduler = BackgroundScheduler(executors={"default": SlotExecutor(2)}, timezone=UTC)
+    scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_MAX_INSTANCES)
+    scheduler.start()
+    try:
+        at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        scheduler.add_job(job, "interval", seconds=1, start_date=at, id="j", max_instances=1, coalesce=True)
+        assert started.wait(10) and done.wait(10), "the job did not run"  # the next second: refused, in flight
+        release.set()
+        deadline = time.monotonic() + 10
+        while not events[EVENT_JOB_EXECUTED] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        release.set()
+        scheduler.shutdown(wait=True)
+    assert seen[0] == at
+    [first, *_] = events[EVENT_JOB_EXECUTED]
+    assert first.retval == "ran" and first.scheduled_run_time == at
+    assert events[EVENT_JOB_MAX_INSTANCES], "a second instance ran while the first was in flight"

@@ -3,6 +3,9 @@
 One venv for the module (the wheel build and the core install take most of the time); every command
 runs from a folder outside the repository, so nothing can come from the work tree. The PostgreSQL
 test adds the ``[postgres]`` extra to that venv, so it runs after the core-only checks.
+
+Nothing is downloaded: the build backend and every dependency come from the wheelhouse that
+``make install`` fills once (``.venv/wheelhouse``), and pip runs with ``--no-index``.
 """
 
 import os
@@ -24,7 +27,9 @@ from sqlalchemy.engine import make_url
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-PIP_TIMEOUT_S = 900
+WHEELHOUSE = Path(sys.prefix) / "wheelhouse"
+OFFLINE = ("--no-index", "--find-links", str(WHEELHOUSE))
+PIP_TIMEOUT_S = 300
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,8 @@ class Venv:
         return self.run(str(self.python.parent / "driftscope"), *args, cwd=cwd)
 
     def pip_install(self, *requirements: str) -> None:
-        done = self.run(sys.executable, "-m", "pip", "--python", str(self.python), "install", "-q", *requirements,
-                        timeout=PIP_TIMEOUT_S)
+        done = self.run(sys.executable, "-m", "pip", "--python", str(self.python), "install", "-q",
+                        *OFFLINE, *requirements, timeout=PIP_TIMEOUT_S)
         assert done.returncode == 0, done.stderr
 
 
@@ -57,10 +62,12 @@ def _clean_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    if not (WHEELHOUSE / ".stamp").exists():
+        pytest.fail(f"the wheelhouse {WHEELHOUSE} is missing: `make install` fills it (this test downloads nothing)")
     root = tmp_path_factory.mktemp("wheel")
     dist = root / "dist"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(REPO)],
-                           capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", *OFFLINE, "-w", str(dist),
+                            str(REPO)], capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
     assert built.returncode == 0, built.stderr
     (wheel,) = dist.glob("driftscope-*.whl")
     venv.EnvBuilder(with_pip=False).create(root / "venv")

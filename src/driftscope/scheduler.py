@@ -16,6 +16,7 @@ With ``metrics_endpoint`` configured, :func:`run_scheduler` also serves the Prom
 :mod:`driftscope.exporter` for as long as it runs.
 """
 
+import concurrent.futures
 import contextvars
 import logging
 import os
@@ -28,8 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from apscheduler.executors.base import run_job
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.executors.base import BaseExecutor, run_job
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -77,25 +77,44 @@ def _engine(url: str) -> Engine:
     return make_engine(url)
 
 
-class SlotExecutor(ThreadPoolExecutor):
-    """APScheduler's thread pool, with each run's scheduled time in :data:`~driftscope.pipeline.scheduled_slot`.
+class SlotExecutor(BaseExecutor):
+    """A thread pool that runs each job with its scheduled time in :data:`~driftscope.pipeline.scheduled_slot`.
 
     With ``coalesce`` a job runs once for its latest missed time, so that time names the slot.
+
+    APScheduler 3 hands a job function only its own arguments: no listener, trigger or job option
+    passes the scheduled time (``EVENT_JOB_SUBMITTED`` is dispatched after the job is handed to the
+    pool, so it races the run). Its documented extension point is a custom executor: a
+    :class:`~apscheduler.executors.base.BaseExecutor` subclass that starts and shuts down its pool and
+    implements the base class's abstract ``_do_submit_job``, calling the public
+    :func:`~apscheduler.executors.base.run_job` and reporting back through the base class's
+    ``_run_job_success``/``_run_job_error`` (which keep ``max_instances`` counts and dispatch the
+    events). That is what this class does; it no longer overrides APScheduler's own
+    ``ThreadPoolExecutor``. ``tests/test_scheduler_claims.py`` runs it under a real scheduler.
     """
 
+    def __init__(self, max_workers: int) -> None:
+        super().__init__()
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="driftscope-job")
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait)
+
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        alias = getattr(job, "_jobstore_alias", None)  # set by the scheduler when it stores the job
+
         def in_slot() -> Any:
             pipeline.scheduled_slot.set(run_times[-1])
-            return run_job(job, job._jobstore_alias, run_times, self._logger.name)
+            return run_job(job, alias, run_times, self._logger.name)
 
-        def callback(future: Any) -> None:
+        def report(future: concurrent.futures.Future[Any]) -> None:
             exc = future.exception()
             if exc is not None:
                 self._run_job_error(job.id, exc, exc.__traceback__)
             else:
                 self._run_job_success(job.id, future.result())
 
-        self._pool.submit(contextvars.copy_context().run, in_slot).add_done_callback(callback)
+        self._pool.submit(contextvars.copy_context().run, in_slot).add_done_callback(report)
 
 
 def trigger_for(schedule: str) -> BaseTrigger:

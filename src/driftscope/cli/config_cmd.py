@@ -1,6 +1,7 @@
 """``driftscope config check``: validate a configuration file."""
 
 import argparse
+import sys
 
 from driftscope.cli.common import add_config_argument, load
 
@@ -15,7 +16,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from driftscope.redact import MIN_SECRET_CHARS, short_secrets  # pydantic: not for --help
+
     config = load(args)
+    short = short_secrets(config)
+    if short:
+        print(f"{args.config}: secrets shorter than {MIN_SECRET_CHARS} characters at {', '.join(short)}: such a "
+              "secret cannot be scrubbed from logs and stored errors without masking ordinary words (and is "
+              "guessed at once); set a longer one", file=sys.stderr)
+        return 1
     print(
         f"{args.config}: ok — {len(config.models)} models, {len(config.sources)} sources, "
         f"{len(config.monitors)} monitors, {len(config.alerts.rules)} alert rules, {len(config.channels)} channels"

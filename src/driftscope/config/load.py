@@ -3,24 +3,30 @@
 Relative paths (references, file sources, SQLite URLs) are resolved against the file's folder.
 """
 
+import logging
 import re
-from collections.abc import Mapping
+import types
+from collections.abc import Iterator, Mapping
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from driftscope.config.env import interpolate
 from driftscope.config.references import reference_errors
 from driftscope.config.schema import Config
 from driftscope.errors import ConfigError
-from driftscope.redact import remember, secrets_in
+from driftscope.redact import MIN_SECRET_CHARS, remember, secrets_in, short_secrets
+
+log = logging.getLogger(__name__)
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SQLITE_RELATIVE = re.compile(r"^(sqlite(?:\+\w+)?:///)(?!/)(?!:memory:)(.+)$")
 _UNION_TAGS = {"email", "webhook"}
-_SECRET_KEYS = {"channels": ("secret", "smtp_password"), "sources": ("token",)}
+# A PBKDF2 hash of a dashboard password grants nothing: it may be written in the file.
+_HASHES = {("dashboard", "auth", "users", "*", "password_hash")}
 _ENV_ONLY = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$")
 
 
@@ -72,6 +78,10 @@ def parse_config(
     if problems:
         raise ConfigError(f"{origin}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems))
     remember(secrets_in(config))
+    for where in short_secrets(config):
+        log.warning("%s: the secret at %s is shorter than %d characters and cannot be scrubbed from logs and "
+                    "stored errors; use a longer one (`driftscope config check` refuses it)", origin, where,
+                    MIN_SECRET_CHARS)
     return config
 
 
@@ -110,15 +120,57 @@ def _resolve_paths(values: Any, base_dir: Path) -> Any:
 
 
 def _literal_secrets(document: dict[str, Any]) -> list[str]:
-    """Key paths of secret fields given as literal text instead of ``${VAR}``."""
+    """Key paths of secret fields (every ``SecretStr`` of the schema) given as literal text, not ``${VAR}``."""
     found = []
-    for section, keys in _SECRET_KEYS.items():
-        for i, item in enumerate(_dicts(document.get(section))):
-            for key in keys:
-                value = item.get(key)
-                if value not in (None, "") and not (isinstance(value, str) and _ENV_ONLY.match(value)):
-                    found.append(f"{section}[{i}].{key}")
+    for keys in _secret_keys(Config):
+        if keys in _HASHES:
+            continue
+        for where, value in _values_at(document, keys):
+            if value not in (None, "") and not (isinstance(value, str) and _ENV_ONLY.match(value)):
+                found.append(where)
     return found
+
+
+@cache
+def _secret_keys(model: type[BaseModel]) -> tuple[tuple[str, ...], ...]:
+    """Key paths of every ``SecretStr`` field of ``model`` and its sections; ``*`` is each item of a list.
+
+    Examples
+    --------
+    >>> ("sources", "*", "security", "password") in _secret_keys(Config)
+    True
+    """
+    keys: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        keys += [(name, *rest) for rest in _secret_tails(info.annotation)]
+    return tuple(keys)
+
+
+def _secret_tails(annotation: Any) -> Iterator[tuple[str, ...]]:
+    if annotation is SecretStr:
+        yield ()
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield from _secret_keys(annotation)
+    elif get_origin(annotation) in (list, tuple, set, frozenset):
+        yield from (("*", *rest) for arg in get_args(annotation) for rest in _secret_tails(arg))
+    elif get_origin(annotation) in (Union, types.UnionType) or hasattr(annotation, "__metadata__"):
+        seen = set()
+        for arg in get_args(annotation):
+            for rest in _secret_tails(arg):
+                if rest not in seen:
+                    seen.add(rest)
+                    yield rest
+
+
+def _values_at(node: Any, keys: tuple[str, ...], where: str = "") -> Iterator[tuple[str, Any]]:
+    """``(key path, value)`` of the document at ``keys`` (``*``: every item of a list)."""
+    if not keys:
+        yield where, node
+    elif keys[0] == "*":
+        for i, item in enumerate(node if isinstance(node, list) else []):
+            yield from _values_at(item, keys[1:], f"{where}[{i}]")
+    elif isinstance(node, dict) and keys[0] in node:
+        yield from _values_at(node[keys[0]], keys[1:], f"{where}.{keys[0]}" if where else keys[0])
 
 
 def _dicts(items: Any) -> list[dict[str, Any]]:
