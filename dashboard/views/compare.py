@@ -36,8 +36,9 @@ def side_by_side(frame: pd.DataFrame, value: str, pair: list[str]) -> pd.DataFra
     return common.assign(difference=common[pair[1]] - common[pair[0]]).reset_index()
 
 
+@st.fragment
 def metrics(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> None:
-    """The chosen metric of both versions per window."""
+    """The chosen metric of both versions per window (a fragment: picking a metric reruns this section only)."""
     st.subheader("Performance")
     series = _stack({label: data.metric_series(ctx.store, version_id=v.id, start=ctx.start, end=ctx.end)
                      for label, v in zip(labels, pair, strict=True)})

@@ -64,8 +64,12 @@ def _missing(ctx: ui.PageState, version: VersionInfo, kind: str, what: str) -> N
                  "Widen the time range, or check the Runs page for failed or skipped runs.")
 
 
+@st.fragment
 def performance(ctx: ui.PageState, version: VersionInfo, series: pd.DataFrame) -> None:
-    """The chosen metric with its band, reference line, alert limit and concept-drift events."""
+    """The chosen metric with its band, reference line, alert limit and concept-drift events.
+
+    A fragment: picking another metric reruns this section only, not the sidebar, cards and tabs.
+    """
     events = data.detector_events(ctx.store, version_id=version.id, start=ctx.start, end=ctx.end)
     if series.empty:
         _missing(ctx, version, "performance", "metrics over time")
@@ -93,8 +97,12 @@ def performance_tab(ctx: ui.PageState, version: VersionInfo, series: pd.DataFram
     estimated(ctx, version)
 
 
+@st.fragment
 def estimated(ctx: ui.PageState, version: VersionInfo) -> None:
-    """Estimated performance (CBPE/DLE) beside the realized value, and the estimator's track record."""
+    """Estimated performance (CBPE/DLE) beside the realized value, and the estimator's track record.
+
+    A fragment: picking another estimated metric reruns this section only.
+    """
     series = data.estimation_series(ctx.store, version_id=version.id, start=ctx.start, end=ctx.end)
     if series.empty:
         return
