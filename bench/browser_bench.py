@@ -270,8 +270,8 @@ def address(url: str, store: Store, scenario: str) -> str:
     return f"{url}/{scenario}?{store.query}"
 
 
-def measure(store: Store, codes: list[Code], repeat: int, outside: list[str],
-            shots: Path | None) -> dict[tuple[str, str], Sample]:
+def measure(store: Store, codes: list[Code], repeat: int, outside: list[str], shots: Path | None,
+            only: list[str] | None = None) -> dict[tuple[str, str], Sample]:
     """Per scenario and code: the cold load (fresh server) and ``repeat`` warm loads (new sessions).
 
     The codes take turns scenario by scenario, so a change in the machine's load hits both alike.
@@ -283,7 +283,7 @@ def measure(store: Store, codes: list[Code], repeat: int, outside: list[str],
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         try:
-            for name in scenarios(store):
+            for name in [n for n in only or scenarios(store) if n in scenarios(store)]:
                 for code in codes:
                     with dashboard(store.config, code) as (url, pid):
                         target, click = address(url, store, name), name == "heatmap"
@@ -345,6 +345,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="warm loads per page (median shown)")
     parser.add_argument("--before", metavar="REV", help="also measure git revision REV, interleaved (ratios shown)")
     parser.add_argument("--screenshots", type=Path, metavar="DIR", help="save each page (last warm load) here")
+    parser.add_argument("--only", nargs="+", choices=[*PAGES, *PATHS], help="measure these pages/paths only, in order")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"no Chromium at {CHROMIUM}: install Debian's chromium to run this benchmark")
@@ -370,12 +371,12 @@ def main() -> int:
     print("|---|---|---|---:|---:|---:|---:|")
     outside: list[str] = []
     for store in stores:
-        samples = measure(store, codes, args.repeat, outside, args.screenshots)
+        samples = measure(store, codes, args.repeat, outside, args.screenshots, args.only)
         for (name, label), sample in samples.items():
             print(f"| {store.label} | {name} | {label} | {sample.cold.wall:.2f} | {sample.median('wall'):.2f} | "
                   f"{sample.median('server_cpu'):.2f} | {sample.median('browser_cpu'):.2f} |", flush=True)
         if len(codes) == 2:
-            ratios(store, samples, codes)
+            ratios(store, samples, codes, [name for name, _ in samples][::2])
     if outside:
         print(f"\nFAILED: {len(outside)} request(s) left the machine, e.g. {sorted(set(outside))[:3]}")
         return 1
@@ -383,13 +384,13 @@ def main() -> int:
     return 0
 
 
-def ratios(store: Store, samples: dict[tuple[str, str], Sample], codes: list[Code]) -> None:
+def ratios(store: Store, samples: dict[tuple[str, str], Sample], codes: list[Code], names: list[str]) -> None:
     """After/before ratios of the warm medians per scenario (below 1: faster)."""
     before, after = codes[0].label, codes[1].label
     print(f"\n{store.label}: after / before ({before}), warm medians\n")
     print("| page | wall | server CPU | browser CPU |")
     print("|---|---:|---:|---:|")
-    for name in scenarios(store):
+    for name in names:
         old, new = samples[(name, before)], samples[(name, after)]
         cells = [new.median(a) / old.median(a) if old.median(a) else float("nan")
                  for a in ("wall", "server_cpu", "browser_cpu")]
