@@ -43,8 +43,13 @@ class Frame:
 
 
 def layout(fig: go.Figure, *, title: str, y_title: str, height: int = 360, x_title: str = "UTC",
-           frame: Frame | None = None) -> go.Figure:
-    """The shared look: left-aligned title, legend on top, compact margins, the range and highlighted windows."""
+           frame: Frame | None = None, shapes: Sequence[dict] = ()) -> go.Figure:
+    """The shared look: left-aligned title, legend on top, compact margins, the range and highlighted windows.
+
+    ``shapes`` (lines as plain dicts) and the highlighted windows are set in one layout update:
+    ``add_hline``/``add_vline``/``add_vrect`` re-validate every existing shape on each call, which made a
+    chart with a few dozen lines cost over a second of server time.
+    """
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
         height=height,
@@ -54,18 +59,24 @@ def layout(fig: go.Figure, *, title: str, y_title: str, height: int = 360, x_tit
         xaxis_title=x_title,
         yaxis_title=y_title,
     )
+    shapes = list(shapes)
     if frame is not None:
-        _frame(fig, frame)
+        shapes += _frame(fig, frame)
+    if shapes:
+        fig.update_layout(shapes=shapes)
     return fig
 
 
-def _frame(fig: go.Figure, frame: Frame) -> None:
+def _frame(fig: go.Figure, frame: Frame) -> list[dict]:
+    """Set the x range, label the first highlighted span; returns the highlighted spans as shapes."""
     if frame.start is not None and frame.end is not None:
         fig.update_xaxes(range=[frame.start, frame.end], type="date")
-    for i, (start, end) in enumerate(merged(frame.highlight)):
-        label = {"annotation_text": frame.highlight_label, "annotation_position": "top left",
-                 "annotation_font_color": ALERT} if i == 0 else {}
-        fig.add_vrect(x0=start, x1=end, fillcolor=HIGHLIGHT, line_width=0, layer="below", **label)
+    spans = merged(frame.highlight)
+    if spans:
+        fig.add_annotation(x=spans[0][0], xref="x", y=1, yref="y domain", text=frame.highlight_label,
+                           showarrow=False, xanchor="left", yanchor="top", font={"color": ALERT})
+    return [{"type": "rect", "xref": "x", "yref": "y domain", "x0": start, "x1": end, "y0": 0, "y1": 1,
+             "fillcolor": HIGHLIGHT, "line": {"width": 0}, "layer": "below"} for start, end in spans]
 
 
 def merged(windows: Sequence[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -119,32 +130,38 @@ def metric_chart(series: pd.DataFrame, events: pd.DataFrame, metric: str, floor:
                                  fillcolor=BAND, name="bootstrap band", hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=x, y=rows["value"], mode=_mode(len(rows)), name=metric, line={"color": CURRENT},
                              text=_spans(rows), hovertemplate="%{text}: %{y:,.4~g}<extra></extra>"))
+    shapes: list[dict] = []
     reference = rows["reference_value"].dropna()
     if not reference.empty:
-        _level(fig, x, rows["reference_value"], "reference", REFERENCE, "dash")
+        shapes += _level(fig, x, rows["reference_value"], "reference", REFERENCE, "dash")
     if floor is not None:
         label = "alert floor" if higher_is_better(metric) else "alert ceiling"
-        _level(fig, x, pd.Series(floor, index=rows.index, dtype=float), label, ALERT, "dot")
+        shapes += _level(fig, x, pd.Series(floor, index=rows.index, dtype=float), label, ALERT, "dot")
     flagged = rows[rows["flagged"].fillna(False).astype(bool)]
     if not flagged.empty:
         word = "significantly lower" if higher_is_better(metric) else "significantly higher"
         fig.add_trace(go.Scatter(x=window_x(flagged), y=flagged["value"], mode="markers",
                                  name=f"{word} than reference (worse)", hoverinfo="skip",
                                  marker={"color": ALERT, "size": 11, "symbol": "x"}))
-    _event_lines(fig, events)
-    return layout(fig, title=f"{metric} per window", y_title=metric, frame=frame)
+    shapes += _event_lines(fig, events)
+    return layout(fig, title=f"{metric} per window", y_title=metric, frame=frame, shapes=shapes)
 
 
-def _level(fig: go.Figure, x: pd.Series, y: pd.Series, name: str, colour: str, dash: str) -> None:
-    """A reference-like level: a line over the windows, drawn across the plot when it is constant."""
+def _level(fig: go.Figure, x: pd.Series, y: pd.Series, name: str, colour: str, dash: str) -> list[dict]:
+    """A reference-like level: a line over the windows, drawn across the plot when it is constant.
+
+    Returns the shapes to pass to :func:`layout` (the across-the-plot line).
+    """
     values = y.dropna().unique()
     if len(values) == 1:
-        fig.add_hline(y=float(values[0]), line={"color": colour, "dash": dash, "width": 1.5})
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{name} {fmt.num(values[0])}",
                                  line={"color": colour, "dash": dash}))
-    else:
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line={"color": colour, "dash": dash},
-                                 hovertemplate=f"{name} %{{y:,.4~g}}<extra></extra>"))
+        level = float(values[0])
+        return [{"type": "line", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1, "y0": level, "y1": level,
+                 "line": {"color": colour, "dash": dash, "width": 1.5}}]
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line={"color": colour, "dash": dash},
+                             hovertemplate=f"{name} %{{y:,.4~g}}<extra></extra>"))
+    return []
 
 
 def estimated_chart(series: pd.DataFrame, metric: str, floor: float | None = None) -> go.Figure:
@@ -178,13 +195,15 @@ def estimated_chart(series: pd.DataFrame, metric: str, floor: float | None = Non
     return layout(fig, title=f"{metric}: estimated (dashed) and realized (solid)", y_title=metric)
 
 
-def _event_lines(fig: go.Figure, events: pd.DataFrame) -> None:
+def _event_lines(fig: go.Figure, events: pd.DataFrame) -> list[dict]:
+    """A legend entry for concept-drift events; returns their vertical lines as shapes for :func:`layout`."""
     if events.empty:
-        return
-    for when in events["detected_at"].head(MAX_EVENT_LINES):
-        fig.add_vline(x=when, line={"color": EVENT, "width": 1.5, "dash": "dashdot"})
+        return []
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="concept-drift event",
                              line={"color": EVENT, "dash": "dashdot"}))
+    return [{"type": "line", "xref": "x", "yref": "y domain", "x0": when, "x1": when, "y0": 0, "y1": 1,
+             "line": {"color": EVENT, "width": 1.5, "dash": "dashdot"}}
+            for when in events["detected_at"].head(MAX_EVENT_LINES)]
 
 
 def volume_chart(volume: pd.DataFrame, *, freq: str, labels: dict[int, str] | None = None,
@@ -214,15 +233,15 @@ def drift_share_chart(shares: pd.DataFrame, frame: Frame | None = None) -> go.Fi
     fig.add_trace(go.Scatter(x=x, y=rows["drifted_share"], mode=_mode(len(rows)), name="drifted share",
                              line={"color": CURRENT}, text=_spans(rows),
                              hovertemplate="%{text}: %{y:.0%}<extra></extra>"))
-    if rows["drift_share"].notna().any():
-        _level(fig, x, rows["drift_share"], "dataset-drift threshold", ALERT, "dot")
+    shapes = _level(fig, x, rows["drift_share"], "dataset-drift threshold", ALERT, "dot") \
+        if rows["drift_share"].notna().any() else []
     drifted = rows[rows["dataset_drift"].fillna(False).astype(bool)]
     if not drifted.empty:
         fig.add_trace(go.Scatter(x=window_x(drifted), y=drifted["drifted_share"], mode="markers", hoverinfo="skip",
                                  name="dataset drift", marker={"color": ALERT, "size": 11, "symbol": "x"}))
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     return layout(fig, title="Share of drifted features per window", y_title="features drifted", height=300,
-                  frame=frame)
+                  frame=frame, shapes=shapes)
 
 
 def lines_by_version(
@@ -257,7 +276,7 @@ def stat_history_chart(history: pd.DataFrame, frame: Frame | None = None) -> go.
     fig.add_trace(go.Scatter(x=x, y=rows[column], mode=_mode(len(rows)), name="p-value" if by_p else "statistic",
                              line={"color": CURRENT}, text=_spans(rows),
                              hovertemplate="%{text}: %{y:.3~g}<extra></extra>"))
-    _level(fig, x, rows["threshold"], "threshold", ALERT, "dot")
+    shapes = _level(fig, x, rows["threshold"], "threshold", ALERT, "dot")
     drifted = rows[rows["drifted"].fillna(False).astype(bool)]
     if not drifted.empty:
         fig.add_trace(go.Scatter(x=window_x(drifted), y=drifted[column], mode="markers", name="drift",
@@ -265,7 +284,8 @@ def stat_history_chart(history: pd.DataFrame, frame: Frame | None = None) -> go.
     if by_p:
         fig.update_yaxes(type="log")
     title = "p-value per window (drift below the threshold)" if by_p else "Statistic per window (drift above)"
-    return layout(fig, title=title, y_title="p-value" if by_p else "statistic", height=320, frame=frame)
+    return layout(fig, title=title, y_title="p-value" if by_p else "statistic", height=320, frame=frame,
+                  shapes=shapes)
 
 
 def missing_chart(history: pd.DataFrame, frame: Frame | None = None) -> go.Figure:
@@ -276,7 +296,8 @@ def missing_chart(history: pd.DataFrame, frame: Frame | None = None) -> go.Figur
     fig.add_trace(go.Scatter(x=x, y=rows["missing_share_current"], mode=_mode(len(rows)), name="current",
                              line={"color": CURRENT}, text=_spans(rows),
                              hovertemplate="%{text}: %{y:.1%}<extra></extra>"))
-    _level(fig, x, rows["missing_share_reference"], "reference", REFERENCE, "dash")
+    shapes = _level(fig, x, rows["missing_share_reference"], "reference", REFERENCE, "dash")
     top = pd.concat([rows["missing_share_current"], rows["missing_share_reference"]]).max()
     fig.update_yaxes(tickformat=".1%", range=[0, max(0.05, 1.2 * (0 if pd.isna(top) else float(top)))])
-    return layout(fig, title="Missing values per window", y_title="share missing", height=280, frame=frame)
+    return layout(fig, title="Missing values per window", y_title="share missing", height=280, frame=frame,
+                  shapes=shapes)

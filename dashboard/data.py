@@ -138,7 +138,12 @@ def _heartbeat(_engine: Any, url: str) -> HeartbeatInfo | None:
 
 def _read(cache: Callable[..., Any], store: Store, name: str, **params: Any) -> Any:
     key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
-    return cache(store.engine, store.url, _stamp(store.engine, store.url), name, key)
+    return cache(store.engine, store.url, stamp(store), name, key)
+
+
+def stamp(store: Store) -> str:
+    """The store's data stamp: changes whenever results, alerts or runs are written (checked every 2 s)."""
+    return _stamp(store.engine, store.url)
 
 
 def versions(store: Store) -> list[VersionInfo]:

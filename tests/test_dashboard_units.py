@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftscope.config import passwords
-from driftscope.dashboard import charts, charts_drift, reports, state
+from driftscope.dashboard import charts, charts_drift, data, figures, reports, state
 from driftscope.dashboard.settings import load_settings
 from driftscope.errors import ConfigError
 from driftscope.storage.drift_history import distribution
@@ -151,6 +152,34 @@ def test_an_alert_window_is_shaded_and_the_axis_spans_the_range() -> None:
     rect = next(s for s in fig.layout.shapes if s.type == "rect")
     assert pd.Timestamp(rect.x0) == T0 + timedelta(days=2) and fig.layout.annotations[0].text == "alert #7"
     assert [pd.Timestamp(x) for x in fig.layout.xaxis.range] == [T0, T0 + timedelta(days=3)]
+
+
+def test_event_lines_and_alert_spans_are_shapes_over_the_whole_plot_height() -> None:
+    rows = metric_rows([0.9, 0.85, 0.7], [False, False, True])
+    when = [T0 + timedelta(hours=h) for h in range(0, 72, 2)]
+    events = pd.DataFrame({"detector": "adwin", "detected_at": when})
+    spans = ((T0, T0 + timedelta(days=1)), (T0 + timedelta(days=1), T0 + timedelta(days=2)))
+    fig = charts.metric_chart(rows, events, "auc", floor=0.75, frame=charts.Frame(T0, T0 + timedelta(days=3), spans))
+    vertical = [s for s in fig.layout.shapes if s.type == "line" and s.yref == "y domain"]
+    assert [pd.Timestamp(s.x0) for s in vertical] == when and all((s.y0, s.y1) == (0, 1) for s in vertical)
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]  # touching windows shade as one span
+    assert [(pd.Timestamp(r.x0), pd.Timestamp(r.x1)) for r in rects] == [(T0, T0 + timedelta(days=2))]
+    assert len(fig.layout.shapes) == len(when) + 2 + 1 and len(fig.layout.annotations) == 1
+
+
+def test_a_figure_is_built_once_per_key_and_data_stamp(monkeypatch: pytest.MonkeyPatch) -> None:
+    stamps = iter(["s1", "s1", "s1", "s2"])
+    monkeypatch.setattr(data, "stamp", lambda store: next(stamps))
+    built: list[int] = []
+
+    def build() -> go.Figure:
+        built.append(1)
+        return go.Figure()
+
+    store = data.Store(url=f"sqlite:///figures-{id(built)}.db", engine=None)
+    first, again = figures.cached(store, ("chart", 1), build), figures.cached(store, ("chart", 1), build)
+    other, newer = figures.cached(store, ("chart", 2), build), figures.cached(store, ("chart", 1), build)
+    assert first is again and other is not first and newer is not first and len(built) == 3
 
 
 def test_compare_leaves_a_gap_where_a_version_had_no_traffic() -> None:

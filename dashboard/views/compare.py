@@ -9,7 +9,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import charts, data, experiment_view, fmt, state, ui
+from driftscope.dashboard import charts, data, experiment_view, figures, fmt, state, ui
 from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
@@ -42,8 +42,9 @@ def side_by_side(frame: pd.DataFrame, value: str, pair: list[str]) -> pd.DataFra
     return common.assign(difference=common[pair[1]] - common[pair[0]]).reset_index()
 
 
+@st.fragment
 def metrics(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> None:
-    """The chosen metric of both versions per window."""
+    """The chosen metric of both versions per window (a fragment: picking a metric reruns this section only)."""
     st.subheader("Performance")
     series = _stack({label: data.metric_series(ctx.store, version_id=v.id, start=ctx.start, end=ctx.end)
                      for label, v in zip(labels, pair, strict=True)})
@@ -55,9 +56,12 @@ def metrics(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> No
     metric = st.selectbox("Metric", names, key="compare.metric")
     rows = series[series["metric"] == metric]
     better = "higher" if fmt.delta_color(metric) == "normal" else "lower"
-    st.plotly_chart(charts.lines_by_version(rows, y="value", title=f"{metric} per window ({better} is better)",
-                                            y_title=metric, labels=labels, chart=ui.chart_frame(ctx)),
-                    key="compare.metric_chart", config=charts.PLOT_CONFIG)
+    frame = ui.chart_frame(ctx)
+    figure = figures.cached(
+        ctx.store, ("compare.metric", *(v.id for v in pair), ctx.start, ctx.end, metric, frame),
+        lambda: charts.lines_by_version(rows, y="value", title=f"{metric} per window ({better} is better)",
+                                        y_title=metric, labels=labels, chart=frame))
+    st.plotly_chart(figure, key="compare.metric_chart", config=charts.PLOT_CONFIG)
     table = side_by_side(rows, "value", labels)
     if table.empty:
         st.caption("The two versions share no evaluated window in this range.")
@@ -85,10 +89,12 @@ def drift(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> None
         ui.empty("Neither version has data-drift results in this range.",
                  "Run a `kind: data_drift` monitor covering both versions.")
         return
-    st.plotly_chart(charts.lines_by_version(shares, y="drifted_share", title="Share of drifted features per window",
-                                            y_title="features drifted", percent=True, labels=labels,
-                                            chart=ui.chart_frame(ctx)),
-                    key="compare.share_chart", config=charts.PLOT_CONFIG)
+    frame = ui.chart_frame(ctx)
+    figure = figures.cached(
+        ctx.store, ("compare.share", *(v.id for v in pair), ctx.start, ctx.end, frame),
+        lambda: charts.lines_by_version(shares, y="drifted_share", title="Share of drifted features per window",
+                                        y_title="features drifted", percent=True, labels=labels, chart=frame))
+    st.plotly_chart(figure, key="compare.share_chart", config=charts.PLOT_CONFIG)
     st.caption("Gaps: windows where a version had no traffic (nothing to judge), not 0 % drifted.")
 
 
@@ -100,8 +106,10 @@ def volume(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> Non
         ui.empty("Neither version has predictions in this range.", "Widen the range or check the sources.")
         return
     names = {v.id: label for v, label in zip(pair, labels, strict=True)}
-    st.plotly_chart(charts.volume_chart(frame, freq="D", labels=names, frame=ui.chart_frame(ctx)),
-                    key="compare.volume_chart", config=charts.PLOT_CONFIG)
+    chart = ui.chart_frame(ctx)
+    figure = figures.cached(ctx.store, ("compare.volume", *(v.id for v in pair), ctx.start, ctx.end, chart),
+                            lambda: charts.volume_chart(frame, freq="D", labels=names, frame=chart))
+    st.plotly_chart(figure, key="compare.volume_chart", config=charts.PLOT_CONFIG)
     totals = frame.groupby("version_id")["n_rows"].sum()
     cols = st.columns(len(pair))
     grand = max(int(totals.sum()), 1)

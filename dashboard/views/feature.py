@@ -7,7 +7,7 @@ cell's, else the newest) unless a feature is chosen; the window is a selector bo
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import charts, charts_drift, data, deep_dive, fmt, state, ui
+from driftscope.dashboard import charts, charts_drift, data, deep_dive, figures, fmt, state, ui
 from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
@@ -77,8 +77,10 @@ def distribution_section(ctx: ui.PageState, row: pd.Series, feature: str) -> Non
     if dist.empty:
         ui.empty("This run stored no histogram for the feature.", "Re-run the data-drift monitor to record one.")
         return
-    st.plotly_chart(charts_drift.distribution_chart(dist, feature=feature, feature_type=str(row["feature_type"])),
-                    key="feature.distribution", config=charts.PLOT_CONFIG)
+    kind = str(row["feature_type"])
+    figure = figures.cached(ctx.store, ("distribution", int(row["run_id"]), feature, kind),
+                            lambda: charts_drift.distribution_chart(dist, feature=feature, feature_type=kind))
+    st.plotly_chart(figure, key="feature.distribution", config=charts.PLOT_CONFIG)
 
 
 def new_categories(history: pd.DataFrame, row: pd.Series) -> None:
@@ -101,6 +103,22 @@ def new_categories(history: pd.DataFrame, row: pd.Series) -> None:
             "which": per_window["new_categories"].map(lambda v: ", ".join(str(c) for c in v)),
         }).iloc[::-1]
         st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def over_time_section(ctx: ui.PageState, version: VersionInfo, feature: str, history: pd.DataFrame,
+                      row: pd.Series) -> None:
+    """The test result per window; missing values per window only when some window has any (one chart less)."""
+    frame = ui.chart_frame(ctx)
+    key = (version.id, feature, ctx.start, ctx.end, frame)
+    figure = figures.cached(ctx.store, ("history", *key), lambda: charts.stat_history_chart(history, frame=frame))
+    st.plotly_chart(figure, key="feature.history", config=charts.PLOT_CONFIG)
+    shares = history[["missing_share_current", "missing_share_reference"]]
+    if shares.fillna(0).to_numpy().any():
+        figure = figures.cached(ctx.store, ("missing", *key), lambda: charts.missing_chart(history, frame=frame))
+        st.plotly_chart(figure, key="feature.missing", config=charts.PLOT_CONFIG)
+    else:
+        st.caption("No missing values in any window of this range, nor in the reference.")
+    new_categories(history, row)
 
 
 def main() -> None:
@@ -131,12 +149,7 @@ def main() -> None:
                                               key="feature.tab", on_change="rerun")
     if over_time.open:
         with over_time:
-            frame = ui.chart_frame(ctx)
-            st.plotly_chart(charts.stat_history_chart(history, frame=frame), key="feature.history",
-                            config=charts.PLOT_CONFIG)
-            st.plotly_chart(charts.missing_chart(history, frame=frame), key="feature.missing",
-                            config=charts.PLOT_CONFIG)
-            new_categories(history, row)
+            over_time_section(ctx, version, feature, history, row)
     if distribution.open:
         with distribution:
             distribution_section(ctx, row, feature)

@@ -41,8 +41,9 @@ def kpis(monitor: pd.DataFrame, collector: pd.DataFrame, quarantine: pd.DataFram
     cols[4].metric("Quarantined rows (7 days)", ui.fmt_int(quarantine["n_rows"].sum()))
 
 
+@st.fragment
 def monitor_section(ctx: ui.PageState, runs: pd.DataFrame) -> None:
-    """Monitor runs with a status filter, and the errors of failed ones."""
+    """Monitor runs with a status filter, and the errors of failed ones (a fragment: filtering reruns it only)."""
     st.subheader("Monitor runs")
     if runs.empty:
         ui.empty("No monitor runs in this range.", "Run `driftscope monitor --config driftscope.yaml` or start the "
@@ -92,8 +93,9 @@ def collector_section(runs: pd.DataFrame, lag: pd.DataFrame) -> None:
             st.code(row.error, language=None, wrap_lines=True)
 
 
+@st.fragment
 def quarantine_section(ctx: ui.PageState, counts: pd.DataFrame) -> None:
-    """Quarantined rows per source, and the newest rows of one source with their reasons."""
+    """Quarantined rows per source, and the newest rows of one source with their reasons (a fragment)."""
     st.subheader("Quarantine (last 7 days)")
     if counts.empty:
         st.caption("No row was quarantined in the last 7 days: every collected row matched its schema.")

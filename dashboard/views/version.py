@@ -10,7 +10,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import actions, charts, charts_drift, data, fmt, serving, state, ui
+from driftscope.dashboard import actions, charts, charts_drift, data, figures, fmt, serving, state, ui
 from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
@@ -65,8 +65,12 @@ def _missing(ctx: ui.PageState, version: VersionInfo, kind: str, what: str) -> N
                  "Widen the time range, or check the Runs page for failed or skipped runs.")
 
 
+@st.fragment
 def performance(ctx: ui.PageState, version: VersionInfo, series: pd.DataFrame) -> None:
-    """The chosen metric with its band, reference line, alert limit and concept-drift events."""
+    """The chosen metric with its band, reference line, alert limit and concept-drift events.
+
+    A fragment: picking another metric reruns this section only, not the sidebar, cards and tabs.
+    """
     events = data.detector_events(ctx.store, version_id=version.id, start=ctx.start, end=ctx.end)
     if series.empty:
         _missing(ctx, version, "performance", "metrics over time")
@@ -74,8 +78,10 @@ def performance(ctx: ui.PageState, version: VersionInfo, series: pd.DataFrame) -
         metrics = list(dict.fromkeys(series["metric"]))
         metric = st.selectbox("Metric", metrics, key="version.metric") if len(metrics) > 1 else metrics[0]
         floor = ctx.settings.metric_floor(version.model, metric)
-        st.plotly_chart(charts.metric_chart(series, events, metric, floor, frame=ui.chart_frame(ctx)),
-                        key="version.metric_chart", config=charts.PLOT_CONFIG)
+        frame = ui.chart_frame(ctx)
+        figure = figures.cached(ctx.store, ("metric", version.id, ctx.start, ctx.end, metric, floor, frame),
+                                lambda: charts.metric_chart(series, events, metric, floor, frame=frame))
+        st.plotly_chart(figure, key="version.metric_chart", config=charts.PLOT_CONFIG)
         st.caption("A point is one monitor window (drawn at its middle). Shaded blue: bootstrap confidence band. "
                    "Dashed grey: the same metric on the reference data. Red crosses: significantly worse than the "
                    "reference. Dotted red: the `metric_below` alert limit, when configured. Orange lines: "
@@ -92,8 +98,12 @@ def performance_tab(ctx: ui.PageState, version: VersionInfo, series: pd.DataFram
     estimated(ctx, version)
 
 
+@st.fragment
 def estimated(ctx: ui.PageState, version: VersionInfo) -> None:
-    """Estimated performance (CBPE/DLE) beside the realized value, and the estimator's track record."""
+    """Estimated performance (CBPE/DLE) beside the realized value, and the estimator's track record.
+
+    A fragment: picking another estimated metric reruns this section only.
+    """
     series = data.estimation_series(ctx.store, version_id=version.id, start=ctx.start, end=ctx.end)
     if series.empty:
         return
@@ -102,7 +112,9 @@ def estimated(ctx: ui.PageState, version: VersionInfo) -> None:
     metric = st.selectbox("Estimated metric", metrics, key="version.estimated_metric") if len(metrics) > 1 \
         else metrics[0]
     floor = ctx.settings.metric_floor(version.model, metric)
-    st.plotly_chart(charts.estimated_chart(series, metric, floor), key="version.estimated_chart")
+    figure = figures.cached(ctx.store, ("estimated", version.id, ctx.start, ctx.end, metric, floor),
+                            lambda: charts.estimated_chart(series, metric, floor))
+    st.plotly_chart(figure, key="version.estimated_chart", config=charts.PLOT_CONFIG)
     st.caption("Dashed: the estimate from the model's scores (CBPE) or a loss model (DLE), shaded its band; "
                "solid: the realized value once the window has its labels. Red circles: estimate unreliable "
                "(concept drift or poor reference calibration).")
@@ -120,8 +132,10 @@ def volume(ctx: ui.PageState, version: VersionInfo) -> None:
         ui.empty("No predictions stored in this range.",
                  "Check the version's source with `driftscope collect --config driftscope.yaml`, or widen the range.")
         return
-    st.plotly_chart(charts.volume_chart(frame, freq=freq, frame=ui.chart_frame(ctx)), key="version.volume_chart",
-                    config=charts.PLOT_CONFIG)
+    chart = ui.chart_frame(ctx)
+    figure = figures.cached(ctx.store, ("volume", version.id, ctx.start, ctx.end, freq, chart),
+                            lambda: charts.volume_chart(frame, freq=freq, frame=chart))
+    st.plotly_chart(figure, key="version.volume_chart", config=charts.PLOT_CONFIG)
 
 
 def drift(ctx: ui.PageState, version: VersionInfo) -> None:
@@ -130,7 +144,10 @@ def drift(ctx: ui.PageState, version: VersionInfo) -> None:
     if matrix.empty:
         _missing(ctx, version, "data_drift", "which features drift")
         return
-    event = st.plotly_chart(charts_drift.drift_heatmap(matrix, frame=ui.chart_frame(ctx)), on_select="rerun",
+    frame = ui.chart_frame(ctx)
+    heatmap = figures.cached(ctx.store, ("heatmap", version.id, ctx.start, ctx.end, frame),
+                             lambda: charts_drift.drift_heatmap(matrix, frame=frame))
+    event = st.plotly_chart(heatmap, on_select="rerun",
                             selection_mode="points", key=ui.one_shot_key("version.heatmap"),
                             config=charts.PLOT_CONFIG)
     points = event.selection.points if event is not None else []
@@ -141,8 +158,9 @@ def drift(ctx: ui.PageState, version: VersionInfo) -> None:
                "statistic / threshold). Click a cell to open that feature at that window.")
     shares = data.drift_share(ctx.store, version_id=version.id, start=ctx.start, end=ctx.end)
     if not shares.empty and shares["drifted_share"].notna().any():
-        st.plotly_chart(charts.drift_share_chart(shares, frame=ui.chart_frame(ctx)), key="version.share_chart",
-                        config=charts.PLOT_CONFIG)
+        figure = figures.cached(ctx.store, ("share", version.id, ctx.start, ctx.end, frame),
+                                lambda: charts.drift_share_chart(shares, frame=frame))
+        st.plotly_chart(figure, key="version.share_chart", config=charts.PLOT_CONFIG)
 
 
 def open_feature(feature: str, window: str | None) -> None:
