@@ -36,14 +36,14 @@ import pandas as pd
 from scipy import stats
 
 from driftscope.errors import NotFittedError, SchemaError
-from driftscope.monitors import detectors
+from driftscope.monitors import catalog, detectors
 from driftscope.monitors.domain_classifier import MIN_ROWS_PER_SIDE, DomainClassifier
 from driftscope.monitors.metrics import CLASSIFICATION, MetricResult
 from driftscope.monitors.stattests import evaluate_columns, fit_reference, select_method
 from driftscope.monitors.stattests.registry import get as get_test
 from driftscope.monitors.windows import LABEL_COLUMN, as_like
 
-DETECTORS = ("label_drift", "calibration_drift", *detectors.FACTORIES, "domain_classifier")
+DETECTORS = catalog.DETECTORS
 DEFAULT_ALPHA = 0.01
 MIN_CALIBRATION_SHIFT = 0.05
 MIN_STRATUM_ROWS = 5

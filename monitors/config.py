@@ -1,8 +1,8 @@
 """The ``monitors`` section, owned by the monitors: what is computed per model version and window.
 
-Valid method, metric and detector names come from the registries themselves
-(:func:`driftscope.monitors.stattests.registry.names`, :data:`driftscope.monitors.metrics.METRICS`,
-:data:`driftscope.monitors.concept_drift.DETECTORS`), so config validation cannot drift from them.
+Valid method, detector and estimable-metric names come from :mod:`driftscope.monitors.catalog`
+(names only, so loading a config imports no scipy; the registries are tested against it) and
+metric names from :data:`driftscope.monitors.metrics.METRICS`.
 """
 
 from collections.abc import Sequence
@@ -12,10 +12,8 @@ from typing import Literal, Protocol
 from pydantic import Field, field_validator, model_validator
 
 from driftscope.modelspec import ModelConfig
-from driftscope.monitors.concept_drift import DETECTORS
-from driftscope.monitors.estimation.monitor import ESTIMATED_METRICS
+from driftscope.monitors.catalog import DETECTORS, ESTIMATED_METRICS, STAT_TESTS
 from driftscope.monitors.metrics import METRICS
-from driftscope.monitors.stattests.registry import names as stattest_names
 from driftscope.monitors.windows import check_width
 from driftscope.sections import Period, Schedule, Strict
 
@@ -29,8 +27,8 @@ class ColumnTest(Strict):
     @field_validator("method")
     @classmethod
     def _known_method(cls, value: str) -> str:
-        if value not in stattest_names():
-            raise ValueError(f"unknown method {value!r}; valid: {', '.join(stattest_names())}")
+        if value not in STAT_TESTS:
+            raise ValueError(f"unknown method {value!r}; valid: {', '.join(STAT_TESTS)}")
         return value
 
 

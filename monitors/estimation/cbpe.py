@@ -31,9 +31,9 @@ import numpy as np
 from scipy.stats import rankdata
 
 from driftscope.errors import NotFittedError
+from driftscope.monitors.catalog import CBPE_METRICS
 from driftscope.monitors.estimation.calibration import fit_isotonic, out_of_fold_ece
 
-CBPE_METRICS = ("accuracy", "precision", "recall", "f1", "specificity", "roc_auc")
 _CELLS = 4_000_000
 
 

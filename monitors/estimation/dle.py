@@ -34,9 +34,9 @@ from threadpoolctl import threadpool_limits
 
 from driftscope.errors import NotFittedError
 from driftscope.extras import require
+from driftscope.monitors.catalog import DLE_METRICS
 from driftscope.monitors.estimation.cbpe import Estimate
 
-DLE_METRICS = ("mae", "rmse")
 MAX_CATEGORIES = 255
 MIN_LEAF_ROWS = 200
 """Fewest reference rows in a leaf of a loss model (references of 4,000 rows or more)."""

@@ -21,15 +21,14 @@ import numpy as np
 import pandas as pd
 
 from driftscope.errors import NotFittedError, SchemaError
+from driftscope.monitors.catalog import ESTIMATED_METRICS
 from driftscope.monitors.estimation.calibration import ECE_BOUND
-from driftscope.monitors.estimation.cbpe import CBPE, CBPE_METRICS, Estimate
-from driftscope.monitors.estimation.dle import DLE, DLE_METRICS
+from driftscope.monitors.estimation.cbpe import CBPE, Estimate
+from driftscope.monitors.estimation.dle import DLE
 from driftscope.monitors.metrics import METRICS, MetricResult, classification_data, regression_data
 from driftscope.monitors.performance import class_probabilities
 from driftscope.monitors.windows import LABEL_COLUMN, as_like
 
-ESTIMATED_METRICS = {"binary_classification": CBPE_METRICS, "multiclass_classification": CBPE_METRICS,
-                     "regression": DLE_METRICS}
 DEFAULT_MIN_LABELS = 100
 
 

@@ -4,8 +4,8 @@ from driftscope.alerting.config import RuleConfig
 from driftscope.config.experiment_references import experiment_errors
 from driftscope.config.schema import Config
 from driftscope.modelspec import ModelConfig
+from driftscope.monitors.catalog import ESTIMATED_METRICS
 from driftscope.monitors.config import MonitorConfig, operational_metric_names
-from driftscope.monitors.estimation.monitor import ESTIMATED_METRICS
 from driftscope.monitors.metrics import METRICS
 
 LABELLED = ("performance", "concept_drift", "estimated_performance")
