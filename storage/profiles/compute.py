@@ -29,6 +29,7 @@ class Buckets:
     inverse: np.ndarray
     order: np.ndarray
     bounds: np.ndarray
+    in_order: bool = False
 
     @property
     def size(self) -> int:
@@ -39,9 +40,11 @@ def buckets_of(micros: np.ndarray, bucket_seconds: int) -> Buckets:
     """Group timestamps (int64 µs since the epoch, UTC) into buckets of ``bucket_seconds``."""
     step = bucket_seconds * _US
     keys, inverse = np.unique(micros // step, return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(keys.size + 1))
-    return Buckets(keys * step, inverse.astype(np.int64), order, bounds)
+    inverse = inverse.astype(np.int64)
+    in_order = bool(np.all(inverse[1:] >= inverse[:-1]))  # batches usually arrive sorted by time
+    order = np.arange(inverse.size) if in_order else np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse if in_order else inverse[order], np.arange(keys.size + 1))
+    return Buckets(keys * step, inverse, order, bounds, in_order)
 
 
 def profile_table(table: pa.Table, specs: Mapping[str, ColumnSpec], *, bucket_seconds: int = HOUR,
@@ -53,7 +56,7 @@ def profile_table(table: pa.Table, specs: Mapping[str, ColumnSpec], *, bucket_se
     """
     if table.num_rows == 0:
         return {}
-    micros = pc.cast(table.column("ts"), pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()
+    micros = pc.cast(table.column("ts"), pa.timestamp("us", tz="UTC"), safe=False).cast(pa.int64()).to_numpy()
     buckets = buckets_of(micros, bucket_seconds)
     out: dict[tuple[int, str], ColumnProfile] = {}
     for column, spec in specs.items():
@@ -89,26 +92,25 @@ def numeric_profiles(values: np.ndarray, edges: np.ndarray, buckets: Buckets) ->
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.bincount(xi, weights=x, minlength=nb) / n_values
     m2 = np.bincount(xi, weights=np.square(x - means[xi]), minlength=nb)
-    ordered = values[buckets.order]
-    ordered_finite = finite[buckets.order]
+    ordered = values if buckets.in_order else values[buckets.order]
+    ordered_finite = finite if buckets.in_order else finite[buckets.order]
     starts = buckets.bounds[:-1]
     minima = np.minimum.reduceat(np.where(ordered_finite, ordered, np.inf), starts)
     maxima = np.maximum.reduceat(np.where(ordered_finite, ordered, -np.inf), starts)
     n_cells = edges.size + 1
     cells = histogram_cells(x, edges)
     hist = np.bincount(xi * n_cells + cells, minlength=nb * n_cells).reshape(nb, n_cells)
-    profiles = []
-    for b in range(nb):
-        segment = ordered[buckets.bounds[b]:buckets.bounds[b + 1]]
-        present = n_values[b] > 0
-        profiles.append(ColumnProfile(
-            n_rows=int(n_rows[b]), n_missing=int(n_rows[b] - n_values[b]), counts=hist[b].astype(np.int64),
-            minimum=float(minima[b]) if present else float("nan"),
-            maximum=float(maxima[b]) if present else float("nan"),
-            mean=float(means[b]) if present else float("nan"), m2=float(m2[b]) if present else float("nan"),
-            sketch=kll.sketch_of(segment[np.isfinite(segment)]),
-        ))
-    return profiles
+    finite_ordered = ordered[ordered_finite]
+    finite_bounds = np.concatenate(([0], np.cumsum(n_values)))
+    present = n_values > 0
+    nan = np.full(nb, np.nan)
+    minima, maxima = np.where(present, minima, nan).tolist(), np.where(present, maxima, nan).tolist()
+    means, m2 = np.where(present, means, nan).tolist(), np.where(present, m2, nan).tolist()
+    rows, values_n = n_rows.tolist(), n_values.tolist()
+    return [ColumnProfile(
+        n_rows=rows[b], n_missing=rows[b] - values_n[b], counts=hist[b], minimum=minima[b], maximum=maxima[b],
+        mean=means[b], m2=m2[b], sketch=kll.sketch_of(finite_ordered[finite_bounds[b]:finite_bounds[b + 1]]),
+    ) for b in range(nb)]
 
 
 def histogram_cells(x: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -17,7 +17,9 @@ def sketch_of(values: np.ndarray) -> bytes:
     if values.size == 0:
         return b""
     sketch = kll_doubles_sketch(K)
-    sketch.update(np.ascontiguousarray(values, dtype=np.float64))
+    if values.dtype != np.float64 or not (values.flags.c_contiguous and values.flags.writeable):
+        values = np.array(values, dtype=np.float64)  # the binding takes contiguous writable arrays only
+    sketch.update(values)
     return bytes(sketch.serialize())
 
 

@@ -1,14 +1,16 @@
 """Read and write profiles and their specs. Flush, never commit: the caller owns the transaction."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+import pyarrow as pa
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from driftscope.storage.models import ColumnProfileRow, ProfileSpec
-from driftscope.storage.profiles.compute import HOUR
+from driftscope.storage.profiles.compute import HOUR, profile_table
 from driftscope.storage.profiles.profile import ColumnProfile, merge
 from driftscope.storage.profiles.spec import ColumnSpec
 
@@ -40,19 +42,39 @@ def load_specs(session: Session, *, model_version_id: int) -> dict[str, ColumnSp
     return {column: ColumnSpec.from_json(column, spec) for column, spec in rows}
 
 
+def add_stored_rows(session: Session, *, model_version_id: int, tables: Sequence[pa.Table]) -> None:
+    """Add newly stored rows (canonical Arrow tables) to the version's hourly profiles.
+
+    Called by the prediction writer in the transaction that stores the rows, for the rows it
+    stored (duplicates excluded), so re-ingesting a batch leaves the profiles unchanged. A version
+    without specs (no reference yet) is profiled when its reference is applied.
+    """
+    specs = load_specs(session, model_version_id=model_version_id) if tables else {}
+    if not specs:
+        return
+    profiles: dict[BucketKey, ColumnProfile] = {}
+    for table in tables:
+        for key, profile in profile_table(table, specs).items():
+            profiles[key] = merge(profiles[key], profile) if key in profiles else profile
+    add_profiles(session, model_version_id=model_version_id, profiles=profiles)
+
+
 def add_profiles(session: Session, *, model_version_id: int, profiles: Mapping[BucketKey, ColumnProfile],
                  bucket_seconds: int = HOUR) -> None:
     """Merge ``profiles`` into the stored ones of the same buckets (new rows where none are stored)."""
     if not profiles:
         return
     stored = _stored_rows(session, model_version_id, bucket_seconds, list(profiles))
+    fresh = []
     for (start, column), profile in profiles.items():
         row = stored.get((start, column))
         if row is None:
-            session.add(_row(model_version_id, start, column, bucket_seconds, profile))
+            fresh.append(_values(model_version_id, start, column, bucket_seconds, profile))
         else:
             _assign(row, merge(to_profile(row), profile))
     session.flush()
+    if fresh:
+        session.execute(insert(ColumnProfileRow), fresh)
 
 
 def replace_profiles(session: Session, *, model_version_id: int, profiles: Mapping[BucketKey, ColumnProfile],
@@ -64,8 +86,9 @@ def replace_profiles(session: Session, *, model_version_id: int, profiles: Mappi
             ColumnProfileRow.model_version_id == model_version_id,
             ColumnProfileRow.bucket_seconds == bucket_seconds,
             ColumnProfileRow.bucket_start.in_([_utc(s) for s in starts])))
-    session.add_all(_row(model_version_id, s, c, bucket_seconds, p) for (s, c), p in profiles.items())
-    session.flush()
+    if profiles:
+        session.execute(insert(ColumnProfileRow),
+                        [_values(model_version_id, s, c, bucket_seconds, p) for (s, c), p in profiles.items()])
 
 
 def window_profiles(session: Session, *, model_version_id: int, start: datetime, end: datetime
@@ -102,11 +125,12 @@ def _stored_rows(session: Session, model_version_id: int, bucket_seconds: int, k
     return {(_micros(row.bucket_start), row.column): row for row in rows}
 
 
-def _row(model_version_id: int, start: int, column: str, bucket_seconds: int, p: ColumnProfile) -> ColumnProfileRow:
-    row = ColumnProfileRow(model_version_id=model_version_id, column=column, bucket_start=_utc(start),
-                           bucket_seconds=bucket_seconds)
-    _assign(row, p)
-    return row
+def _values(model_version_id: int, start: int, column: str, bucket_seconds: int, p: ColumnProfile
+            ) -> dict[str, Any]:
+    return {"model_version_id": model_version_id, "column": column, "bucket_start": _utc(start),
+            "bucket_seconds": bucket_seconds, "n_rows": p.n_rows, "n_missing": p.n_missing, "other": p.other,
+            "sketch": p.sketch, "minimum": _none(p.minimum), "maximum": _none(p.maximum), "mean": _none(p.mean),
+            "m2": _none(p.m2), "counts": p.counts.tolist(), "new_categories": dict(p.new)}
 
 
 def _assign(row: ColumnProfileRow, p: ColumnProfile) -> None:
