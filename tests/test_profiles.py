@@ -102,6 +102,6 @@ def test_specs_come_from_the_reference_quantiles_and_categories() -> None:
     reference = pd.DataFrame({"x": np.r_[np.arange(10.0), np.nan], "flag": [True, False] * 5 + [None]})
     specs = build_specs(reference, {"x": "numeric", "flag": "binary", "absent": "numeric"}, n_bins=2)
     assert specs["x"].edges == (0.0, 4.5, 9.0)
-    assert specs["flag"] == ColumnSpec("flag", "categorical", categories=("False", "True"))
+    assert specs["flag"] == ColumnSpec("flag", "categorical", categories=("0", "1"))
     assert "absent" not in specs
     assert ColumnSpec.from_json("x", specs["x"].to_json()) == specs["x"]

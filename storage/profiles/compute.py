@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from driftscope.storage.profiles import sketch as kll
 from driftscope.storage.profiles.profile import TOP_NEW, ColumnProfile
-from driftscope.storage.profiles.spec import ColumnSpec
+from driftscope.storage.profiles.spec import ColumnSpec, category_name
 
 HOUR = 3600
 DAY = 86_400
@@ -147,14 +147,15 @@ def categorical_profiles(column: pa.ChunkedArray | pa.Array, categories: tuple[s
 
 
 def _dictionary(column: pa.ChunkedArray | pa.Array) -> tuple[list[str | None], np.ndarray]:
-    """Distinct values as ``str(value)`` (None for missing) and each row's index into them.
+    """Distinct values as :func:`category_name` gives them (None for missing) and each row's index into them.
 
     Nulls and float NaN are missing; nulls get index ``len(names)``.
     """
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
     values = encoded.dictionary.to_pylist()
-    names = [None if v is None or (isinstance(v, float) and not np.isfinite(v)) else str(v) for v in values]
+    names = [None if v is None or (isinstance(v, float) and not np.isfinite(v)) else category_name(v)
+             for v in values]
     indices = encoded.indices.fill_null(len(names)).to_numpy(zero_copy_only=False).astype(np.int64)
     return names, indices
 

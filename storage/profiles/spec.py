@@ -7,8 +7,8 @@ values in the same bins and buckets can be merged by adding counts.
   linear interpolation; repeated edges dropped). Counts have ``len(edges) + 1`` cells:
   ``[-inf, e0)`` (underflow), ``[e_i, e_{i+1})`` for each inner bin with the last one closed at
   the reference maximum ``e_last``, and ``(e_last, inf)`` (overflow).
-* categorical and binary columns: the reference's distinct values as strings (``str(value)``),
-  in sorted order; values never seen in the reference are counted as new categories.
+* categorical and binary columns: the reference's distinct values as strings,
+  in sorted order (:func:`category_name`); values never seen in the reference are counted as new categories.
 """
 
 from collections.abc import Mapping
@@ -72,8 +72,27 @@ def build_specs(reference: pd.DataFrame, column_types: Mapping[str, str], *, n_b
             specs[column] = ColumnSpec(column, kind, edges=numeric_edges(reference[column], n_bins))
         else:
             values = reference[column].dropna()
-            specs[column] = ColumnSpec(column, kind, categories=tuple(sorted({str(v) for v in values.unique()})))
+            specs[column] = ColumnSpec(column, kind, categories=tuple(sorted({category_name(v)
+                                                                              for v in values.unique()})))
     return specs
+
+
+def category_name(value: Any) -> str:
+    """The name a category value is counted under: booleans and integral numbers as integers.
+
+    So 1, 1.0 and True (a binary feature as a source logs it, and as the collectors store it)
+    are one category.
+
+    Examples
+    --------
+    >>> category_name(True), category_name(1.0), category_name(2), category_name(0.5), category_name("a")
+    ('1', '1', '2', '0.5', 'a')
+    """
+    if isinstance(value, bool | np.bool_):
+        return str(int(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def numeric_edges(values: pd.Series, n_bins: int) -> tuple[float, ...]:
