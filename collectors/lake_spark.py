@@ -47,6 +47,9 @@ def spark_profiles(spec: SourceConfig, fs: fsspec.AbstractFileSystem, partitions
         return {}
     functions = require("pyspark.sql.functions", "spark")
     spark = spark_session(spec.effective_spark_master)
+    # pandas and pyarrow write nanosecond timestamps, which Spark refuses to read even when the column is
+    # not selected; read them as longs (partitions are bucketed by their date, not by a row timestamp)
+    spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
     frame = None
     for partition in partitions:

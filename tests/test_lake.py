@@ -40,7 +40,7 @@ def spark():  # type: ignore[no-untyped-def]
 
 
 def _write_day(root: Path, day: str, seed: int, kind: str = "none", n: int = 1500) -> pd.DataFrame:
-    frame = credit_frame(n, kind=kind, seed=seed).drop(columns=["prediction_id", "ts", "label"])
+    frame = credit_frame(n, kind=kind, seed=seed).drop(columns=["prediction_id", "label"])  # ts: nanoseconds
     frame = frame.rename(columns={"prediction": "predicted_label", "probability": "score"})
     folder = root / f"scored_date={day}"
     folder.mkdir(parents=True, exist_ok=True)
