@@ -37,13 +37,14 @@ class KafkaSecurity(Strict):
 
 
 KAFKA_ONLY = ("bootstrap_servers", "topic")
+LAKE_ONLY = ("partition", "engine", "spark_master")
 
 
 class SourceConfig(Strict):
     """Where prediction logs, ground truth or outcomes (business results joined by id) are pulled from."""
 
     name: str = Field(min_length=1)
-    kind: Literal["files", "sql", "http", "kafka"]
+    kind: Literal["files", "sql", "http", "kafka", "lake"]
     model: str
     records: Literal["predictions", "ground_truth", "outcomes"]
     url: OptionalStr = None
@@ -63,6 +64,9 @@ class SourceConfig(Strict):
     token: OptionalSecret = None
     timeout: Duration = timedelta(seconds=30)
     retries: int = Field(default=5, ge=0, le=20)
+    partition: OptionalStr = Field(default=None, description="lake: the date partition column (YYYY-MM-DD)")
+    engine: Literal["local", "spark"] | None = Field(default=None, description="lake: local (pyarrow) or spark")
+    spark_master: OptionalStr = Field(default=None, description="lake, engine spark: the Spark master URL")
     max_future_skew: Duration = Field(
         default=timedelta(days=1),
         description="timestamps more than this ahead of the collector's clock are out of range (quarantined)",
@@ -71,6 +75,7 @@ class SourceConfig(Strict):
     @model_validator(mode="after")
     def _kind_options(self) -> "SourceConfig":
         self._kafka_options()
+        self._lake_options()
         if self.kind == "sql":
             if (self.table is None) == (self.query is None):
                 raise ValueError("a sql source needs exactly one of 'table' or 'query'")
@@ -82,11 +87,37 @@ class SourceConfig(Strict):
                     raise ValueError(f"'{key}' applies to sql sources only, not {self.kind}")
         if self.kind != "http" and self.token is not None:
             raise ValueError("'token' applies to http sources only")
-        if self.kind not in ("files", "kafka") and self.format is not None:
+        if self.kind not in ("files", "kafka", "lake") and self.format is not None:
             raise ValueError("'format' applies to files and kafka sources only")
         if self.records == "predictions" and self.version is None and self.version_column is None:
             raise ValueError("a predictions source needs 'version' or 'version_column'")
         return self
+
+    def _lake_options(self) -> None:
+        if self.kind != "lake":
+            for key in LAKE_ONLY:
+                if getattr(self, key) is not None:
+                    raise ValueError(f"'{key}' applies to lake sources only, not {self.kind}")
+            return
+        if self.partition is None:
+            raise ValueError("a lake source needs 'partition' (its date partition column)")
+        if self.records != "predictions" or self.version is None:
+            raise ValueError("a lake source profiles predictions of one model version: set 'records: predictions' "
+                             "and 'version'")
+        if self.format not in (None, "parquet"):
+            raise ValueError(f"a lake source reads Parquet, not {self.format!r}")
+        if self.spark_master is not None and self.engine != "spark":
+            raise ValueError("'spark_master' needs 'engine: spark'")
+
+    @property
+    def effective_engine(self) -> str:
+        """A lake source's engine: ``local`` unless set."""
+        return self.engine or "local"
+
+    @property
+    def effective_spark_master(self) -> str:
+        """The Spark master of a lake source on Spark: ``local[*]`` unless set."""
+        return self.spark_master or "local[*]"
 
     def _kafka_options(self) -> None:
         if self.kind == "kafka":

@@ -28,6 +28,7 @@ from driftscope.collectors.files import FilesSource
 from driftscope.collectors.http import HttpSource
 from driftscope.collectors.ingest import Prepared, commit, prepare, quarantine_all
 from driftscope.collectors.kafka import KafkaSource
+from driftscope.collectors.lake import collect_lake
 from driftscope.collectors.prefetch import prefetch
 from driftscope.collectors.progress import Progress
 from driftscope.collectors.sql import SqlSource
@@ -74,7 +75,10 @@ def run_source(engine: Engine, spec: SourceConfig, *, progress: bool = False, fo
     reporter = Progress(spec.name, enabled=progress)
     failures: list[str] = []
     try:
-        _drain(engine, spec, run_id, reporter, failures, follow_s=follow_s, stop=stop)
+        if spec.kind == "lake":
+            collect_lake(engine, spec, run_id)
+        else:
+            _drain(engine, spec, run_id, reporter, failures, follow_s=follow_s, stop=stop)
     except (DriftscopeError, SQLAlchemyError, OSError, ValueError) as exc:
         log.error("source %s failed: %s", spec.name, exc)
         failures.append(f"{exc.__class__.__name__}: {exc}")

@@ -33,7 +33,7 @@ class ColumnTest(Strict):
 
 
 _KIND_KEYS: dict[str, set[str]] = {
-    "data_drift": {"drift_share", "tests", "thresholds", "false_alarm_rate", "fdr"},
+    "data_drift": {"drift_share", "tests", "thresholds", "false_alarm_rate", "fdr", "path"},
     "performance": {"metrics", "min_labels", "n_bootstrap", "thresholds", "false_alarm_rate"},
     "concept_drift": {"detectors", "min_labels"},
     "estimated_performance": {"metrics", "min_labels"},
@@ -87,6 +87,8 @@ class MonitorConfig(Strict):
     n_bootstrap: int | None = Field(default=None, ge=50, le=10_000)
     detectors: list[str] | None = None
     latency_percentiles: list[float] | None = Field(default=None, min_length=1)
+    path: Literal["rows", "profile", "auto"] | None = None
+    """Data drift: compute from the raw rows, from stored profiles, or rows unless the store has none (auto)."""
 
     @model_validator(mode="after")
     def _kind_options(self) -> "MonitorConfig":
@@ -113,6 +115,11 @@ class MonitorConfig(Strict):
                     raise ValueError(f"'{key}' needs 'thresholds: calibrated' (fixed thresholds have no p-value "
                                      "for every method)")
         return self
+
+    @property
+    def effective_path(self) -> str:
+        """Data drift's path: ``auto`` unless set (see :mod:`driftscope.monitors.profile_path`)."""
+        return self.path or "auto"
 
     @property
     def effective_thresholds(self) -> str:

@@ -61,6 +61,8 @@ class ColumnDrift:
     effect: EffectSize | None = None
     threshold_mode: str = "fixed"
     q_value: float | None = None
+    path: str = "rows"
+    error_bound: float | None = None
 
     def row(self) -> dict[str, Any]:
         """The ``drift_results`` columns of this result."""
@@ -76,7 +78,7 @@ class ColumnDrift:
             "missing_share_current": float(t.missing_share_current),
             "out_of_range_share": finite_or_none(self.out_of_range_share),
             "new_categories": list(t.new_categories[:MAX_STORED_NEW_CATEGORIES]),
-            "histogram": dict(self.histogram),
+            "histogram": dict(self.histogram), "path": self.path, "error_bound": finite_or_none(self.error_bound),
         }
 
 

@@ -384,6 +384,10 @@ class DriftResult(Base):
     q_value: Mapped[float | None] = mapped_column(Float)
     effect_size: Mapped[float | None] = mapped_column(Float)
     effect_size_kind: Mapped[str | None] = mapped_column(String(20))
+    path: Mapped[str] = mapped_column(String(20), server_default="rows")
+    """How the result was computed: ``rows`` (the window's raw rows) or ``profile`` (its stored profiles)."""
+    error_bound: Mapped[float | None] = mapped_column(Float)
+    """Profile path: the bound on the statistic's error from the quantile sketches (NULL when exact)."""
 
 
 class NullDistribution(Base):
@@ -668,3 +672,43 @@ class ArchiveSegment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     archived_at: Mapped[datetime] = mapped_column(server_default=_now())
     restored_at: Mapped[datetime | None]
+
+
+class ProfileSpec(Base):
+    """The histogram edges or reference categories a (version, column) is profiled against (JSON)."""
+
+    __tablename__ = "profile_specs"
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    column: Mapped[str] = mapped_column(String(200), primary_key=True)
+    spec: Mapped[dict[str, Any]]
+
+
+class ColumnProfileRow(Base):
+    """The mergeable profile of one column of one version in one UTC time bucket.
+
+    ``bucket_start`` is aligned on the Unix epoch to ``bucket_seconds`` (3600 for stored rows,
+    86400 for lake day partitions). ``counts`` are per histogram cell or reference category (see
+    :mod:`driftscope.storage.profiles.spec`), ``sketch`` a serialized KLL sketch (empty: none).
+    """
+
+    __tablename__ = "profiles"
+    __table_args__ = (Index(None, "model_version_id", "bucket_start"),)
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    column: Mapped[str] = mapped_column(String(200), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(primary_key=True)
+    bucket_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    n_missing: Mapped[int] = mapped_column(BigInteger)
+    minimum: Mapped[float | None] = mapped_column(Float)
+    maximum: Mapped[float | None] = mapped_column(Float)
+    mean: Mapped[float | None] = mapped_column(Float)
+    m2: Mapped[float | None] = mapped_column(Float)
+    counts: Mapped[list[Any]]
+    new_categories: Mapped[dict[str, Any]]
+    other: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    sketch: Mapped[bytes] = mapped_column(Blob)
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now())

@@ -125,7 +125,7 @@ def test_rows_are_json_safe_and_complete(fitted: DataDriftMonitor) -> None:
     assert set(rows[0]) == {"feature", "role", "feature_type", "method", "status", "statistic", "p_value", "threshold",
                             "drifted", "missing_share_reference", "missing_share_current", "out_of_range_share",
                             "new_categories", "histogram", "threshold_mode", "q_value", "effect_size",
-                            "effect_size_kind"}
+                            "effect_size_kind", "path", "error_bound"}
     json.dumps(rows, allow_nan=False)
 
 

@@ -14,6 +14,8 @@ from driftscope.config import Config, ModelConfig, MonitorConfig, SchemaConfig
 from driftscope.errors import SchemaError
 from driftscope.modelspec import probability_column
 from driftscope.storage.db import transaction
+from driftscope.storage.profiles.backfill import backfill_version
+from driftscope.storage.profiles.store import load_specs
 from driftscope.storage.registry import Change, ensure_model, ensure_monitor, ensure_reference, ensure_version
 from driftscope.tabular import read_table
 
@@ -58,6 +60,8 @@ def apply_config(config: Config, engine: Engine, *, replace_references: bool = F
                     replace=replace_references,
                 )
                 done.append(Applied("reference", label, change))
+                if change != "unchanged" or not load_specs(session, model_version_id=version_id):
+                    backfill_version(session, model_version_id=version_id)
         for monitor in config.monitors:
             _, change = ensure_monitor(
                 session, name=monitor.name, model_id=model_ids[monitor.model], kind=monitor.kind,

@@ -1,4 +1,4 @@
-"""``driftscope db upgrade|current``: schema migrations."""
+"""``driftscope db upgrade|current|backfill-profiles``: schema migrations and profile backfill."""
 
 import argparse
 from pathlib import Path
@@ -13,6 +13,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     for name, handler, text in (
         ("upgrade", _upgrade, "apply every migration (creates the tables on a new store)"),
         ("current", _current, "print the store's schema revision"),
+        ("backfill-profiles", _backfill, "recompute every version's profiles from its reference and stored rows"),
     ):
         sub = actions.add_parser(name, help=text)
         sub.add_argument("--database-url", help="SQLAlchemy URL (default: the config's, else $DRIFTSCOPE_DATABASE_URL)")
@@ -46,3 +47,18 @@ def _current(args: argparse.Namespace) -> int:
     head = migrations.head_revision()
     print(f"store is at revision {revision or 'none'} (newest: {head})")
     return 0 if revision == head else 1
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from driftscope.storage.db import make_engine, transaction
+    from driftscope.storage.profiles.backfill import backfill_all
+
+    engine = make_engine(_url(args))
+    try:
+        with transaction(engine) as session:
+            done = backfill_all(session)
+    finally:
+        engine.dispose()
+    for version_id, n_rows in done.items():
+        print(f"model version id {version_id}: profiled {n_rows} stored rows")
+    return 0

@@ -1,0 +1,211 @@
+"""Does a monitor run's cost stay flat as history and window grow? Profiles vs raw rows, and lake engines.
+
+Workload: ``--rows`` predictions a day x 20 features (14 numeric, 6 categorical; the rows of
+``bench/collect_bench.py``), written through the store's writer (which keeps the hourly profiles),
+on SQLite (and PostgreSQL with ``--pg-url``). Each monitor run is a separate process, so its wall
+time includes fitting on the 5 000-row reference and its peak RSS is that process's alone
+(``VmHWM``; a bare process with the imports is printed as the floor).
+
+(a) one daily window from raw rows and from profiles, with 1 and ``--days`` days stored;
+(b) the ``--days``-day window from raw rows and from profiles;
+(c) a hive-partitioned Parquet lake of ``--lake-rows`` rows per size (written to a temporary
+    folder, deleted after), profiled with ``engine: local`` and ``engine: spark`` (local[2]); the
+    driver's peak RSS (Spark's JVM is another process and not counted).
+
+Run: ``python bench/scale_bench.py [--rows N] [--days D] [--lake-rows N,N] [--pg-url URL]``.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from collect_bench import N_CATEGORICAL, N_NUMERIC, T0, make_logs, postgres_database
+
+FEATURES = {f"num_{i}": "numeric" for i in range(N_NUMERIC)} | {f"cat_{i}": "categorical"
+                                                                for i in range(N_CATEGORICAL)}
+SCHEMA = {"id": "request_id", "timestamp": "ts", "prediction": "predicted_label", "probability": "score",
+          "features": FEATURES}
+
+
+def write_config(root: Path, url: str, window_days: int, lake: Path | None = None) -> Path:
+    """Config with a rows-path and a profile-path monitor per window length (and lake sources)."""
+    make_logs(5000, seed=1).to_parquet(root / "reference.parquet", index=False)
+    monitors = [{"name": f"{path}-{days}d", "model": "bench", "kind": "data_drift", "window": f"{days}d",
+                 "path": path, "tests": {c: {"method": "ks"} for c in FEATURES if c.startswith("num_")}}
+                for days in (1, window_days) for path in ("rows", "profile")]
+    config = {"database_url": url, "monitors": monitors,
+              "models": [{"name": "bench", "task": "binary_classification",
+                          "versions": [{"version": "1", "reference": "reference.parquet"}], "schema": SCHEMA}]}
+    if lake is not None:
+        base = {"kind": "lake", "model": "bench", "version": "1", "records": "predictions", "url": str(lake),
+                "partition": "scored_date"}
+        config["sources"] = [{"name": "lake-local", **base, "engine": "local"},
+                             {"name": "lake-spark", **base, "engine": "spark", "spark_master": "local[2]"}]
+    path = root / "driftscope.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def store_days(config_path: Path, first: int, last: int, rows: int) -> None:
+    """Write days ``first..last-1`` of ``rows`` predictions each through the store's writer."""
+    from driftscope.config import load_config
+    from driftscope.storage.db import make_engine, transaction
+    from driftscope.storage.predictions import write_predictions
+    from driftscope.storage.registry import get_version
+
+    engine = make_engine(load_config(config_path).database_url)
+    for day in range(first, last):
+        logs = make_logs(rows, seed=day)
+        logs["ts"] = T0 + timedelta(days=day) + (logs["ts"] - T0) / 10  # make_logs spreads over 10 days
+        logs["request_id"] = f"d{day}-" + logs["request_id"]
+        frame = logs.rename(columns={"request_id": "prediction_id", "predicted_label": "prediction",
+                                     "score": "probability"})
+        for lo in range(0, rows, 100_000):
+            with transaction(engine) as session:
+                version = get_version(session, "bench", "1")
+                write_predictions(session, model_version_id=version.id, frame=frame.iloc[lo:lo + 100_000],
+                                  source="bench")
+    engine.dispose()
+
+
+def child(argv: list[str]) -> dict:
+    """Run ``scale_bench.py --child ...`` and return its JSON line."""
+    out = subprocess.run([sys.executable, __file__, "--child", *argv], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(kind: str, config_path: str, name: str, end_day: int) -> None:
+    """The child: one monitor run or one lake collect; prints seconds, peak RSS and rows."""
+    from driftscope.config import load_config
+    from driftscope.storage.db import make_engine
+
+    config = load_config(config_path)
+    engine = make_engine(config.database_url)
+    start = time.perf_counter()
+    if kind == "floor":
+        n_rows = 0
+    elif kind == "monitor":
+        from driftscope.monitors.runner import run_monitors
+
+        [run] = run_monitors(engine, config, monitor=name, window_end=T0 + timedelta(days=end_day))
+        if run.status != "succeeded":
+            raise SystemExit(f"{name}: {run.status} {run.error}")
+        n_rows = run.n_rows
+    else:
+        from driftscope.collectors import collect
+
+        [summary] = collect(engine, config, sources=[name])
+        if summary.status != "succeeded":
+            raise SystemExit(f"{name}: {summary.error}")
+        n_rows = summary.rows_read
+    print(json.dumps({"seconds": time.perf_counter() - start, "n_rows": n_rows, "peak_mib": peak_mib()}))
+
+
+def peak_mib() -> float:
+    """This process's peak RSS (``VmHWM``; ``ru_maxrss`` would include the parent's peak, kept across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_lake(root: Path, total: int, days: int = 10) -> None:
+    """``total`` rows in ``days`` partitions of 4 files each."""
+    per_day = total // days
+    for day in range(days):
+        folder = root / f"scored_date={(T0 + timedelta(days=day)).date()}"
+        folder.mkdir(parents=True)
+        for part, lo in enumerate(range(0, per_day, per_day // 4)):
+            make_logs(min(per_day // 4, per_day - lo), seed=day * 10 + part).to_parquet(
+                folder / f"part-{part}.parquet", index=False)
+
+
+def row(label: str, result: dict) -> str:
+    return f"| {label} | {result['n_rows']:,} | {result['seconds']:.2f} | {result['peak_mib']:,.0f} |"
+
+
+def run_store(url: str, args: argparse.Namespace, store: str) -> None:
+    from driftscope.apply import apply_config
+    from driftscope.config import load_config
+    from driftscope.storage import migrations
+    from driftscope.storage.db import make_engine
+
+    with tempfile.TemporaryDirectory(prefix="scale_bench_") as tmp:
+        config_path = write_config(Path(tmp), url, args.days)
+        migrations.upgrade(url)
+        engine = make_engine(url)
+        apply_config(load_config(config_path), engine)
+        engine.dispose()
+        print(row(f"{store}: bare process (imports, no work)", child(["floor", str(config_path), "", "0"])))
+        store_days(config_path, 0, 1, args.rows)
+        for path in ("rows", "profile"):
+            print(row(f"{store}: (a) 1-day window, 1 day stored, {path}",
+                      child(["monitor", str(config_path), f"{path}-1d", "1"])), flush=True)
+        store_days(config_path, 1, args.days, args.rows)
+        for path in ("rows", "profile"):
+            print(row(f"{store}: (a) 1-day window, {args.days} days stored, {path}",
+                      child(["monitor", str(config_path), f"{path}-1d", str(args.days)])), flush=True)
+        for path in ("rows", "profile"):
+            print(row(f"{store}: (b) {args.days}-day window, {path}",
+                      child(["monitor", str(config_path), f"{path}-{args.days}d", str(args.days)])), flush=True)
+
+
+def run_lake(args: argparse.Namespace) -> None:
+    from driftscope.apply import apply_config
+    from driftscope.config import load_config
+    from driftscope.storage import migrations
+    from driftscope.storage.db import make_engine
+
+    for total in args.lake_rows:
+        with tempfile.TemporaryDirectory(prefix="scale_bench_lake_") as tmp:
+            root = Path(tmp)
+            write_lake(root / "lake", total)
+            url = f"sqlite:///{root / 'store.db'}"
+            config_path = write_config(root, url, args.days, lake=root / "lake")
+            migrations.upgrade(url)
+            engine = make_engine(url)
+            apply_config(load_config(config_path), engine)
+            engine.dispose()
+            for source in ("lake-local", "lake-spark"):
+                print(row(f"(c) lake {total:,} rows, {source}", child(["collect", str(config_path), source, "0"])),
+                      flush=True)
+            print(row(f"(c) lake {total:,} rows: {args.days}-day window from its profiles",
+                      child(["monitor", str(config_path), f"profile-{args.days}d", str(args.days)])), flush=True)
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--child"]:
+        measure(*sys.argv[2:5], int(sys.argv[5]))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=5)
+    parser.add_argument("--lake-rows", type=lambda s: [int(x) for x in s.split(",")], default=[1_000_000, 3_000_000])
+    parser.add_argument("--pg-url", default=os.environ.get("DRIFTSCOPE_TEST_PG_URL"))
+    args = parser.parse_args()
+    print(f"{args.rows:,} rows/day x {N_NUMERIC + N_CATEGORICAL} features; windows of 1 and {args.days} days\n")
+    print("| measurement | rows | seconds | peak RSS MiB |")
+    print("|---|---:|---:|---:|")
+    with tempfile.TemporaryDirectory(prefix="scale_bench_sqlite_") as tmp:
+        run_store(f"sqlite:///{Path(tmp) / 'store.db'}", args, "sqlite")
+    if args.pg_url:
+        with postgres_database(args.pg_url) as url:
+            run_store(url, args, "postgresql")
+    run_lake(args)
+    return 0
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Read and write profiles and their specs. Flush, never commit: the caller owns the transaction."""
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from driftscope.storage.models import ColumnProfileRow, ProfileSpec
+from driftscope.storage.profiles.compute import HOUR, profile_table
+from driftscope.storage.profiles.profile import ColumnProfile, merge
+from driftscope.storage.profiles.spec import ColumnSpec
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+BucketKey = tuple[int, str]
+"""A bucket start (µs since the Unix epoch, UTC) and a column."""
+
+
+def save_specs(session: Session, *, model_version_id: int, specs: Mapping[str, ColumnSpec]) -> bool:
+    """Store the version's specs; when they differ from the stored ones, replace them and drop its profiles.
+
+    Returns whether anything changed (profiles over other bins cannot be merged with new ones, so the
+    caller rebuilds them: :func:`driftscope.storage.profiles.backfill.backfill_version`).
+    """
+    if load_specs(session, model_version_id=model_version_id) == dict(specs):
+        return False
+    session.execute(delete(ProfileSpec).where(ProfileSpec.model_version_id == model_version_id))
+    session.execute(delete(ColumnProfileRow).where(ColumnProfileRow.model_version_id == model_version_id))
+    session.add_all(ProfileSpec(model_version_id=model_version_id, column=c, spec=s.to_json())
+                    for c, s in specs.items())
+    session.flush()
+    return True
+
+
+def load_specs(session: Session, *, model_version_id: int) -> dict[str, ColumnSpec]:
+    """The version's specs by column (empty when it has none)."""
+    rows = session.execute(select(ProfileSpec.column, ProfileSpec.spec)
+                           .where(ProfileSpec.model_version_id == model_version_id)).all()
+    return {column: ColumnSpec.from_json(column, spec) for column, spec in rows}
+
+
+def add_stored_rows(session: Session, *, model_version_id: int, tables: Sequence[pa.Table]) -> None:
+    """Add newly stored rows (canonical Arrow tables) to the version's hourly profiles.
+
+    Called by the prediction writer in the transaction that stores the rows, for the rows it
+    stored (duplicates excluded), so re-ingesting a batch leaves the profiles unchanged. A version
+    without specs (no reference yet) is profiled when its reference is applied.
+    """
+    specs = load_specs(session, model_version_id=model_version_id) if tables else {}
+    if not specs:
+        return
+    profiles: dict[BucketKey, ColumnProfile] = {}
+    for table in tables:
+        for key, profile in profile_table(table, specs).items():
+            profiles[key] = merge(profiles[key], profile) if key in profiles else profile
+    add_profiles(session, model_version_id=model_version_id, profiles=profiles)
+
+
+def add_profiles(session: Session, *, model_version_id: int, profiles: Mapping[BucketKey, ColumnProfile],
+                 bucket_seconds: int = HOUR) -> None:
+    """Merge ``profiles`` into the stored ones of the same buckets (new rows where none are stored)."""
+    if not profiles:
+        return
+    stored = _stored_rows(session, model_version_id, bucket_seconds, list(profiles))
+    fresh = []
+    for (start, column), profile in profiles.items():
+        row = stored.get((start, column))
+        if row is None:
+            fresh.append(_values(model_version_id, start, column, bucket_seconds, profile))
+        else:
+            _assign(row, merge(to_profile(row), profile))
+    session.flush()
+    if fresh:
+        session.execute(insert(ColumnProfileRow), fresh)
+
+
+def replace_profiles(session: Session, *, model_version_id: int, profiles: Mapping[BucketKey, ColumnProfile],
+                     bucket_seconds: int) -> None:
+    """Store ``profiles`` in place of whatever the same buckets held (a recomputed partition)."""
+    starts = sorted({start for start, _ in profiles})
+    if starts:
+        session.execute(delete(ColumnProfileRow).where(
+            ColumnProfileRow.model_version_id == model_version_id,
+            ColumnProfileRow.bucket_seconds == bucket_seconds,
+            ColumnProfileRow.bucket_start.in_([_utc(s) for s in starts])))
+    if profiles:
+        session.execute(insert(ColumnProfileRow),
+                        [_values(model_version_id, s, c, bucket_seconds, p) for (s, c), p in profiles.items()])
+
+
+def window_profiles(session: Session, *, model_version_id: int, start: datetime, end: datetime
+                    ) -> dict[str, list[ColumnProfile]]:
+    """Profiles of the buckets lying wholly in ``[start, end)``, by column."""
+    rows = session.execute(select(ColumnProfileRow).where(
+        ColumnProfileRow.model_version_id == model_version_id,
+        ColumnProfileRow.bucket_start >= start, ColumnProfileRow.bucket_start < end,
+    ).order_by(ColumnProfileRow.bucket_start)).scalars()
+    out: dict[str, list[ColumnProfile]] = {}
+    for row in rows:
+        if row.bucket_start + timedelta(seconds=row.bucket_seconds) <= end:
+            out.setdefault(row.column, []).append(to_profile(row))
+    return out
+
+
+def to_profile(row: ColumnProfileRow) -> ColumnProfile:
+    """The profile a stored row holds."""
+    return ColumnProfile(
+        n_rows=row.n_rows, n_missing=row.n_missing, counts=np.asarray(row.counts, dtype=np.int64),
+        minimum=_nan(row.minimum), maximum=_nan(row.maximum), mean=_nan(row.mean), m2=_nan(row.m2),
+        new={str(k): int(v) for k, v in row.new_categories.items()}, other=row.other, sketch=bytes(row.sketch),
+    )
+
+
+def _stored_rows(session: Session, model_version_id: int, bucket_seconds: int, keys: list[BucketKey]
+                 ) -> dict[BucketKey, ColumnProfileRow]:
+    starts = sorted({_utc(s) for s, _ in keys})
+    rows = session.execute(select(ColumnProfileRow).where(
+        ColumnProfileRow.model_version_id == model_version_id, ColumnProfileRow.bucket_seconds == bucket_seconds,
+        ColumnProfileRow.bucket_start.in_(starts),
+        ColumnProfileRow.column.in_(sorted({c for _, c in keys})),
+    )).scalars()
+    return {(_micros(row.bucket_start), row.column): row for row in rows}
+
+
+def _values(model_version_id: int, start: int, column: str, bucket_seconds: int, p: ColumnProfile
+            ) -> dict[str, Any]:
+    return {"model_version_id": model_version_id, "column": column, "bucket_start": _utc(start),
+            "bucket_seconds": bucket_seconds, "n_rows": p.n_rows, "n_missing": p.n_missing, "other": p.other,
+            "sketch": p.sketch, "minimum": _none(p.minimum), "maximum": _none(p.maximum), "mean": _none(p.mean),
+            "m2": _none(p.m2), "counts": p.counts.tolist(), "new_categories": dict(p.new)}
+
+
+def _assign(row: ColumnProfileRow, p: ColumnProfile) -> None:
+    row.n_rows, row.n_missing, row.other, row.sketch = p.n_rows, p.n_missing, p.other, p.sketch
+    row.minimum, row.maximum, row.mean, row.m2 = _none(p.minimum), _none(p.maximum), _none(p.mean), _none(p.m2)
+    row.counts, row.new_categories = p.counts.tolist(), dict(p.new)
+
+
+def _utc(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(micros))
+
+
+def _micros(ts: datetime) -> int:
+    return (ts - _EPOCH) // timedelta(microseconds=1)
+
+
+def _none(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)
+
+
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)

@@ -1,0 +1,140 @@
+"""``kind: lake``: hive-partitioned Parquet profiled with pyarrow and with Spark (local[2], for real)."""
+
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers_monitor import applied, config_document, credit_frame
+from sqlalchemy import Engine
+
+from driftscope.collectors import collect
+from driftscope.config import parse_config
+from driftscope.errors import ConfigError
+from driftscope.storage.db import read_transaction
+from driftscope.storage.profiles import sketch as kll
+from driftscope.storage.profiles.store import window_profiles
+from driftscope.storage.registry import get_version
+
+DAYS = ("2026-01-05", "2026-01-06", "2026-01-07")
+START = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def spark():  # type: ignore[no-untyped-def]
+    """One SparkSession (local[2]) for the test session; skipped without pyspark, failed if Spark cannot start."""
+    sql = pytest.importorskip("pyspark.sql")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    try:
+        session = (sql.SparkSession.builder.master("local[2]").appName("driftscope-tests")
+                   .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "2")
+                   .getOrCreate())
+    except Exception as exc:
+        pytest.fail(f"pyspark is installed but Spark local[2] could not start (is Java 17 installed?): {exc}")
+    yield session
+    session.stop()
+
+
+def _write_day(root: Path, day: str, seed: int, kind: str = "none", n: int = 1500) -> pd.DataFrame:
+    frame = credit_frame(n, kind=kind, seed=seed).drop(columns=["prediction_id", "label"])  # ts: nanoseconds
+    frame = frame.rename(columns={"prediction": "predicted_label", "probability": "score"})
+    folder = root / f"scored_date={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.parquet"):
+        old.unlink()
+    for i, part in enumerate(np.array_split(np.arange(n), 2)):
+        frame.iloc[part].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return frame
+
+
+def _config(tmp_path: Path, engine: Engine, lake: Path):  # type: ignore[no-untyped-def]
+    document = config_document(tmp_path, str(engine.url), [], n=2000)
+    base = {"kind": "lake", "model": "credit", "version": "1.0", "records": "predictions", "url": str(lake),
+            "partition": "scored_date"}
+    document["sources"] = [{"name": "lake-local", **base, "engine": "local"},
+                           {"name": "lake-spark", **base, "engine": "spark", "spark_master": "local[2]"}]
+    return applied(engine, parse_config(document, base_dir=tmp_path))
+
+
+def _stored(engine: Engine) -> dict:
+    with read_transaction(engine) as session:
+        version = get_version(session, "credit", "1.0")
+        return window_profiles(session, model_version_id=version.id, start=START, end=START + timedelta(days=3))
+
+
+def _same(a: dict, b: dict) -> None:
+    assert set(a) == set(b)
+    for column in a:
+        for x, y in zip(a[column], b[column], strict=True):
+            assert (x.n_rows, x.n_missing, x.counts.tolist(), x.new, x.other) == (
+                y.n_rows, y.n_missing, y.counts.tolist(), y.new, y.other), column
+            np.testing.assert_array_equal([x.minimum, x.maximum], [y.minimum, y.maximum])
+            np.testing.assert_allclose([x.mean, x.m2], [y.mean, y.m2], rtol=1e-9)
+            sx, sy = kll.load(x.sketch), kll.load(y.sketch)
+            if sx.n:  # KLL compaction is randomised: same n, quantiles within both sketches' error
+                assert sx.n == sy.n
+                eps = kll.cdf_error(sx) + kll.cdf_error(sy)
+                points = sx.get_quantiles([0.1, 0.5, 0.9])
+                assert np.max(np.abs(np.subtract(sx.get_cdf(points), sy.get_cdf(points)))) <= eps + 1e-12
+
+
+def test_local_engine_profiles_each_partition_once_and_recomputes_a_rewritten_one(
+        sqlite_engine: Engine, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    frames = [_write_day(lake, day, seed) for seed, day in enumerate(DAYS)]
+    config = _config(tmp_path, sqlite_engine, lake)
+    [first] = collect(sqlite_engine, config, sources=["lake-local"])
+    assert (first.status, first.rows_read) == ("succeeded", 4500)
+    stored = _stored(sqlite_engine)
+    assert [p.n_rows for p in stored["income"]] == [1500, 1500, 1500]
+    income = np.concatenate([f["income"].to_numpy() for f in frames])
+    merged_mean = sum(p.mean * p.n_values for p in stored["income"]) / income.size
+    assert merged_mean == pytest.approx(income.mean(), rel=1e-12)
+    [again] = collect(sqlite_engine, config, sources=["lake-local"])
+    assert again.rows_read == 0
+    _write_day(lake, DAYS[1], 99, kind="covariate", n=900)  # the partition is rewritten upstream
+    [rewritten] = collect(sqlite_engine, config, sources=["lake-local"])
+    assert rewritten.rows_read == 900
+    after = _stored(sqlite_engine)
+    assert [p.n_rows for p in after["income"]] == [1500, 900, 1500]
+    assert after["income"][1].mean > stored["income"][1].mean + 5000  # covariate drift moves income by +1 std
+    assert [collect(sqlite_engine, config, sources=["lake-local"])[0].rows_read] == [0]
+
+
+def test_spark_and_local_engines_give_the_same_profiles(spark, sqlite_engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lake = tmp_path / "lake"
+    for seed, day in enumerate(DAYS):
+        _write_day(lake, day, seed)
+    config = _config(tmp_path, sqlite_engine, lake)
+    assert collect(sqlite_engine, config, sources=["lake-local"])[0].rows_read == 4500
+    local = _stored(sqlite_engine)
+    [by_spark] = collect(sqlite_engine, config, sources=["lake-spark"])
+    assert (by_spark.status, by_spark.rows_read, by_spark.error) == ("succeeded", 4500, None)
+    _same(_stored(sqlite_engine), local)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"partition": None}, "needs 'partition'"),
+    ({"spark_master": "local[2]", "engine": "local"}, "needs 'engine: spark'"),
+    ({"records": "ground_truth"}, "profiles predictions of one model version"),
+])
+def test_lake_config_is_checked(tmp_path: Path, extra: dict, message: str) -> None:
+    document = config_document(tmp_path, "sqlite://", [])
+    source = {"name": "lake", "kind": "lake", "model": "credit", "version": "1.0", "records": "predictions",
+              "url": "lake/", "partition": "scored_date"} | extra
+    document["sources"] = [{k: v for k, v in source.items() if v is not None}]
+    with pytest.raises(ConfigError, match=message):
+        parse_config(document, base_dir=tmp_path)
+
+
+def test_other_sources_refuse_lake_keys(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "sqlite://", [])
+    document["sources"] = [{"name": "f", "kind": "files", "model": "credit", "version": "1.0",
+                            "records": "predictions", "url": "x/*.csv", "engine": "spark"}]
+    with pytest.raises(ConfigError, match="'engine' applies to lake sources only"):
+        parse_config(document, base_dir=tmp_path)
+
