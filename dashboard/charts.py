@@ -266,10 +266,17 @@ def lines_by_version(
     return layout(fig, title=title, y_title=y_title, height=320, frame=chart)
 
 
+def judged_by_p_value(rows: pd.DataFrame) -> pd.Series:
+    """Rows whose verdict compares a p-value with a significance level (not a calibrated statistic threshold)."""
+    calibrated = rows["threshold_mode"].eq("calibrated") if "threshold_mode" in rows else False
+    return rows["p_value"].notna() & ~calibrated
+
+
 def stat_history_chart(history: pd.DataFrame, frame: Frame | None = None) -> go.Figure:
-    """A feature's test result per window against the threshold: p-value (log axis) or distance."""
+    """A feature's test result per window against the threshold: the p-value (log axis) when the threshold is a
+    significance level, else the statistic (distance tests, and thresholds calibrated on the statistic)."""
     rows = history.sort_values("window_end")
-    by_p = rows["p_value"].notna().any()
+    by_p = bool(judged_by_p_value(rows).any())
     column = "p_value" if by_p else "statistic"
     x = window_x(rows)
     fig = go.Figure()

@@ -49,7 +49,7 @@ def feature_history(
                DriftResult.role, DriftResult.feature_type, DriftResult.method, DriftResult.status,
                DriftResult.statistic, DriftResult.p_value, DriftResult.threshold, DriftResult.drifted,
                DriftResult.missing_share_reference, DriftResult.missing_share_current,
-               DriftResult.out_of_range_share, DriftResult.new_categories)
+               DriftResult.out_of_range_share, DriftResult.new_categories, DriftResult.threshold_mode)
         .join(MonitorRun, MonitorRun.id == DriftResult.run_id)
         .join(MonitorDefinition, MonitorDefinition.id == MonitorRun.monitor_id)
         .where(
@@ -58,12 +58,13 @@ def feature_history(
         )
         .order_by(MonitorRun.window_end, MonitorRun.id)
     )
-    frame = pd.DataFrame(session.execute(query).all(), columns=HISTORY_COLUMNS)
+    frame = pd.DataFrame(session.execute(query).all(), columns=[*HISTORY_COLUMNS, "threshold_mode"])
     for column in ("window_start", "window_end"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     frame["new_categories"] = frame["new_categories"].map(lambda v: list(v or []))
     frame["n_new_categories"] = frame["new_categories"].map(len).astype("int64")
-    frame["score"] = drift_score(frame["statistic"], frame["p_value"], frame["threshold"])
+    frame["score"] = drift_score(frame["statistic"], frame["p_value"], frame["threshold"], frame["threshold_mode"],
+                                 frame["drifted"])
     return frame
 
 

@@ -40,25 +40,39 @@ EVENT_COLUMNS = ["run_id", "monitor", "detector", "detected_at", "details"]
 _P_FLOOR = 1e-300
 
 
-def drift_score(statistic: Any, p_value: Any, threshold: Any) -> np.ndarray:
+def drift_score(statistic: Any, p_value: Any, threshold: Any, threshold_mode: Any = None,
+                drifted: Any = None) -> np.ndarray:
     """A drift score comparable across tests: 1.0 at the test's threshold, above 1 means drift.
 
-    Distance tests (no p-value): ``statistic / threshold``. Hypothesis tests:
-    ``log(p) / log(threshold)``, so ``p = 1`` gives 0, ``p = threshold`` gives 1 and smaller p-values
-    give more (p-values are floored at 1e-300). Missing statistics give NaN.
+    Calibrated thresholds (``threshold_mode == "calibrated"``) and distance tests (no p-value) put
+    the threshold on the statistic: ``statistic / threshold``. Fixed thresholds of hypothesis tests
+    are significance levels: ``log(p) / log(threshold)``, so ``p = 1`` gives 0, ``p = threshold``
+    gives 1 and smaller p-values give more (p-values are floored at 1e-300). Where ``drifted`` is
+    given and False (the monitor's verdict: a Benjamini-Hochberg correction across features may keep
+    a result past its own threshold clean), the score is capped just below 1, so a chart paints
+    drift only where the verdict is drift. Missing statistics give NaN.
 
     Examples
     --------
     >>> drift_score([0.2, None], [None, 0.0025], [0.1, 0.05]).round(3).tolist()
     [2.0, 2.0]
+    >>> drift_score([0.0869, 0.2], [0.003, 0.001], [0.079, 0.079], ["calibrated"] * 2, [False, True]).round(3).tolist()
+    [0.99, 2.532]
     """
     stat = pd.to_numeric(pd.Series(statistic, dtype=object), errors="coerce").to_numpy(float)
     p = pd.to_numeric(pd.Series(p_value, dtype=object), errors="coerce").to_numpy(float)
     thr = pd.to_numeric(pd.Series(threshold, dtype=object), errors="coerce").to_numpy(float)
+    on_statistic = np.isnan(p)
+    if threshold_mode is not None:
+        on_statistic |= pd.Series(threshold_mode, dtype=object).eq("calibrated").to_numpy(dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         by_p = np.log(np.clip(p, _P_FLOOR, 1.0)) / np.log(thr)
         by_distance = stat / thr
-    return np.where(np.isnan(p), by_distance, by_p)
+    score = np.where(on_statistic, by_distance, by_p)
+    if drifted is not None:
+        clean = pd.Series(drifted, dtype=object).eq(False).to_numpy(dtype=bool)
+        score = np.where(clean, np.fmin(score, 0.99), score)
+    return score
 
 
 def _runs_of(kind: str, model_version_id: int, start: datetime, end: datetime) -> Any:
@@ -97,9 +111,11 @@ def drift_matrix(
     query = _runs_of("data_drift", model_version_id, start, end).add_columns(
         DriftResult.feature, DriftResult.role, DriftResult.feature_type, DriftResult.method, DriftResult.status,
         DriftResult.statistic, DriftResult.p_value, DriftResult.threshold, DriftResult.drifted,
+        DriftResult.threshold_mode,
     ).join(DriftResult, DriftResult.run_id == MonitorRun.id).order_by(MonitorRun.window_end, DriftResult.feature)
-    frame = _frame(session.execute(query).all(), DRIFT_COLUMNS[:-1])
-    frame["score"] = drift_score(frame["statistic"], frame["p_value"], frame["threshold"])
+    frame = _frame(session.execute(query).all(), [*DRIFT_COLUMNS[:-1], "threshold_mode"])
+    frame["score"] = drift_score(frame["statistic"], frame["p_value"], frame["threshold"], frame.pop("threshold_mode"),
+                                 frame["drifted"])
     if frame["window_end"].nunique() > max_windows:
         day = frame["window_end"].dt.floor("D")
         newest = frame.assign(day=day).groupby(["monitor", "day"])["window_end"].transform("max")

@@ -50,14 +50,15 @@ def pick_window(ctx: ui.PageState, history: pd.DataFrame) -> pd.Series:
 
 def result_metrics(row: pd.Series) -> None:
     """The test, statistic, p-value, threshold, verdict and data-quality figures of one run."""
-    by_p = pd.notna(row["p_value"])
-    rule = "drift when the p-value is below the threshold" if by_p else "drift when the statistic reaches it"
+    by_p = bool(charts.judged_by_p_value(row.to_frame().T).iloc[0])
+    rule = "drift when the p-value is below the threshold" if by_p else "drift when the statistic reaches the threshold"
     window = fmt.span(row["window_start"], row["window_end"])
     st.markdown(f"Window **{window}** · test **{md.text(row['method'])}** ({rule}) "
                 f"· status {md.text(row['status'])} · drift score {ui.fmt_num(row['score'])} (1 = threshold)")
     cols = st.columns(5)
     cols[0].metric("Statistic", ui.fmt_num(row["statistic"]))
-    cols[1].metric("p-value", fmt.p_value(row["p_value"]) or "-", help="Not a p-value test" if not by_p else None)
+    cols[1].metric("p-value", fmt.p_value(row["p_value"]) or "-",
+                   help=None if by_p else "For information: the verdict compares the statistic with the threshold")
     cols[2].metric("Threshold", ui.fmt_num(row["threshold"]))
     cols[3].metric("Verdict", "DRIFT" if row["drifted"] else "no drift")
     cols[4].metric("Missing (current)", ui.fmt_pct(row["missing_share_current"]),
