@@ -150,7 +150,7 @@ def test_compare_page_aligns_the_two_versions(monkeypatch: pytest.MonkeyPatch, s
     table = at.dataframe[0].value
     assert len(table) == 7
     assert float(table["1.0"].iloc[0]) == pytest.approx(seeded.roc_auc[-1])
-    assert table["2.0 vs 1.0"].iloc[0].endswith("(better)")
+    assert table["1.0 vs 2.0"].iloc[0].endswith("(worse)")  # the selected version first: 1.0 is the worse one
     at.session_state["compare.tab"] = "Prediction volume"
     at.run()
     assert metrics(at) == {"1.0: predictions": "2,016", "2.0: predictions": "504"}

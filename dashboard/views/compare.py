@@ -34,12 +34,13 @@ def _stack(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def side_by_side(frame: pd.DataFrame, value: str, pair: list[str]) -> pd.DataFrame:
-    """Windows both versions were evaluated on, one column per version and their difference."""
+    """Windows both versions were evaluated on, one column per version and the selected one's difference from the
+    other (``pair[0] - pair[1]``)."""
     wide = frame.pivot_table(index=["window_start", "window_end"], columns="version", values=value, aggfunc="last")
     if not set(pair) <= set(wide.columns):
         return pd.DataFrame()
     common = wide[pair].dropna().sort_index(ascending=False)
-    return common.assign(difference=common[pair[1]] - common[pair[0]]).reset_index()
+    return common.assign(difference=common[pair[0]] - common[pair[1]]).reset_index()
 
 
 @st.fragment
@@ -70,12 +71,13 @@ def metrics(ctx: ui.PageState, pair: list[VersionInfo], labels: list[str]) -> No
 
 
 def readable(table: pd.DataFrame, metric: str, labels: list[str]) -> pd.DataFrame:
-    """The side-by-side table with formatted numbers and the difference in words (better or worse)."""
-    verdicts = [fmt.change(metric, b, a) for a, b in zip(table[labels[0]], table[labels[1]], strict=True)]
+    """The side-by-side table with formatted numbers and how the selected version (``labels[0]``) compares with the
+    other: its difference, better or worse in the metric's own direction."""
+    verdicts = [fmt.change(metric, a, b) for a, b in zip(table[labels[0]], table[labels[1]], strict=True)]
     return pd.DataFrame({
         "window": [fmt.span(a, b) for a, b in zip(table["window_start"], table["window_end"], strict=True)],
         labels[0]: table[labels[0]].map(fmt.num), labels[1]: table[labels[1]].map(fmt.num),
-        f"{labels[1]} vs {labels[0]}": [f"{fmt.num(d)} ({v[1]})" if v else "" for d, v in
+        f"{labels[0]} vs {labels[1]}": [f"{fmt.num(d)} ({v[1]})" if v else "" for d, v in
                                           zip(table["difference"], verdicts, strict=True)],
     })
 
