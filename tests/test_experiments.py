@@ -132,6 +132,7 @@ def test_guardrail_breach_decides_worse_in_its_window_and_notifies_once(engine, 
         evidence = body["alert"]["evidence"]
         assert request.signature_ok and body["type"] == "alert.fired" and body["alert"]["version"] == "2.0"
         assert evidence["verdict"] == "worse" and evidence["guardrails_breached"] == ["latency_p95"]
+        assert "/compare?model=credit-default&version=2.0&compare=1.0&alert=" in body["links"]["dashboard"]
         assert evidence["n"] == {"control": 180, "treatment": 180}
         assert evidence["confidence_sequence"]["low"] < evidence["effect"] < evidence["confidence_sequence"]["high"]
         assert body["alert"]["window"] == {"start": (T0 + timedelta(hours=2)).isoformat(),
@@ -235,3 +236,7 @@ def test_compare_page_becomes_the_experiment_view(monkeypatch, sqlite_engine, tm
     guardrails = at.dataframe[0].value
     assert guardrails.iloc[0].tolist()[1:] == ["latency_p95", "106", "156", "yes"]
     assert len(at.get("plotly_chart")) == 1
+
+    from_alert = open_app(monkeypatch, url, "compare", model=MODEL, version="2.0", compare="1.0",
+                          start="2026-01-01", end="2026-01-02")  # the decision's e-mail link: treatment selected
+    assert from_alert.tabs[0].label == "Experiment" and "Verdict: **worse**" in texts(from_alert, "error")

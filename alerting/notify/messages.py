@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from driftscope.alerting.rules.figures import compared, number, p_value_text
 
 DASHBOARD_PAGE = "model_version"
+EXPERIMENT_PAGE = "compare"
 MAX_TABLE_ROWS = 20
 MAX_SUBJECT = 200
 
@@ -23,7 +24,8 @@ def dashboard_link(dashboard_url: str, event: dict[str, Any]) -> str | None:
 
     With ``alert`` (the alert's id) the dashboard opens the incident: a range from a few windows
     before the alert began to now (or its resolution), its windows highlighted; ``start`` and ``end``
-    (the window of this firing) are the fallback when the alert is gone.
+    (the window of this firing) are the fallback when the alert is gone. An experiment's decision
+    links to Compare versions (``compare``: the control), whose Experiment view shows the verdict.
 
     Examples
     --------
@@ -31,18 +33,25 @@ def dashboard_link(dashboard_url: str, event: dict[str, Any]) -> str | None:
     ...          "window": {"start": "2026-01-01T00:00:00+00:00", "end": "2026-01-02T00:00:00+00:00"}}}
     >>> dashboard_link("http://dash:8501/", event)  # doctest: +NORMALIZE_WHITESPACE
     'http://dash:8501/model_version?model=m&version=1.0&alert=7&start=2026-01-01T00%3A00%3A00Z&end=2026-01-02T00%3A00%3A00Z'
+    >>> event["alert"] |= {"kind": "experiment_decided", "evidence": {"control": "0.9"}}
+    >>> dashboard_link("http://dash:8501", event).split("&alert")[0]
+    'http://dash:8501/compare?model=m&version=1.0&compare=0.9'
     """
     subject = _subject_of(event)
     if not subject.get("model"):
         return None
     params = {"model": subject["model"], "version": subject["version"]}
+    page = DASHBOARD_PAGE
+    control = (subject.get("evidence") or {}).get("control")
+    if subject.get("kind") == "experiment_decided" and control is not None:
+        page, params["compare"] = EXPERIMENT_PAGE, str(control)
     if event.get("type", "").startswith("alert.") and subject.get("id") is not None:
         params["alert"] = str(subject["id"])
     window = subject.get("window") or event.get("evidence", {}).get("window") or {}
     for key in ("start", "end"):
         if window.get(key):
             params[key] = _url_time(window[key])
-    return f"{dashboard_url.rstrip('/')}/{DASHBOARD_PAGE}?{urlencode(params)}"
+    return f"{dashboard_url.rstrip('/')}/{page}?{urlencode(params)}"
 
 
 def outgoing(event: dict[str, Any], *, sent_at: datetime, dashboard_url: str) -> dict[str, Any]:
