@@ -136,7 +136,7 @@ def demo_config(smtp_port: int, webhook_url: str, dashboard_url: str) -> dict:
         "models": [
             {"name": "credit-default", "task": "binary_classification", "retrain_webhook": "retrain-hook",
              "versions": [{"version": "1.0", "reference": "data/credit_reference_v1.parquet"},
-                          {"version": "2.0", "reference": "data/credit_reference_v2.parquet", "status": "shadow"}],
+                          {"version": "2.0", "reference": "data/credit_reference_v2.parquet", "status": "active"}],
              "schema": credit_schema},
             {"name": "house-price", "task": "regression",
              "versions": [{"version": "3.1", "reference": "data/house_reference.csv"}], "schema": house_schema},
