@@ -15,7 +15,8 @@ recompute earlier runs whose window ended in the last :data:`LABEL_LOOKBACK` (14
 :data:`ESTIMATE_LOOKBACK`, 90 days, for estimates waiting for their labels; at least one window)
 and whose labels changed since they ran (``driftscope.storage.results.runs_with_new_labels``): labels arrive days
 late. A failed run in that span whose window has labels counts as changed (it stored none), so
-it is retried.
+it is retried. Operational monitors likewise recompute the runs of that span whose predictions
+gained an outcome since they ran (``driftscope.storage.results.runs_with_new_outcomes``).
 """
 
 import dataclasses
@@ -70,6 +71,7 @@ from driftscope.storage.results import (
     finish_run,
     get_run,
     runs_with_new_labels,
+    runs_with_new_outcomes,
     start_run,
 )
 
@@ -229,6 +231,13 @@ def _latest_and_relabelled(
     session: Session, monitor: MonitorConfig, monitor_id: int, info: VersionInfo, now: datetime
 ) -> list[Window]:
     latest = latest_tile(now, monitor.window)
+    if monitor.kind == "operational":
+        arrived = runs_with_new_outcomes(
+            session, monitor_id=monitor_id, model_id=info.model_id, model_version_id=info.id,
+            since=latest.end - timedelta(seconds=max(LABEL_LOOKBACK.total_seconds(), nominal_seconds(monitor.window))),
+            before=latest.end,
+        )
+        return [Window(run.window_start, run.window_end) for run in arrived] + [latest]
     if monitor.kind not in LABELLED_KINDS:
         return [latest]
     lookback = ESTIMATE_LOOKBACK if monitor.kind == "estimated_performance" else LABEL_LOOKBACK

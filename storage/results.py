@@ -34,6 +34,7 @@ from driftscope.storage.models import (
     MetricValue,
     MonitorDefinition,
     MonitorRun,
+    Outcome,
     Prediction,
 )
 
@@ -260,6 +261,39 @@ def runs_with_new_labels(
             MonitorRun.window_end >= since,
             MonitorRun.window_end < before,
             or_(n_labels_now != MonitorRun.n_labels, updated_after),
+        ],
+        limit=10_000,
+    )
+    return stale[::-1]
+
+
+def runs_with_new_outcomes(
+    session: Session, *, monitor_id: int, model_id: int, model_version_id: int, since: datetime, before: datetime
+) -> list[RunInfo]:
+    """Finished runs with ``since <= window_end < before`` whose window's predictions gained an outcome after the run.
+
+    Outcomes arrive late and the first value of each (prediction, outcome) stays, so an outcome
+    received after the run started (``outcomes.received_at >= monitor_runs.started_at``: SQLite's
+    clock has whole seconds, so one received in the run's second counts, at the cost of at most one
+    extra recompute) is the only way a window's outcome figures change. Oldest window first.
+    """
+    arrived = (
+        select(Outcome.id)
+        .join(Prediction, (Prediction.prediction_id == Outcome.prediction_id)
+              & (Prediction.model_version_id == MonitorRun.model_version_id))
+        .where(Outcome.model_id == model_id, Prediction.ts >= MonitorRun.window_start,
+               Prediction.ts < MonitorRun.window_end, Outcome.received_at >= MonitorRun.started_at)
+        .exists()
+    )
+    stale = _runs(
+        session,
+        select_filter=[
+            MonitorRun.monitor_id == monitor_id,
+            MonitorRun.model_version_id == model_version_id,
+            MonitorRun.status != "running",
+            MonitorRun.window_end >= since,
+            MonitorRun.window_end < before,
+            arrived,
         ],
         limit=10_000,
     )

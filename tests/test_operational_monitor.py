@@ -1,5 +1,6 @@
 """The operational monitor on a window with known latencies, errors and outcomes; serving rules fire (issue #13)."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -87,3 +88,25 @@ def test_baseline_is_the_median_of_previous_windows(sqlite_engine, tmp_path) -> 
         last = metric_values(session, run_id=runs[-1].id).set_index("metric")
     assert last.loc["error_rate", "reference_value"] == pytest.approx(0.2)  # median of 0.1 and 0.3
     assert last.loc["error_rate", "value"] == pytest.approx(0.2)
+
+
+def test_outcomes_arriving_after_a_run_recompute_its_window_once(engine, tmp_path) -> None:
+    config = serving_config(tmp_path, engine)
+    log_predictions(MODEL, "1.0", log_rows(20).assign(latency_ms=5.0, status="ok"), engine=engine)
+    [first] = run_monitors(engine, config, window_end=T0 + timedelta(hours=1), now=T0 + timedelta(days=1))
+    with transaction(engine) as session:
+        before = metric_values(session, run_id=first.id).set_index("metric")["value"]
+    log_outcomes(MODEL, pd.DataFrame({"request_id": [f"r{i}" for i in range(10)], "clicked": [1, 0] * 5}),
+                 engine=engine)
+
+    time.sleep(1.1)  # SQLite's clock has whole seconds: the recompute starts after the outcomes' second
+
+    scheduled = run_monitors(engine, config, now=T0 + timedelta(days=1, hours=1))
+    settled = run_monitors(engine, config, now=T0 + timedelta(days=1, hours=2))
+
+    assert [r.window_end for r in scheduled] == [T0 + timedelta(hours=1), T0 + timedelta(days=1, hours=1)]
+    with transaction(engine) as session:
+        after = metric_values(session, run_id=scheduled[0].id).set_index("metric")["value"]
+    assert before["outcome_share"] == 0 and after["outcome_share"] == pytest.approx(0.5)
+    assert after["outcome:clicked"] == pytest.approx(0.5)
+    assert [r.window_end for r in settled] == [T0 + timedelta(days=1, hours=2)]
