@@ -59,7 +59,7 @@ def verdict(latest: pd.Series, looks: pd.DataFrame) -> None:
     if bool(latest["decided"]):
         deciding = looks[looks["decided"].astype(bool)].iloc[0]
         where = fmt.span(deciding["window_start"], deciding["window_end"])
-        message = f"Verdict: **{text}**, reached in the window {where} UTC: {md.text(str(deciding['reason']))}"
+        message = f"Verdict: **{text}**, reached in the window {where}: {md.text(str(deciding['reason']))}"
         (st.error if latest["verdict"] == "worse" else st.success)(message)
     else:
         st.info(f"Verdict: **{text}** ({md.text(str(latest['reason']))}) after "
