@@ -1,9 +1,12 @@
 """``driftscope alerts list|show|ack|resolve`` on a real store."""
 
+from datetime import UTC, datetime
+
 import pytest
 from helpers_alerts import DRIFT_RULE, alert_config, alert_document, fired_drift_alert, register, write_yaml
 
 from driftscope.cli import main
+from driftscope.storage.alerts import IncidentFacts, get_alert, open_incident
 from driftscope.storage.db import transaction
 from driftscope.storage.notifications import list_notifications
 
@@ -63,3 +66,18 @@ def test_errors_name_the_problem(store, capsys, args, code, message) -> None:
     except SystemExit as exc:
         result = (exc.code, capsys.readouterr().err)
     assert result[0] == code and message in result[1]
+
+
+def test_list_puts_the_most_severe_first(store, sqlite_engine, capsys) -> None:
+    path, warning_id = store
+    with transaction(sqlite_engine) as session:
+        version_id = get_alert(session, alert_id=warning_id)["model_version_id"]
+        t = datetime(2026, 1, 1, tzinfo=UTC)
+        facts = [IncidentFacts(severity=s, title=s, evidence=None, data_start=t, data_end=t, window_start=t,
+                               window_end=t, fire_count=1, clean_runs=0) for s in ("info", "critical")]
+        info_id, critical_id = (open_incident(session, rule=f.severity, kind="no_data", model_version_id=version_id,
+                                              facts=f, now=t) for f in facts)
+
+    code, out = _cli(capsys, "alerts", "list", "--config", str(path))
+
+    assert code == 0 and [int(line.split()[0]) for line in out.splitlines()[1:]] == [critical_id, warning_id, info_id]

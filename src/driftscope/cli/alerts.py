@@ -109,6 +109,8 @@ def _list(args: argparse.Namespace) -> int:
         frame = list_alerts(
             session, status=None if args.status == "all" else args.status, model=args.model, severity=args.severity
         )
+    rank = frame["severity"].map({s: -i for i, s in enumerate(SEVERITIES)})  # critical first, then by recency
+    frame = frame.iloc[rank.to_numpy().argsort(kind="stable")]
     print_table(_records(frame, ALERT_LIST_COLUMNS), ALERT_LIST_COLUMNS)
     return 0
 
