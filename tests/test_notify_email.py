@@ -82,3 +82,12 @@ def test_wrong_password_and_dead_server_are_recorded_for_retry(sqlite_engine, tm
     with transaction(sqlite_engine) as session:
         log = delivery_log(session, alert_id=alert_id)
     assert list(log["attempt"]) == [1, 2] and not log["ok"].any()
+
+
+def test_drifted_model_outputs_are_named_as_outputs_not_features() -> None:
+    from driftscope.alerting.notify.messages import drift_table
+
+    drifted = [{"feature": "income", "role": "feature", "method": "ks", "statistic": 0.3, "threshold": 0.1},
+               {"feature": "probability", "role": "prediction", "method": "ks", "statistic": 0.2, "threshold": 0.1}]
+    table = drift_table({"alert": {"evidence": {"drifted_features": drifted}}})
+    assert [row["feature"] for row in table] == ["income", "probability (model output)"]

@@ -206,10 +206,14 @@ def _estimate_numbers(metric: dict[str, Any]) -> list[str]:
 
 def drift_table(event: dict[str, Any]) -> list[dict[str, str]]:
     """Drifted features, at most :data:`MAX_TABLE_ROWS`: what each test compared (p-value with its
-    threshold and the statistic apart, or the distance with its threshold), effect size when stored."""
+    threshold and the statistic apart, or the distance with its threshold), effect size when stored.
+
+    The model's outputs (prediction, probability) are tested too but are not features: they are
+    named "(model output)", so the list agrees with the "n of N features" count beside it."""
     features = (event.get("alert", {}).get("evidence") or {}).get("drifted_features") or []
     return [
-        {"feature": str(f["feature"]), "method": str(f["method"]), "statistic": _num(f.get("statistic")),
+        {"feature": str(f["feature"]) + ("" if f.get("role", "feature") == "feature" else " (model output)"),
+         "method": str(f["method"]), "statistic": _num(f.get("statistic")),
          "threshold": _num(f.get("threshold")), "p_value": _num(f.get("p_value")),
          "effect_size": _num(f.get("effect_size")), "compared": compared(f)}
         for f in features[:MAX_TABLE_ROWS]

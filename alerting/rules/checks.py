@@ -26,8 +26,9 @@ from driftscope.storage.results import RunInfo
 
 LOWER_IS_BETTER = frozenset({"log_loss", "brier", "mae", "rmse", "mape"})
 DRIFT_COLUMNS = ["feature", "method", "statistic", "p_value", "threshold"]
-OPTIONAL_DRIFT_COLUMNS = ["effect_size", "effect_size_kind", "threshold_mode", "q_value"]
-"""Columns shown when the data-drift monitor stores them (effect size, calibrated thresholds)."""
+OPTIONAL_DRIFT_COLUMNS = ["role", "effect_size", "effect_size_kind", "threshold_mode", "q_value"]
+"""Columns shown when the data-drift monitor stores them (role: feature or model output; effect size, calibrated
+thresholds)."""
 DEFAULT_MISSING_MARGIN = 0.1
 
 
