@@ -53,11 +53,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# mypy runs beside pytest (a core each; the suite is mostly one process): CI has 20 minutes.
 test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy
-	$(BIN)/pytest
+	@$(BIN)/mypy & types=$$!; $(BIN)/pytest; tests=$$?; wait $$types; checked=$$?; \
+		test $$tests -eq 0 -a $$checked -eq 0
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -67,7 +67,7 @@ def batches(draw: st.DrawFn, max_rows: int = 40) -> tuple[pd.DataFrame, np.ndarr
     return pd.DataFrame(columns, index=pd.RangeIndex(n)), verdicts
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(batches())
 def test_exactly_the_valid_rows_pass_and_none_is_lost(batch) -> None:
     frame, expected = batch
