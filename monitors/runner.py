@@ -232,16 +232,13 @@ def _latest_and_relabelled(
 ) -> list[Window]:
     latest = latest_tile(now, monitor.window)
     if monitor.kind == "operational":
-        arrived = runs_with_new_outcomes(
-            session, monitor_id=monitor_id, model_id=info.model_id, model_version_id=info.id,
-            since=latest.end - timedelta(seconds=max(LABEL_LOOKBACK.total_seconds(), nominal_seconds(monitor.window))),
-            before=latest.end,
-        )
-        return [Window(run.window_start, run.window_end) for run in arrived] + [latest]
-    if monitor.kind not in LABELLED_KINDS:
+        find_stale = runs_with_new_outcomes
+    elif monitor.kind in LABELLED_KINDS:
+        find_stale = runs_with_new_labels
+    else:
         return [latest]
     lookback = ESTIMATE_LOOKBACK if monitor.kind == "estimated_performance" else LABEL_LOOKBACK
-    stale = runs_with_new_labels(
+    stale = find_stale(
         session, monitor_id=monitor_id, model_id=info.model_id, model_version_id=info.id,
         since=latest.end - timedelta(seconds=max(lookback.total_seconds(), nominal_seconds(monitor.window))),
         before=latest.end,

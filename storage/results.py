@@ -252,19 +252,9 @@ def runs_with_new_labels(
     n_labels_now = _labels_in_run_window(model_id, func.count(GroundTruth.id)).scalar_subquery()
     labels = _labels_in_run_window(model_id, GroundTruth.id)
     updated_after = labels.where(GroundTruth.updated_at > MonitorRun.started_at).exists()
-    stale = _runs(
-        session,
-        select_filter=[
-            MonitorRun.monitor_id == monitor_id,
-            MonitorRun.model_version_id == model_version_id,
-            MonitorRun.status != "running",
-            MonitorRun.window_end >= since,
-            MonitorRun.window_end < before,
-            or_(n_labels_now != MonitorRun.n_labels, updated_after),
-        ],
-        limit=10_000,
-    )
-    return stale[::-1]
+    changed = or_(n_labels_now != MonitorRun.n_labels, updated_after)
+    return _stale_runs(session, monitor_id=monitor_id, model_version_id=model_version_id, since=since, before=before,
+                       changed=changed)
 
 
 def runs_with_new_outcomes(
@@ -285,6 +275,14 @@ def runs_with_new_outcomes(
                Prediction.ts < MonitorRun.window_end, Outcome.received_at >= MonitorRun.started_at)
         .exists()
     )
+    return _stale_runs(session, monitor_id=monitor_id, model_version_id=model_version_id, since=since, before=before,
+                       changed=arrived)
+
+
+def _stale_runs(session: Session, *, monitor_id: int, model_version_id: int, since: datetime, before: datetime,
+                changed: Any) -> list[RunInfo]:
+    """Finished runs of one monitor and version with ``since <= window_end < before`` matching ``changed``,
+    oldest window first."""
     stale = _runs(
         session,
         select_filter=[
@@ -293,7 +291,7 @@ def runs_with_new_outcomes(
             MonitorRun.status != "running",
             MonitorRun.window_end >= since,
             MonitorRun.window_end < before,
-            arrived,
+            changed,
         ],
         limit=10_000,
     )
