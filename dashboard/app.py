@@ -37,7 +37,10 @@ def _page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page
 def _pages() -> dict[str, list[st.Page]]:
     return {
         "Monitor": [
-            _page("overview", "Overview", ":material/dashboard:", default=True),
+            # The default page is served at "/" and only there (Streamlit meets a typed or linked
+            # /overview with a "Page not found" dialog), so a hidden twin answers /overview.
+            st.Page(ui.PAGES["overview"], title="Overview", icon=":material/dashboard:", url_path="home", default=True),
+            st.Page(ui.PAGES["overview"], title="Overview", url_path=ui.URL_PATHS["overview"], visibility="hidden"),
             _page("version", "Model version", ":material/monitoring:"),
             _page("feature", "Feature", ":material/bar_chart:"),
             _page("compare", "Compare versions", ":material/compare_arrows:"),

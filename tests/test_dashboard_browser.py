@@ -175,6 +175,23 @@ def test_every_page_renders_in_chromium_without_exceptions(server: str) -> None:
     assert all((ARTIFACTS / f"{name}.png").stat().st_size > 10_000 for name in [*PAGES, "version-serving"])
 
 
+
+@pytest.mark.parametrize("path", ["", "overview"])
+def test_the_overview_opens_at_the_root_and_at_its_own_address(server: str, path: str) -> None:
+    chromium_or_skip()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{server}/{path}?{SELECTION}", timeout=PAGE_S * 1000)
+            settle(page, "Overview")
+            page.get_by_text("Model versions", exact=True).wait_for(timeout=PAGE_S * 1000)
+            body = page.inner_text("body")
+        finally:
+            browser.close()
+    assert "Page not found" not in body, body[:3000]
+
+
 # True once the script run is over, the status widget is gone, a title is drawn and every chart drew its SVG.
 READY_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
