@@ -4,20 +4,24 @@ Windows are tiles of the experiment's ``window`` (:mod:`driftscope.monitors.wind
 the monitors plan theirs: ``window_end`` the tile ending there, ``backfill_from`` every tile from
 there up to one after the arms' last prediction (or ``backfill_until``), and by default every tile
 from the experiment's newest stored look up to the latest complete one (only the latest before any
-look is stored), so a missed run leaves no hole in the cumulative data.
+look is stored), so a missed run leaves no hole in the cumulative data. A scheduled run also evaluates
+again the windows of the last :data:`EVIDENCE_LOOKBACK` whose arms gained an outcome the experiment
+reads, or a label it needs, after their look was computed
+(:func:`driftscope.storage.experiments.looks_with_new_evidence`): outcomes and labels arrive late.
 
 For each planned window the arms' own figures are computed
 (:mod:`driftscope.monitors.experiment_figures`) and merged with the figures of the windows stored
 before; the whole sequence is evaluated again (:func:`driftscope.monitors.experiments.evaluate`) and
 every look is written in one transaction. Looks that come out the same are not touched, so
 evaluating unchanged data twice changes nothing. Outcomes and labels that arrive after a window was
-evaluated count when that window is evaluated again (``--backfill``).
+evaluated count when that window is evaluated again: in the next scheduled run within the lookback,
+or by ``--backfill``.
 """
 
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pandas as pd
@@ -39,13 +43,15 @@ from driftscope.monitors.windows import (
     window_ending,
 )
 from driftscope.storage.db import read_transaction, transaction
-from driftscope.storage.experiments import last_look_end, put_looks, stored_arms
+from driftscope.storage.experiments import last_look_end, looks_with_new_evidence, put_looks, stored_arms
 from driftscope.storage.labels import labels_for_window
 from driftscope.storage.outcomes import outcomes_for_window
 from driftscope.storage.predictions import last_prediction_at, read_window
 from driftscope.storage.registry import VersionInfo, list_versions
 
 log = logging.getLogger(__name__)
+EVIDENCE_LOOKBACK = timedelta(days=14)
+"""How far back a scheduled run looks for windows whose outcomes or labels arrived after their look."""
 
 
 class ExperimentSettings(Protocol):
@@ -103,12 +109,16 @@ def run_experiments(
 
 def _run_one(engine: Engine, config: ExperimentSettings, experiment: ExperimentConfig, window_end: datetime | None,
              backfill_from: datetime | None, backfill_until: datetime | None, now: datetime) -> ExperimentRun | None:
+    read_at = datetime.now(UTC)  # wall clock, as received_at/updated_at are (``now`` may be simulated)
     with read_transaction(engine) as session:
         arms = _arms(session, experiment)
         if arms is None:
             return None
         control, treatment = arms
         windows = _plan(session, experiment, control, treatment, window_end, backfill_from, backfill_until, now)
+        stale = [] if window_end is not None or backfill_from is not None else _stale(session, experiment, control,
+                                                                                      treatment, now)
+        windows = sorted({w.start: w for w in [*stale, *windows]}.values(), key=lambda w: w.start)
         stored = stored_arms(session, experiment=experiment.name, treatment_version_id=treatment.id,
                              control_version_id=control.id)
         model = config.model(experiment.model)
@@ -126,7 +136,8 @@ def _run_one(engine: Engine, config: ExperimentSettings, experiment: ExperimentC
                for f, look in zip(ordered, looks, strict=True)]
     with transaction(engine) as session:
         changed = put_looks(session, experiment=experiment.name, control_version_id=control.id,
-                            treatment_version_id=treatment.id, looks=records)
+                            treatment_version_id=treatment.id, looks=records, read_at=read_at,
+                            refreshed={w.start for w in stale})
     latest = looks[-1] if looks else None
     if latest is not None:
         log.info("experiment %s: %s after the window ending %s (%d looks changed)", experiment.name,
@@ -178,6 +189,17 @@ def _plan(session: Session, experiment: ExperimentConfig, control: VersionInfo, 
     if last is None or last >= latest.end:
         return [latest]
     return tiles_between(last, latest.end, width)
+
+
+def _stale(session: Session, experiment: ExperimentConfig, control: VersionInfo, treatment: VersionInfo,
+           now: datetime) -> list[Window]:
+    """Stored windows of the last :data:`EVIDENCE_LOOKBACK` whose outcomes or labels arrived after their look."""
+    outcomes = [name.removeprefix("outcome:") for name in (experiment.primary.name, *(g.name for g in
+                experiment.guardrails)) if name.startswith("outcome:")]
+    found = looks_with_new_evidence(session, experiment=experiment.name, model_id=treatment.model_id,
+                                    control_version_id=control.id, treatment_version_id=treatment.id,
+                                    since=now - EVIDENCE_LOOKBACK, outcomes=outcomes, labels=_needs_labels(experiment))
+    return [Window(start, end) for start, end in found]
 
 
 def _backfill_end(session: Session, arms: tuple[VersionInfo, ...], experiment: ExperimentConfig,

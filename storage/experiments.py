@@ -5,17 +5,21 @@ all windows so far (:mod:`driftscope.monitors.experiments`). Writing the same lo
 nothing (:func:`put_looks` compares before it updates), so re-evaluating unchanged data neither
 stamps ``computed_at`` nor lets a rule notify twice; the alert a decision raised is linked to its
 look (:func:`link_alert`), which is how a rule knows the decision was already announced.
+
+``computed_at`` is when the data of a look was read (see :func:`put_looks`): an outcome received or a
+label written after it (:func:`looks_with_new_evidence`) means the window must be evaluated again.
 """
 
 import math
-from datetime import UTC, datetime
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from driftscope.storage.models import ExperimentLook, Model, ModelVersion
+from driftscope.storage.models import ExperimentLook, GroundTruth, Model, ModelVersion, Outcome, Prediction
 
 LOOK_FIELDS = ("window_end", "arms", "n_control", "n_treatment", "control_mean", "treatment_mean", "effect", "low",
                "high", "verdict", "decided", "decided_at", "reason", "breaches", "samples_needed")
@@ -24,15 +28,30 @@ _FRAME = ("id", "experiment", "control_version_id", "treatment_version_id", "win
           "alert_id", "computed_at")
 
 
+def read_stamp(read_at: datetime) -> datetime:
+    """The ``computed_at`` of looks computed from data read at ``read_at``: one second earlier, whole seconds.
+
+    SQLite's ``CURRENT_TIMESTAMP`` (an outcome's ``received_at``, a label's ``updated_at``) has whole
+    seconds and sorts below a bound datetime of the same second, so evidence that arrived while the data
+    was read still counts as new; at worst a window is evaluated once more.
+    """
+    return read_at.replace(microsecond=0) - timedelta(seconds=1)
+
+
 def put_looks(session: Session, *, experiment: str, control_version_id: int, treatment_version_id: int,
-              looks: list[dict[str, Any]]) -> list[int]:
+              looks: list[dict[str, Any]], read_at: datetime, refreshed: Collection[datetime] = ()) -> list[int]:
     """Insert or update the looks of one experiment (keys: ``window_start`` plus :data:`LOOK_FIELDS`).
 
-    A stored look whose fields all equal the new ones is left alone. Returns the ids of the looks
-    inserted or changed. Flushes, never commits.
+    ``read_at`` is when the windows' data was read (before it was read); inserted and changed looks
+    get ``computed_at`` = :func:`read_stamp` of it. A stored look whose fields all equal the new ones
+    is left alone, unless its ``window_start`` is in ``refreshed`` (windows evaluated again because
+    evidence arrived after their look): those only get the new ``computed_at``, so the same evidence
+    does not send them back every run. Returns the ids of the looks inserted or changed. Flushes,
+    never commits.
     """
     if not looks:
         return []
+    stamp = read_stamp(read_at)
     stored = {row.window_start: row for row in session.scalars(select(ExperimentLook).where(
         ExperimentLook.experiment == experiment, ExperimentLook.treatment_version_id == treatment_version_id,
         ExperimentLook.window_start.in_([look["window_start"] for look in looks])))}
@@ -43,16 +62,18 @@ def put_looks(session: Session, *, experiment: str, control_version_id: int, tre
         if row is None:
             row = ExperimentLook(experiment=experiment, control_version_id=control_version_id,
                                  treatment_version_id=treatment_version_id, window_start=look["window_start"],
-                                 **values)
+                                 computed_at=stamp, **values)
             session.add(row)
         elif row.control_version_id == control_version_id and all(
                 _same(getattr(row, k), v) for k, v in values.items()):
+            if look["window_start"] in refreshed:
+                row.computed_at = max(row.computed_at, stamp)
             continue
         else:
             row.control_version_id = control_version_id
             for key, value in values.items():
                 setattr(row, key, value)
-            row.computed_at = datetime.now(UTC)
+            row.computed_at = stamp
         touched.append(row)
     session.flush()
     return [row.id for row in touched]
@@ -65,6 +86,37 @@ def stored_arms(session: Session, *, experiment: str, treatment_version_id: int,
         ExperimentLook.experiment == experiment, ExperimentLook.treatment_version_id == treatment_version_id,
         ExperimentLook.control_version_id == control_version_id).order_by(ExperimentLook.window_end)).all()
     return pd.DataFrame(rows, columns=["window_start", "window_end", "arms"])
+
+
+def looks_with_new_evidence(
+    session: Session, *, experiment: str, model_id: int, control_version_id: int, treatment_version_id: int,
+    since: datetime, outcomes: Sequence[str], labels: bool,
+) -> list[tuple[datetime, datetime]]:
+    """``(window_start, window_end)`` of the looks with ``window_end >= since`` whose data changed after them.
+
+    A look's data changed when a prediction of either arm in its window gained one of ``outcomes``
+    (``received_at >= computed_at``; outcomes arrive late and the first value stays) or, with
+    ``labels``, a label written after it (``updated_at >= computed_at``: late labels and corrections).
+    Oldest window first.
+    """
+    def in_window(model: type[Outcome] | type[GroundTruth]) -> Any:
+        return (select(model.id)
+                .join(Prediction, (Prediction.prediction_id == model.prediction_id)
+                      & Prediction.model_version_id.in_([control_version_id, treatment_version_id]))
+                .where(model.model_id == model_id, Prediction.ts >= ExperimentLook.window_start,
+                       Prediction.ts < ExperimentLook.window_end))
+
+    changed = [in_window(Outcome).where(Outcome.outcome.in_(list(outcomes)),
+                                        Outcome.received_at >= ExperimentLook.computed_at).exists()] if outcomes else []
+    if labels:
+        changed.append(in_window(GroundTruth).where(GroundTruth.updated_at >= ExperimentLook.computed_at).exists())
+    rows = session.execute(
+        select(ExperimentLook.window_start, ExperimentLook.window_end)
+        .where(ExperimentLook.experiment == experiment, ExperimentLook.treatment_version_id == treatment_version_id,
+               ExperimentLook.window_end >= since, or_(false(), *changed))
+        .order_by(ExperimentLook.window_start)
+    ).all()
+    return [(row.window_start, row.window_end) for row in rows]
 
 
 def last_look_end(session: Session, *, experiment: str, treatment_version_id: int) -> datetime | None:

@@ -89,14 +89,20 @@ def test_experiment_decided_rules_name_a_configured_experiment(tmp_path, rule, m
         parse_config(document, base_dir=tmp_path)
 
 
-def _log_hour(engine, hour: int, *, latency: tuple[float, float], errors: tuple[int, int] = (0, 0)) -> None:
+def _log_hour(engine, hour: int, *, latency: tuple[float, float], errors: tuple[int, int] = (0, 0),
+              outcomes: bool = True) -> None:
     """60 requests per arm in ``hour`` (one a minute), every one with a click outcome (1 in 4 clicks)."""
     for version, prefix, ms, failed in (("1.0", "c", latency[0], errors[0]), ("2.0", "t", latency[1], errors[1])):
         rows = log_rows(60, start=60 * hour, seed=hour, prefix=prefix).assign(
             latency_ms=ms + np.arange(60.0) % 7, status=["error"] * failed + ["ok"] * (60 - failed))
         log_predictions(MODEL, version, rows, engine=engine)
-        log_outcomes(MODEL, pd.DataFrame({"request_id": rows["request_id"], "clicked": np.arange(60) % 4 == 0}),
-                     engine=engine)
+        if outcomes:
+            _log_clicks(engine, rows["request_id"])
+
+
+def _log_clicks(engine, request_ids: pd.Series) -> None:
+    log_outcomes(MODEL, pd.DataFrame({"request_id": request_ids, "clicked": np.arange(len(request_ids)) % 4 == 0}),
+                 engine=engine)
 
 
 def _looks(engine) -> pd.DataFrame:
@@ -181,6 +187,24 @@ def test_a_scheduled_monitor_job_catches_up_every_window_since_the_last_look(sql
     assert [w.end for w in later.windows] == [T0 + timedelta(hours=2), T0 + timedelta(hours=3)]
     assert _looks(sqlite_engine)["n_treatment"].tolist() == [60, 120, 180]
     assert later.latest is not None and later.latest.verdict == "no_detectable_difference"
+
+
+def test_a_scheduled_run_evaluates_again_a_window_whose_outcomes_arrived_late(engine, tmp_path) -> None:
+    config = _config(tmp_path, engine)
+    for hour in range(3):
+        _log_hour(engine, hour, latency=(100.0, 100.0), outcomes=hour != 0)
+    now = T0 + timedelta(hours=3, minutes=5)
+    run_experiments(engine, config, backfill_from=T0, backfill_until=T0 + timedelta(hours=3), now=now)
+    assert _looks(engine)["n_treatment"].tolist() == [0, 60, 120]  # hour 0's clicks are not in yet
+    [quiet] = run_experiments(engine, config, now=now)  # (clicks logged in the second the data was read count
+    assert T0 + timedelta(hours=1) not in [w.end for w in quiet.windows] and quiet.changed == 0  # as new, harmlessly)
+
+    _log_clicks(engine, pd.Series([f"{arm}{i}" for arm in "ct" for i in range(60)]))
+    [late] = run_experiments(engine, config, now=now)
+    assert late.windows[0].end == T0 + timedelta(hours=1) and late.changed == 3
+    assert _looks(engine)["n_treatment"].tolist() == [60, 120, 180]
+    [again] = run_experiments(engine, config, now=now)
+    assert again.changed == 0 and _looks(engine)["n_treatment"].tolist() == [60, 120, 180]
 
 
 def test_a_clear_lift_decides_better_from_the_cumulative_data(tmp_path) -> None:
