@@ -23,6 +23,7 @@ from driftscope.storage.db import make_engine
 from driftscope.storage.models import Base
 
 PG_ENV = "DRIFTSCOPE_TEST_PG_URL"
+DASHBOARD_ENV = ("DRIFTSCOPE_CONFIG", "DRIFTSCOPE_DATABASE_URL", "DRIFTSCOPE_DASHBOARD_USERS")
 
 # Properties are about values, not speed: the machines are shared, and a per-example deadline turned
 # a busy minute into a failure (a 200 ms deadline missed at 404 ms under load).
@@ -124,3 +125,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
     from driftscope.demo.run import run_demo
 
     return run_demo(tmp_path_factory.mktemp("demo") / "demo", dashboard=False)
+
+
+@pytest.fixture
+def clean_streamlit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No dashboard configuration from the caller's environment and no Streamlit cache left by another test.
+
+    The dashboard test modules use it for every test (``pytestmark``).
+    """
+    import streamlit
+
+    for name in DASHBOARD_ENV:
+        monkeypatch.delenv(name, raising=False)
+    streamlit.cache_data.clear()
+    streamlit.cache_resource.clear()

@@ -8,7 +8,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import streamlit
 from helpers_dashboard import DAY, DAYS, T0, Seeded, fresh_store_url, seed_store
 from streamlit.testing.v1 import AppTest
 
@@ -20,7 +19,6 @@ from driftscope.storage.db import make_engine, transaction
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "entry" / "driftscope_dashboard.py"
 END = T0 + DAYS * DAY
 RANGE = {"start": "2026-01-01", "end": "2026-01-15"}
-ENV = ("DRIFTSCOPE_CONFIG", "DRIFTSCOPE_DATABASE_URL", "DRIFTSCOPE_DASHBOARD_USERS")
 # Page logic that does not depend on the database runs on SQLite only; the queries behind it run on both
 # databases in test_dashboard_queries.py.
 SQLITE_ONLY = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
@@ -36,13 +34,7 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     yield url, seeded
 
 
-@pytest.fixture(autouse=True)
-def clean_streamlit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No configuration from the caller's environment and no cache carried over from another test."""
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-    streamlit.cache_data.clear()
-    streamlit.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("clean_streamlit")  # tests/conftest.py
 
 
 def open_app(monkeypatch: pytest.MonkeyPatch, url: str, page: str | None = None, **params: str) -> AppTest:

@@ -18,17 +18,11 @@ from driftscope.storage import alerts, retraining
 from driftscope.storage.db import make_engine, transaction
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "entry" / "driftscope_dashboard.py"
-ENV = ("DRIFTSCOPE_CONFIG", "DRIFTSCOPE_DATABASE_URL", "DRIFTSCOPE_DASHBOARD_USERS")
 RANGE = {"start": "2026-01-01", "end": "2026-01-15"}
 FAST = 1_000
 
 
-@pytest.fixture(autouse=True)
-def clean_streamlit(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-    streamlit.cache_data.clear()
-    streamlit.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("clean_streamlit")  # tests/conftest.py
 
 
 @pytest.fixture

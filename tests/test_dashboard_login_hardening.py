@@ -5,9 +5,8 @@ import time
 from pathlib import Path
 
 import pytest
-import streamlit
 from helpers_dashboard import Seeded, seed_store
-from test_dashboard_auth import ENV, app, local_users, sign_in
+from test_dashboard_auth import app, local_users, sign_in
 
 from driftscope.config.passwords import hash_password
 from driftscope.config.schema import UserConfig
@@ -20,12 +19,7 @@ from driftscope.storage.models import LoginThrottle
 SLOW = 60_000
 
 
-@pytest.fixture(autouse=True)
-def clean_streamlit(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-    streamlit.cache_data.clear()
-    streamlit.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("clean_streamlit")  # tests/conftest.py
 
 
 @pytest.fixture

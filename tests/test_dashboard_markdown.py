@@ -5,12 +5,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
-import streamlit
 from helpers_dashboard import DAY, T0, Seeded, fresh_store_url, seed_store
 from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
-from test_dashboard_app import APP, ENV
+from test_dashboard_app import APP
 
 from driftscope.dashboard import markdown as md
 from driftscope.storage import alerts, results
@@ -57,12 +56,7 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     yield url, seeded
 
 
-@pytest.fixture(autouse=True)
-def clean_streamlit(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-    streamlit.cache_data.clear()
-    streamlit.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("clean_streamlit")  # tests/conftest.py
 
 
 def open_page(monkeypatch: pytest.MonkeyPatch, url: str, page: str, **params: str) -> AppTest:

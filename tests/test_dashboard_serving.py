@@ -6,12 +6,11 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
-import streamlit
 import yaml
 from helpers_collect import MODEL
 from helpers_dashboard import DAY, T0, Serving, fresh_store_url, seed_serving, seed_store
 from streamlit.testing.v1 import AppTest
-from test_dashboard_app import APP, ENV, RANGE, assert_clean, metrics, texts
+from test_dashboard_app import APP, RANGE, assert_clean, metrics, texts
 from test_operational_monitor import serving_document
 
 from driftscope.dashboard import charts_serving
@@ -31,12 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     yield url, serving
 
 
-@pytest.fixture(autouse=True)
-def clean_streamlit(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-    streamlit.cache_data.clear()
-    streamlit.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("clean_streamlit")  # tests/conftest.py
 
 
 def serving_tab(monkeypatch: pytest.MonkeyPatch, url: str, **params: str) -> AppTest:
