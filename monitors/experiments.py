@@ -14,7 +14,10 @@ guardrails. It is evaluated after every window on the data so far:
 * **Guardrails** are checked on each window's own data, not cumulatively: a latency or error
   regression is immediate, and cumulative figures would hide it for days. A guardrail compares the
   treatment's window value with the control's: ``max_increase`` / ``max_decrease`` is absolute, or
-  relative to the control when the guardrail says so. A window where either arm has fewer than
+  relative to the control when the guardrail says so. A breach needs evidence: a one-sided test
+  at level ``alpha`` that the treatment is worse than the control by more than the limit, on the
+  two arms' values and standard errors (:meth:`Guardrail.breached`), so one error more among 30
+  requests does not end an experiment. A window where either arm has fewer than
   :data:`MIN_GUARDRAIL_UNITS` units checks nothing. A breach decides ``worse`` in that window.
 * **Samples still needed**: further units (both arms) until the sequence's half-width falls to the
   minimum effect at the current traffic split and variances, i.e. until an effect of exactly that
@@ -26,6 +29,7 @@ guardrails. It is evaluated after every window on the data so far:
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
@@ -56,12 +60,38 @@ class Guardrail:
     limit: float
     relative: bool = False
 
-    def breached(self, control: np.ndarray, treatment: np.ndarray) -> np.ndarray:
-        """Per window, whether the treatment's value is worse than the control's beyond the limit."""
-        change = treatment - control if self.direction == "increase" else control - treatment
+    def breached(self, control: np.ndarray, treatment: np.ndarray, se_control: np.ndarray | None = None,
+                 se_treatment: np.ndarray | None = None, alpha: float = 0.05) -> np.ndarray:
+        """Per window, whether the treatment is worse than the control beyond the limit, with evidence.
+
+        The excess ``d`` is ``t - c - limit`` (``direction="increase"``) or ``c - t - limit``
+        (``"decrease"``), the limit times ``|c|`` when relative. A window breaches when
+        ``d / sqrt(se_t^2 + k^2 se_c^2) > z(1 - alpha)``: the one-sided Wald test at level ``alpha`` of
+        "worse by at most the limit" (``k`` = 1, or ``1 +/- limit`` for a relative limit, the control's
+        weight in ``d``). Where a standard error is unknown (NaN, or figures stored before they were
+        kept) the point rule ``d > 0`` applies; where both are 0 a positive ``d`` breaches.
+
+        Examples
+        --------
+        >>> g = Guardrail("error_rate", "increase", 0.002)
+        >>> se = lambda p, n: np.sqrt(p * (1 - p) / n)
+        >>> g.breached(np.array([0.0, 0.0]), np.array([1 / 30, 12 / 60]),
+        ...            np.array([0.0, 0.0]), np.array([se(1 / 30, 30), se(12 / 60, 60)])).tolist()
+        [False, True]
+        """
+        sign = 1.0 if self.direction == "increase" else -1.0
+        change = sign * (treatment - control)
         with np.errstate(invalid="ignore", divide="ignore"):
             allowed = self.limit * np.abs(control) if self.relative else np.full_like(control, self.limit)
-        return np.nan_to_num(change, nan=-np.inf) > allowed
+            excess = change - allowed
+            weight = 1.0 - sign * self.limit * np.sign(control) if self.relative else np.ones_like(control)
+            unknown = np.full_like(control, np.nan)
+            spread = np.sqrt(np.square(unknown if se_treatment is None else se_treatment)
+                             + np.square(weight * (unknown if se_control is None else se_control)))
+            z = excess / spread
+        point = np.nan_to_num(excess, nan=-np.inf) > 0
+        tested = np.nan_to_num(z, nan=-np.inf) > NormalDist().inv_cdf(1 - alpha)
+        return np.where(np.isfinite(spread) & (spread > 0), tested, point)
 
 
 @dataclass(frozen=True)
@@ -92,8 +122,9 @@ def evaluate(windows: pd.DataFrame, *, direction: Direction, alpha: float, minim
     ``windows`` has one row per window with ``window_start``, ``window_end``, each arm's primary KPI
     totals of that window's own data (``control_n``, ``control_total``, ``control_total_sq``, and the
     same with ``treatment_``), and for every guardrail ``<name>_control`` / ``<name>_treatment`` with
-    the window's value (NaN when unknown) and its unit counts ``<name>_control_n`` / ``<name>_treatment_n``
-    (default: ``control_n`` / ``treatment_n``).
+    the window's value (NaN when unknown), its unit counts ``<name>_control_n`` / ``<name>_treatment_n``
+    (default: ``control_n`` / ``treatment_n``) and optionally its standard errors ``<name>_control_se`` /
+    ``<name>_treatment_se`` (see :meth:`Guardrail.breached`).
     """
     frame = windows.sort_values("window_end").reset_index(drop=True)
     control = ArmTotals.cumulative(*(frame[f"control_{c}"].to_numpy(float) for c in ARM_COLUMNS))
@@ -101,7 +132,7 @@ def evaluate(windows: pd.DataFrame, *, direction: Direction, alpha: float, minim
     baseline = _baseline(control)
     width = abs(minimum_effect * baseline) if baseline else abs(minimum_effect)
     sequence = effect_sequence(control, treatment, tau=width, alpha=alpha)
-    breaches = _breaches(frame, guardrails)
+    breaches = _breaches(frame, guardrails, alpha)
     looks: list[Look] = []
     decided: tuple[Verdict, pd.Timestamp, str] | None = None
     for k in range(len(frame)):
@@ -127,14 +158,17 @@ def _baseline(control: ArmTotals) -> float:
     return float(means[seen[0]]) if seen.size else 0.0
 
 
-def _breaches(frame: pd.DataFrame, guardrails: Sequence[Guardrail]) -> list[tuple[str, ...]]:
+def _breaches(frame: pd.DataFrame, guardrails: Sequence[Guardrail], alpha: float) -> list[tuple[str, ...]]:
     def enough(name: str) -> np.ndarray:
         counts = [frame.get(f"{name}_{arm}_n", frame[f"{arm}_n"]).to_numpy(float) for arm in ("control", "treatment")]
         return (counts[0] >= MIN_GUARDRAIL_UNITS) & (counts[1] >= MIN_GUARDRAIL_UNITS)
 
+    def column(name: str) -> np.ndarray:
+        return frame[name].to_numpy(float) if name in frame else np.full(len(frame), np.nan)
+
     flags = {
-        g.name: enough(g.name) & g.breached(frame[f"{g.name}_control"].to_numpy(float),
-                                            frame[f"{g.name}_treatment"].to_numpy(float))
+        g.name: enough(g.name) & g.breached(column(f"{g.name}_control"), column(f"{g.name}_treatment"),
+                                            column(f"{g.name}_control_se"), column(f"{g.name}_treatment_se"), alpha)
         for g in guardrails
     }
     return [tuple(name for name, hit in flags.items() if hit[k]) for k in range(len(frame))]

@@ -8,7 +8,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -159,7 +159,8 @@ def test_a_scrape_shows_each_experiments_newest_verdict_and_bounds(engine, tmp_p
     serving_config(tmp_path, engine)
     with transaction(engine) as session:
         control, treatment = get_version(session, MODEL, "1.0").id, get_version(session, MODEL, "2.0").id
-        put_looks(session, experiment="canary", control_version_id=control, treatment_version_id=treatment, looks=[
+        put_looks(session, experiment="canary", control_version_id=control, treatment_version_id=treatment,
+                  read_at=datetime.now(UTC), looks=[
             look(0, effect=0.01, low=-0.08, high=0.1, verdict="no_detectable_difference"),
             look(1, effect=-0.04, low=-0.07, high=-0.01, verdict="worse")])
 
