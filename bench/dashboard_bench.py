@@ -44,6 +44,9 @@ from driftscope.storage import (
 from driftscope.storage.db import make_engine, transaction
 from driftscope.storage.labels import write_labels
 from driftscope.storage.predictions import write_predictions
+from driftscope.storage.profiles import build_specs
+from driftscope.storage.profiles.backfill import profiled_types
+from driftscope.storage.profiles.store import save_specs
 from driftscope.storage.results import add_detector_events, add_drift_results, add_metric_values, finish_run, start_run
 
 HERE = Path(__file__).resolve().parent
@@ -80,7 +83,7 @@ def frame(n: int, start: datetime, span: timedelta, prefix: str, offset: int, rn
 
 
 def register(engine: Engine) -> dict[str, int]:
-    """Models, versions and monitors; returns version ids by ``model/version``."""
+    """Models, versions (with profile specs, so ingest keeps hourly profiles) and monitors; ids by ``model/version``."""
     ids = {}
     with transaction(engine) as session:
         for model, task, version, status, _ in VERSIONS:
@@ -89,6 +92,9 @@ def register(engine: Engine) -> dict[str, int]:
                       "positive_label": 1, "features": FEATURES}
             ids[f"{model}/{version}"], _ = registry.ensure_version(
                 session, model_id=model_id, version=version, column_schema=schema, status=status)
+            reference = frame(5_000, T0 - DAY, DAY, "ref", 0, np.random.default_rng(2))
+            save_specs(session, model_version_id=ids[f"{model}/{version}"],
+                       specs=build_specs(reference, profiled_types(schema, task)))
             for kind in ("data_drift", "performance", "concept_drift"):
                 registry.ensure_monitor(session, name=f"{model}-{kind}", model_id=model_id, kind=kind,
                                         schedule="0 * * * *", window_seconds=86_400, settings={})
