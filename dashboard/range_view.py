@@ -26,7 +26,7 @@ def range_section(ctx: ui.PageState, version: VersionInfo, feature: str, kind: s
     if profile is None:
         ui.empty(f"No profile of {md.text(feature)} in this range.",
                  "Profiles are kept from the version's reference on (`driftscope apply`); widen the range, or "
-                 "run `driftscope profiles backfill` for rows stored before.")
+                 "run `driftscope db backfill-profiles` for rows stored before.")
         return
     p = profile.profile
     cols = st.columns(4)
