@@ -16,8 +16,10 @@ lie *wholly* inside them (a lake day bucket counts only in ranges covering the w
 profile path of the monitors reads them (:func:`driftscope.storage.profiles.store.window_profiles`).
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,9 +27,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from driftscope.storage.models import ColumnProfileRow, PredictionVolume
-from driftscope.storage.profiles import ColumnProfile, ColumnSpec, merge_all
+from driftscope.storage.profiles import ColumnProfile, ColumnSpec, empty_profile
 from driftscope.storage.profiles import sketch as kll
-from driftscope.storage.profiles.store import load_specs, to_profile
+from driftscope.storage.profiles.profile import TOP_NEW
+from driftscope.storage.profiles.store import load_specs
 from driftscope.storage.result_series import volume_series
 from driftscope.storage.version_summary import overview
 
@@ -127,16 +130,50 @@ def overview_with_profiles(session: Session, *, start: datetime, end: datetime) 
 
 def range_profile(session: Session, *, model_version_id: int, column: str, start: datetime, end: datetime
                   ) -> RangeProfile | None:
-    """The merged profile of one column over ``[start, end)``; None when the column has no spec."""
+    """The merged profile of one column over ``[start, end)``; None when the column has no spec.
+
+    The merge is vectorised over the range's buckets (one sum per field, one sketch merge) and
+    equals :func:`driftscope.storage.profiles.merge_all` of them: counts exactly, moments up to
+    rounding, new categories summed by name before the ``TOP_NEW`` cut.
+    """
     spec = load_specs(session, model_version_id=model_version_id).get(column)
     if spec is None:
         return None
-    rows = session.execute(select(ColumnProfileRow).where(
-        ColumnProfileRow.model_version_id == model_version_id, ColumnProfileRow.column == column,
-        ColumnProfileRow.bucket_start >= start, ColumnProfileRow.bucket_start < end,
-    )).scalars().all()
-    inside = [r for r in rows if _utc(r.bucket_start) + timedelta(seconds=r.bucket_seconds) <= pd.Timestamp(end)]
-    return RangeProfile(spec, merge_all((to_profile(r) for r in inside), spec.n_cells), len(inside))
+    t = ColumnProfileRow
+    rows = session.execute(select(
+        t.bucket_start, t.bucket_seconds, t.n_rows, t.n_missing, t.minimum, t.maximum, t.mean, t.m2, t.counts,
+        t.new_categories, t.other, t.sketch,
+    ).where(t.model_version_id == model_version_id, t.column == column, t.bucket_start >= start,
+            t.bucket_start < end)).all()
+    inside = [r for r in rows if _utc(r[0]) + timedelta(seconds=r[1]) <= pd.Timestamp(end)]
+    return RangeProfile(spec, _merged(inside, spec.n_cells), len(inside))
+
+
+def _merged(rows: list[Any], n_cells: int) -> ColumnProfile:
+    """Chan et al.'s pairwise moments summed over all parts at once: ``M2 = Σ M2_i + Σ n_i (mean_i - mean)²``."""
+    if not rows:
+        return empty_profile(n_cells)
+    n_rows = np.array([r[2] for r in rows], dtype=np.int64)
+    n_missing = np.array([r[3] for r in rows], dtype=np.int64)
+    stats = np.array([[np.nan if v is None else v for v in r[4:8]] for r in rows], dtype=np.float64)
+    n_values = (n_rows - n_missing).astype(np.float64)
+    has = n_values > 0
+    total = float(n_values.sum())
+    mean = float((n_values[has] * stats[has, 2]).sum() / total) if total else float("nan")
+    m2 = float(stats[has, 3].sum() + (n_values[has] * (stats[has, 2] - mean) ** 2).sum()) if total else float("nan")
+    counts = np.zeros(n_cells, dtype=np.int64)
+    for r in rows:
+        counts += np.asarray(r[8], dtype=np.int64)
+    new: Counter[str] = Counter()
+    for r in rows:
+        new.update({str(k): int(v) for k, v in r[9].items()})
+    ranked = sorted(new.items(), key=lambda item: (-item[1], item[0]))
+    return ColumnProfile(
+        n_rows=int(n_rows.sum()), n_missing=int(n_missing.sum()), counts=counts,
+        minimum=_extreme(np.nanmin, stats[:, 0]), maximum=_extreme(np.nanmax, stats[:, 1]), mean=mean, m2=m2,
+        new=dict(ranked[:TOP_NEW]), other=int(sum(r[10] for r in rows)) + sum(n for _, n in ranked[TOP_NEW:]),
+        sketch=kll.merge_blobs([bytes(r[11]) for r in rows]),
+    )
 
 
 def distribution(rp: RangeProfile) -> pd.DataFrame:
@@ -183,6 +220,10 @@ def quantiles(rp: RangeProfile, probs: tuple[float, ...] = QUANTILES) -> pd.Data
     sketch = kll.load(rp.profile.sketch)
     values = [float(sketch.get_quantile(q)) for q in probs]
     return pd.DataFrame({"q": list(probs), "value": values, "rank_error": kll.cdf_error(sketch)})
+
+
+def _extreme(reduce: Any, values: np.ndarray) -> float:
+    return float(reduce(values)) if not np.isnan(values).all() else float("nan")
 
 
 def _cells(edges: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -17,10 +17,11 @@ from streamlit.testing.v1 import AppTest
 from driftscope.storage import profile_reads, result_series
 from driftscope.storage.db import make_engine, transaction
 from driftscope.storage.predictions import read_window, write_predictions
-from driftscope.storage.profiles import build_specs
+from driftscope.storage.profiles import build_specs, merge_all
+from driftscope.storage.profiles import sketch as kll
 from driftscope.storage.profiles.compute import DAY, histogram_cells, profile_table
 from driftscope.storage.profiles.spec import category_name
-from driftscope.storage.profiles.store import add_profiles, save_specs
+from driftscope.storage.profiles.store import add_profiles, save_specs, window_profiles
 from driftscope.storage.registry import ensure_model, ensure_version
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "entry" / "driftscope_dashboard.py"
@@ -121,6 +122,24 @@ def test_profile_figures_equal_the_raw_rows_figures(store: tuple[str, dict]) -> 
     assert shares.drop(profile_reads.OTHER).to_dict() == expected.drop("enterprise").to_dict()
     assert shares[profile_reads.OTHER] == expected["enterprise"]
     assert plan.profile.new == {"enterprise": int(expected["enterprise"])}
+
+
+@pytest.mark.parametrize("column", ["x", "plan"])
+def test_the_vectorised_range_merge_equals_merge_all(store: tuple[str, dict], column: str) -> None:
+    url, ids = store
+    engine = make_engine(url)
+    with transaction(engine) as session:
+        rp = profile_reads.range_profile(session, model_version_id=ids["stored"], column=column, start=T0, end=END)
+        parts = window_profiles(session, model_version_id=ids["stored"], start=T0, end=END)[column]
+    engine.dispose()
+    expected = merge_all(parts, rp.spec.n_cells)
+    got = rp.profile
+    assert (got.n_rows, got.n_missing, got.counts.tolist(), got.new, got.other) == (
+        expected.n_rows, expected.n_missing, expected.counts.tolist(), expected.new, expected.other)
+    assert rp.n_buckets == len(parts) == DAYS * 24
+    np.testing.assert_allclose([got.minimum, got.maximum, got.mean, got.m2],
+                               [expected.minimum, expected.maximum, expected.mean, expected.m2], rtol=1e-12)
+    assert kll.load(got.sketch).n == kll.load(expected.sketch).n
 
 
 def test_range_quantiles_lie_within_the_sketch_rank_error(store: tuple[str, dict]) -> None:
