@@ -114,8 +114,7 @@ def overview_with_profiles(session: Session, *, start: datetime, end: datetime) 
     stored prediction rows.
     """
     frame = overview(session, start=start, end=end)
-    ids = [int(v) for v in frame["version_id"]]
-    lacking = sorted(set(ids) - _with_volume(session, ids))
+    lacking = sorted(int(v) for v in frame.loc[frame["last_data_at"].isna(), "version_id"])  # no hourly volume
     if not lacking:
         return frame
     counts = profile_volume(session, model_version_ids=lacking, start=start, end=end).groupby("version_id")["n_rows"]
