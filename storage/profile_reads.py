@@ -26,7 +26,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from driftscope.storage.models import ColumnProfileRow, PredictionVolume
+from driftscope.storage.models import ColumnProfileRow
 from driftscope.storage.profiles import ColumnProfile, ColumnSpec, empty_profile
 from driftscope.storage.profiles import sketch as kll
 from driftscope.storage.profiles.profile import TOP_NEW
@@ -91,14 +91,16 @@ def profile_volume(session: Session, *, model_version_ids: list[int], start: dat
 
 def volume(session: Session, *, model_version_ids: list[int], start: datetime, end: datetime,
            freq: str = "D") -> pd.DataFrame:
-    """Predictions per version and bucket: the hourly volumes, and the profiles of versions that have none.
+    """Predictions per version and bucket: the hourly volumes, and the profiles of versions without any in the range.
 
     A lake-backed version stores profiles but no rows, hence no hourly volume; its counts come
     from :func:`profile_volume`. Versions with stored rows keep reading the hourly volumes (exact,
-    and they also count rows with new categories).
+    and they also count rows with new categories); their profiles hold the same rows, so reading
+    them for a version with no volume in the range finds none either. The profiles are read only
+    when some version has no volume in the range (no extra query otherwise).
     """
     stored = volume_series(session, model_version_ids=model_version_ids, start=start, end=end, freq=freq)
-    lacking = sorted(set(model_version_ids) - _with_volume(session, model_version_ids))
+    lacking = sorted(set(model_version_ids) - {int(v) for v in stored["version_id"]})
     if not lacking:
         return stored
     profiled = profile_volume(session, model_version_ids=lacking, start=start, end=end, freq=freq)
@@ -233,14 +235,6 @@ def _cells(edges: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.n
     closes = ["]" if i == n or (i == n - 1 and n >= 2) else ")" for i in range(n + 1)]
     labels = [f"{o}{_num(a)}, {_num(b)}{c}" for o, a, b, c in zip(opens, left, right, closes, strict=True)]
     return left, right, labels
-
-
-def _with_volume(session: Session, ids: list[int]) -> set[int]:
-    if not ids:
-        return set()
-    found = session.execute(select(PredictionVolume.model_version_id).distinct()
-                            .where(PredictionVolume.model_version_id.in_(ids))).scalars()
-    return {int(v) for v in found}
 
 
 def _utc(ts: datetime) -> pd.Timestamp:
