@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import streamlit
 from helpers_dashboard import fresh_store_url
 from streamlit.testing.v1 import AppTest
 
-from driftscope.storage import profile_reads, result_series
+from driftscope.storage import profile_reads, result_series, results
 from driftscope.storage.db import make_engine, transaction
 from driftscope.storage.predictions import read_window, write_predictions
 from driftscope.storage.profiles import build_specs, merge_all
@@ -22,7 +23,7 @@ from driftscope.storage.profiles import sketch as kll
 from driftscope.storage.profiles.compute import DAY, histogram_cells, profile_table
 from driftscope.storage.profiles.spec import category_name
 from driftscope.storage.profiles.store import add_profiles, save_specs, window_profiles
-from driftscope.storage.registry import ensure_model, ensure_version
+from driftscope.storage.registry import ensure_model, ensure_monitor, ensure_version, get_model_id
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "entry" / "driftscope_dashboard.py"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -66,11 +67,29 @@ def seed(url: str) -> dict[str, int]:
                                           status="active")
             save_specs(session, model_version_id=ids[name], specs=specs)
         write_predictions(session, model_version_id=ids["stored"], frame=rows(DAYS * 1440, "s", 1), source="seed")
+        drift_result(session, ids["stored"])
         lake = pa.Table.from_pandas(rows(DAYS * 1440, "l", 2).drop(columns="prediction_id"), preserve_index=False)
         add_profiles(session, model_version_id=ids["lake"], profiles=profile_table(lake, specs, bucket_seconds=DAY),
                      bucket_seconds=DAY)
     engine.dispose()
     return ids
+
+
+def drift_result(session: Any, version_id: int) -> None:
+    """One data-drift run of the stored version's first day, with a result for ``x``."""
+    model_id = get_model_id(session, "stored")
+    monitor_id, _ = ensure_monitor(session, name="stored-drift", model_id=model_id, kind="data_drift",
+                                   schedule=None, window_seconds=86_400, settings={})
+    run_id = results.start_run(session, monitor_id=monitor_id, model_version_id=version_id, window_start=T0,
+                               window_end=T0 + timedelta(days=1))
+    results.add_drift_results(session, run_id=run_id, rows=[{
+        "feature": "x", "role": "feature", "feature_type": "numeric", "status": "ok", "drifted": False,
+        "method": "psi", "statistic": 0.01, "p_value": None, "threshold": 0.1, "missing_share_reference": 0.0,
+        "missing_share_current": 0.03, "out_of_range_share": None, "new_categories": [],
+        "histogram": {"type": "numeric", "edges": [0.0, 10.0, 20.0], "reference": [50, 50], "current": [50, 50]}}])
+    results.finish_run(session, run_id=run_id, status="succeeded", n_rows=1440, n_reference=2000, duration_s=0.1,
+                       summary={"dataset_drift": False, "drifted_share": 0.0, "n_drifted": 0, "n_features": 1,
+                                "drift_share": 0.5})
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -213,3 +232,15 @@ def test_the_version_and_overview_pages_of_a_lake_version_show_its_volume(monkey
     at.run()
     assert any("Predictions per" in c.proto.spec for c in at.get("plotly_chart"))
     assert not [i for i in at.info if "No predictions stored" in str(i.value)]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_whole_range_tab_of_a_version_with_rows(monkeypatch: pytest.MonkeyPatch, store: tuple[str, dict]) -> None:
+    at = open_app(monkeypatch, store[0], "feature", model="stored", version="1.0", feature="x", **RANGE)
+    assert {m.label: m.value for m in at.metric}["Verdict"] == "no drift"  # the drift result's cards
+    at.session_state["feature.tab"] = "Whole range"
+    at.run()
+    assert [e.value for e in at.exception] == []
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Rows"] == f"{DAYS * 1440:,}"
+    assert any("x over the selected range" in c.proto.spec for c in at.get("plotly_chart"))
