@@ -34,6 +34,7 @@ from driftscope.storage import (
     drift_history,
     migrations,
     notifications,
+    profile_reads,
     registry,
     result_series,
     retraining,
@@ -43,7 +44,11 @@ from driftscope.storage import (
 )
 from driftscope.storage.db import make_engine, transaction
 from driftscope.storage.labels import write_labels
-from driftscope.storage.predictions import write_predictions
+from driftscope.storage.predictions import read_window, write_predictions
+from driftscope.storage.profiles import build_specs
+from driftscope.storage.profiles.backfill import profiled_types
+from driftscope.storage.profiles.compute import histogram_cells
+from driftscope.storage.profiles.store import load_specs, save_specs
 from driftscope.storage.results import add_detector_events, add_drift_results, add_metric_values, finish_run, start_run
 
 HERE = Path(__file__).resolve().parent
@@ -80,7 +85,7 @@ def frame(n: int, start: datetime, span: timedelta, prefix: str, offset: int, rn
 
 
 def register(engine: Engine) -> dict[str, int]:
-    """Models, versions and monitors; returns version ids by ``model/version``."""
+    """Models, versions (with profile specs, so ingest keeps hourly profiles) and monitors; ids by ``model/version``."""
     ids = {}
     with transaction(engine) as session:
         for model, task, version, status, _ in VERSIONS:
@@ -89,6 +94,9 @@ def register(engine: Engine) -> dict[str, int]:
                       "positive_label": 1, "features": FEATURES}
             ids[f"{model}/{version}"], _ = registry.ensure_version(
                 session, model_id=model_id, version=version, column_schema=schema, status=status)
+            reference = frame(5_000, T0 - DAY, DAY, "ref", 0, np.random.default_rng(2))
+            save_specs(session, model_version_id=ids[f"{model}/{version}"],
+                       specs=build_specs(reference, profiled_types(schema, task)))
             for kind in ("data_drift", "performance", "concept_drift"):
                 registry.ensure_monitor(session, name=f"{model}-{kind}", model_id=model_id, kind=kind,
                                         schedule="0 * * * *", window_seconds=86_400, settings={})
@@ -185,7 +193,11 @@ def stored_rows(engine: Engine) -> int:
 
 
 def page_queries(ids: dict[str, int], start: datetime, end: datetime) -> dict[str, list[Callable[[Any], Any]]]:
-    """The storage calls each page makes on a first visit (credit-default 1.0 vs 2.0 selected)."""
+    """The storage calls each page makes on a first visit (credit-default 1.0 vs 2.0 selected).
+
+    Pages whose reads changed for profiles (issue #15) also appear as ``<page> (before)`` with the
+    calls they made before, so the table shows both in the same run.
+    """
     v1, v2 = ids["credit-default/1.0"], ids["credit-default/2.0"]
     rng = {"start": start, "end": end}
     recent = datetime.now(UTC) - timedelta(days=7)
@@ -194,26 +206,79 @@ def page_queries(ids: dict[str, int], start: datetime, end: datetime) -> dict[st
         history = drift_history.feature_history(s, model_version_id=v1, feature="num_0", **rng)
         return drift_history.histogram(s, run_id=int(history["run_id"].iloc[-1]), feature="num_0")
 
+    def whole_range(s: Any) -> Any:
+        profile = profile_reads.range_profile(s, model_version_id=v1, column="num_0", **rng)
+        return profile_reads.distribution(profile), profile_reads.quantiles(profile)
+
     common = [version_summary.store_stamp, lambda s: registry.list_versions(s), version_summary.data_extent]
+    version_rest = [lambda s, f=f: f(s, model_version_id=v1, **rng) for f in (
+        result_series.metric_series, result_series.detector_events, result_series.drift_matrix,
+        result_series.drift_share_series)] + [
+        lambda s: alerts.list_alerts(s, status="active", model_version_id=v1),
+        lambda s: retraining.list_requests(s, model_version_id=v1)]
+    compare_rest = [lambda s, v=v, f=f: f(s, model_version_id=v, **rng) for v in (v1, v2) for f in (
+        result_series.metric_series, result_series.drift_share_series)]
+    feature_base = [*common, lambda s: drift_history.drift_features(s, model_version_id=v1), feature_page]
     return {
-        "overview": [*common, lambda s: version_summary.overview(s, **rng), scheduler_state.latest_heartbeat],
-        "version": [*common, lambda s: version_summary.overview(s, **rng)] + [
-            lambda s, f=f: f(s, model_version_id=v1, **rng) for f in (
-                result_series.metric_series, result_series.detector_events, result_series.drift_matrix,
-                result_series.drift_share_series)] + [
-            lambda s: result_series.volume_series(s, model_version_ids=[v1], freq="D", **rng),
-            lambda s: alerts.list_alerts(s, status="active", model_version_id=v1),
-            lambda s: retraining.list_requests(s, model_version_id=v1)],
-        "feature": [*common, lambda s: drift_history.drift_features(s, model_version_id=v1), feature_page],
-        "compare": [*common] + [lambda s, v=v, f=f: f(s, model_version_id=v, **rng) for v in (v1, v2) for f in (
-            result_series.metric_series, result_series.drift_share_series)] + [
-            lambda s: result_series.volume_series(s, model_version_ids=[v1, v2], freq="D", **rng)],
+        "overview (before)": [*common, lambda s: version_summary.overview(s, **rng), scheduler_state.latest_heartbeat],
+        "overview": [*common, lambda s: profile_reads.overview_with_profiles(s, **rng),
+                     scheduler_state.latest_heartbeat],
+        "version (before)": [*common, lambda s: version_summary.overview(s, **rng), *version_rest,
+                             lambda s: result_series.volume_series(s, model_version_ids=[v1], freq="D", **rng)],
+        "version": [*common, lambda s: profile_reads.overview_with_profiles(s, **rng), *version_rest,
+                    lambda s: profile_reads.volume(s, model_version_ids=[v1], freq="D", **rng)],
+        "feature": feature_base,
+        "feature, Whole range tab": [*feature_base, whole_range],
+        "compare (before)": [*common, *compare_rest,
+                             lambda s: result_series.volume_series(s, model_version_ids=[v1, v2], freq="D", **rng)],
+        "compare": [*common, *compare_rest,
+                    lambda s: profile_reads.volume(s, model_version_ids=[v1, v2], freq="D", **rng)],
         "alerts": [*common, lambda s: alerts.list_alerts(s, status="active"),
                    lambda s: alerts.alert_history(s, alert_id=1), lambda s: notifications.delivery_log(s, alert_id=1)],
         "runs": [*common, lambda s: run_history.monitor_runs(s, **rng),
                  lambda s: run_history.collector_runs(s, since=recent),
                  lambda s: run_history.quarantine_counts(s, since=recent)],
     }
+
+
+def range_figures_raw(version_id: int, start: datetime, end: datetime) -> Callable[[Any], Any]:
+    """A feature's whole-range figures from the raw rows: rows, missing share, histogram on the spec's bins,
+    category counts, quantiles (what the Whole range tab would cost without profiles)."""
+    def read(s: Any) -> Any:
+        frame = read_window(s, model_version_id=version_id, start=start, end=end)
+        x = frame["num_0"].to_numpy(dtype=float)
+        finite = x[np.isfinite(x)]
+        edges = np.asarray(load_specs(s, model_version_id=version_id)["num_0"].edges)
+        cells = np.bincount(histogram_cells(finite, edges), minlength=edges.size + 1)
+        return len(x), int((~np.isfinite(x)).sum()), cells, np.quantile(finite, profile_reads.QUANTILES), \
+            frame["cat_0"].value_counts()
+    return read
+
+
+def range_figures_profiles(version_id: int, start: datetime, end: datetime) -> Callable[[Any], Any]:
+    """The same figures from the merged hourly profiles (quantiles from the KLL sketch)."""
+    def read(s: Any) -> Any:
+        rng = {"model_version_id": version_id, "start": start, "end": end}
+        numeric = profile_reads.range_profile(s, column="num_0", **rng)
+        categorical = profile_reads.range_profile(s, column="cat_0", **rng)
+        return profile_reads.distribution(numeric), profile_reads.quantiles(numeric), \
+            profile_reads.distribution(categorical)
+    return read
+
+
+def compare_range_figures(engine: Engine, ids: dict[str, int], end: datetime) -> None:
+    """Print raw rows vs profiles for one feature's whole-range figures, per range length, same run."""
+    v1 = ids["credit-default/1.0"]
+    print("\n| range | rows in range | raw rows, median of 3 (s) | profiles, median of 3 (s) | raw / profiles |")
+    print("|---|---:|---:|---:|---:|")
+    for days in (7, 30, DAYS):
+        start = end - days * DAY
+        with transaction(engine) as session:
+            n = int(profile_reads.range_profile(session, model_version_id=v1, column="num_0", start=start,
+                                                end=end).profile.n_rows)
+        _, raw = time_queries(engine, [range_figures_raw(v1, start, end)])
+        _, profiled = time_queries(engine, [range_figures_profiles(v1, start, end)])
+        print(f"| {days} days | {n:,} | {raw:.3f} | {profiled:.3f} | {raw / profiled:.1f} |", flush=True)
 
 
 def time_queries(engine: Engine, calls: list[Callable[[Any], Any]], repeat: int = 3) -> tuple[float, float]:
@@ -228,8 +293,8 @@ def time_queries(engine: Engine, calls: list[Callable[[Any], Any]], repeat: int 
     return passes[0], statistics.median(passes)
 
 
-def time_render(url: str, page: str) -> tuple[float, float]:
-    """Seconds for an AppTest render of ``page``: with empty caches, then warm."""
+def time_render(url: str, name: str) -> tuple[float, float]:
+    """Seconds for an AppTest render of a page (``"page, Tab tab"``: with that tab open): empty caches, then warm."""
     import streamlit
     from streamlit.logger import set_log_level
     from streamlit.testing.v1 import AppTest
@@ -240,8 +305,12 @@ def time_render(url: str, page: str) -> tuple[float, float]:
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.query_params.update(params)
     at.run()
+    page, _, tab = name.partition(", ")
     if page != "overview":
         at.switch_page(f"../views/{page}.py").run()
+    if tab:
+        at.session_state[f"{page}.tab"] = tab.removesuffix(" tab")
+        at.run()
     streamlit.cache_data.clear()
     times = []
     for _ in range(2):
@@ -265,8 +334,11 @@ def measure(engine: Engine, url: str, label: str) -> None:
     print("|---|---:|---:|---:|---:|")
     for page, calls in page_queries(ids, start, end).items():
         first, median = time_queries(engine, calls)
-        cold, warm = time_render(url, page)
+        cold, warm = time_render(url, page) if "(before)" not in page else (float("nan"), float("nan"))
         print(f"| {page} | {first:.3f} | {median:.3f} | {cold:.3f} | {warm:.3f} |", flush=True)
+    print(f"\nThe Feature page's whole-range figures (credit-default 1.0, num_0 and cat_0), load "
+          f"{os.getloadavg()[0]:.1f}:")
+    compare_range_figures(engine, ids, end)
 
 
 def _versions(engine: Engine) -> list[registry.VersionInfo]:

@@ -114,3 +114,39 @@ def distribution_chart(dist: pd.DataFrame, *, feature: str, feature_type: str) -
     kind = "histogram" if numeric else "category shares"
     return layout(fig, title=f"{feature}: reference vs current ({kind})", y_title="share of rows",
                    x_title=feature, height=360)
+
+
+def range_distribution_chart(dist: pd.DataFrame, quantiles: pd.DataFrame, *, feature: str,
+                             feature_type: str) -> go.Figure:
+    """The range's shares per bin (numeric, bars spanning their bins) or category, from merged profiles.
+
+    ``dist`` is :func:`driftscope.storage.profile_reads.distribution` output (exact counts); numeric
+    charts mark the sketch quantiles in ``quantiles`` (:func:`driftscope.storage.profile_reads.quantiles`)
+    as points on top, whose hover states the sketch's rank error.
+    """
+    fig = go.Figure()
+    numeric = feature_type == "numeric" and dist["left"].notna().any()
+    if numeric:
+        fig.add_trace(go.Bar(x=(dist["left"] + dist["right"]) / 2, y=dist["share"], width=dist["right"] - dist["left"],
+                             name="range", marker={"color": CURRENT, "opacity": 0.6},
+                             customdata=np.stack([dist["bin"], dist["count"]], axis=-1),
+                             hovertemplate="%{customdata[0]}: %{y:.1%} (%{customdata[1]:,.0f} rows)<extra></extra>"))
+        if not quantiles.empty:
+            top = float(dist["share"].max()) * 1.08 if len(dist) else 1.0
+            error = [f"±{e:.2%} rank" if e > 0 else "exact" for e in quantiles["rank_error"]]
+            fig.add_trace(go.Scatter(
+                x=quantiles["value"], y=[top] * len(quantiles), mode="markers+text", name="quantiles (KLL sketch)",
+                text=[f"p{q * 100:g}" for q in quantiles["q"]], textposition="top center",
+                marker={"color": REFERENCE, "symbol": "line-ns-open", "size": 14},
+                customdata=np.stack([quantiles["q"], error], axis=-1),
+                hovertemplate="%{text}: %{x:.4g} (%{customdata[1]})<extra></extra>"))
+    else:
+        fig.add_trace(go.Bar(x=dist["bin"], y=dist["share"], name="range", marker_color=CURRENT,
+                             customdata=dist["count"], hovertemplate="%{x}: %{y:.1%} (%{customdata:,.0f} rows)"
+                             "<extra></extra>"))
+    fig.update_yaxes(tickformat=".0%")
+    kind = "histogram on the reference's bins" if numeric else "category shares"
+    fig = layout(fig, title=f"{feature} over the selected range ({kind})", y_title="share of values",
+                 x_title=feature, height=360)
+    fig.update_layout(bargap=0.02 if numeric else 0.2, hovermode="closest")
+    return fig

@@ -30,6 +30,7 @@ from driftscope.storage import (
     incidents,
     login_throttle,
     notifications,
+    profile_reads,
     registry,
     retraining,
     scheduler_state,
@@ -42,10 +43,11 @@ from driftscope.storage import run_history as ops_queries
 from driftscope.storage import version_summary as overview_queries
 from driftscope.storage.db import make_engine
 from driftscope.storage.incidents import IncidentWindows
+from driftscope.storage.profile_reads import RangeProfile
 from driftscope.storage.registry import VersionInfo
 from driftscope.storage.scheduler_state import HeartbeatInfo
 
-__all__ = ["HeartbeatInfo", "IncidentWindows", "Store", "VersionInfo"]
+__all__ = ["HeartbeatInfo", "IncidentWindows", "RangeProfile", "Store", "VersionInfo"]
 
 STAMP_TTL_S = 2
 READ_TTL_S = 600
@@ -77,14 +79,15 @@ _QUERIES: dict[str, tuple[Callable[..., Any], str]] = {
     "monitor_kinds": (registry.monitor_kinds, "listing monitors"),
     "incident": (incidents.alert_windows, "reading an alert's windows"),
     "extent": (overview_queries.data_extent, "finding the stored time range"),
-    "overview": (overview_queries.overview, "reading the overview"),
+    "overview": (profile_reads.overview_with_profiles, "reading the overview"),
     "metric_series": (version_queries.metric_series, "reading performance metrics"),
     "drift_matrix": (version_queries.drift_matrix, "reading data-drift results"),
     "estimation_series": (estimate_queries.estimation_series, "reading estimated performance"),
     "track_record": (estimate_queries.estimation_track_record, "reading the estimator's track record"),
     "drift_share": (version_queries.drift_share_series, "reading dataset drift shares"),
     "detector_events": (version_queries.detector_events, "reading concept-drift events"),
-    "volume": (version_queries.volume_series, "reading prediction volumes"),
+    "volume": (profile_reads.volume, "reading prediction volumes"),
+    "range_profile": (profile_reads.range_profile, "reading a feature's profiles"),
     "drift_features": (feature_queries.drift_features, "listing drift features"),
     "feature_history": (feature_queries.feature_history, "reading a feature's drift history"),
     "histogram": (feature_queries.histogram, "reading a feature's histogram"),
@@ -170,7 +173,11 @@ def extent(store: Store) -> tuple[datetime | None, datetime | None]:
 
 
 def overview(store: Store, *, start: datetime, end: datetime) -> pd.DataFrame:
-    """Health, volume, label coverage, last run and headline metric per version (see storage.version_summary)."""
+    """Health, volume, label coverage, last run and headline metric per version (see storage.version_summary).
+
+    Profile-only (lake-backed) versions count their predictions from their profiles
+    (:func:`driftscope.storage.profile_reads.overview_with_profiles`).
+    """
     return _read(_alerts, store, "overview", start=start, end=end)
 
 
@@ -211,7 +218,7 @@ def detector_events(store: Store, *, version_id: int, start: datetime, end: date
 
 
 def volume(store: Store, *, version_ids: list[int], start: datetime, end: datetime, freq: str) -> pd.DataFrame:
-    """Predictions per version and ``freq`` bucket (``"h"`` or ``"D"``)."""
+    """Predictions per version and ``freq`` bucket (``"h"`` or ``"D"``); profile counts for profile-only versions."""
     return _read(_results, store, "volume", model_version_ids=version_ids, start=start, end=end, freq=freq)
 
 
@@ -245,6 +252,22 @@ def histogram(store: Store, *, run_id: int, feature: str) -> dict[str, Any]:
 def distribution(store: Store, *, run_id: int, feature: str) -> pd.DataFrame:
     """Reference vs current shares per bin of a feature in one run (see storage.drift_history.distribution)."""
     return feature_queries.distribution(histogram(store, run_id=run_id, feature=feature))
+
+
+def range_profile(store: Store, *, version_id: int, feature: str, start: datetime, end: datetime
+                  ) -> RangeProfile | None:
+    """A column's profiles over the range, merged (None when the version does not profile it)."""
+    return _read(_results, store, "range_profile", model_version_id=version_id, column=feature, start=start, end=end)
+
+
+def range_distribution(profile: RangeProfile) -> pd.DataFrame:
+    """Counts and shares per bin or category of a merged range profile (exact)."""
+    return profile_reads.distribution(profile)
+
+
+def range_quantiles(profile: RangeProfile) -> pd.DataFrame:
+    """Quantiles of a merged numeric range profile, with the KLL sketch's rank error."""
+    return profile_reads.quantiles(profile)
 
 
 def monitor_runs(store: Store, *, start: datetime, end: datetime, version_id: int | None = None) -> pd.DataFrame:

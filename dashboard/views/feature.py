@@ -1,5 +1,8 @@
 """Feature: reference vs current distribution, the test and its result over time, missing values, new categories.
 
+The *Whole range* tab (and the page of a feature without drift results, such as a lake-backed
+version's) shows the feature over the selected range from its merged profiles (:mod:`..range_view`).
+
 Opens on the feature that drifts most in the selected window (the alert's, the clicked heatmap
 cell's, else the newest) unless a feature is chosen; the window is a selector bound to the URL.
 """
@@ -7,7 +10,7 @@ cell's, else the newest) unless a feature is chosen; the window is a selector bo
 import pandas as pd
 import streamlit as st
 
-from driftscope.dashboard import charts, charts_drift, data, deep_dive, figures, fmt, state, ui
+from driftscope.dashboard import charts, charts_drift, data, deep_dive, figures, fmt, range_view, state, ui
 from driftscope.dashboard import markdown as md
 from driftscope.dashboard.data import VersionInfo
 
@@ -137,7 +140,11 @@ def main() -> None:
     st.caption(f"{md.text(f'{version.model} {version.version}')} · {md.text(feature)} ({_kind(version, feature)}) · "
                f"{fmt.span(ctx.start, ctx.end)}")
     if history.empty:
-        if "data_drift" not in data.monitor_kinds(ctx.store, model_id=version.model_id):
+        profile = range_view.range_profile(ctx, version, feature)
+        if profile is not None:
+            st.caption("No drift result for this feature in the range; its profiles show the range's distribution.")
+            range_view.range_section(ctx, version, feature, _kind(version, feature), profile)
+        elif "data_drift" not in data.monitor_kinds(ctx.store, model_id=version.model_id):
             ui.empty(f"No `kind: data_drift` monitor is configured for {md.text(version.model)}.",
                      "Add one under `monitors:` in driftscope.yaml and run `driftscope apply`.")
         else:
@@ -146,14 +153,17 @@ def main() -> None:
         return
     row = pick_window(ctx, history)
     result_metrics(row)
-    over_time, distribution, report = st.tabs(["Over time", "Distribution", "Evidently report"],
-                                              key="feature.tab", on_change="rerun")
+    over_time, distribution, whole, report = st.tabs(
+        ["Over time", "Distribution", "Whole range", "Evidently report"], key="feature.tab", on_change="rerun")
     if over_time.open:
         with over_time:
             over_time_section(ctx, version, feature, history, row)
     if distribution.open:
         with distribution:
             distribution_section(ctx, row, feature)
+    if whole.open:
+        with whole:
+            range_view.range_section(ctx, version, feature, str(row["feature_type"]))
     if report.open:
         with report:
             deep_dive.report_section(ctx, version, row["window_start"], row["window_end"], key="feature")
