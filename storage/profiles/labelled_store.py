@@ -81,16 +81,17 @@ def add_labelled(session: Session, *, model_version_id: int, profiles: Mapping[i
         session.execute(insert(LabelProfileRow), fresh)
 
 
-def replace_labelled(session: Session, *, model_version_id: int, profiles: Mapping[int, LabelledProfile],
-                     bucket_seconds: int) -> None:
-    """Store ``profiles`` in place of whatever the same buckets held (a recomputed lake partition)."""
-    if not profiles:
-        return
-    session.execute(delete(LabelProfileRow).where(
-        LabelProfileRow.model_version_id == model_version_id, LabelProfileRow.bucket_seconds == bucket_seconds,
-        LabelProfileRow.bucket_start.in_([_utc(s) for s in profiles])))
-    session.execute(insert(LabelProfileRow),
-                    [_values(model_version_id, s, bucket_seconds, p) for s, p in profiles.items()])
+def replace_labelled(session: Session, *, model_version_id: int, starts: Sequence[int],
+                     profiles: Mapping[int, LabelledProfile], bucket_seconds: int) -> None:
+    """Clear the buckets starting at ``starts`` (µs) and store ``profiles`` there (a recomputed lake partition)."""
+    cleared = sorted(set(starts) | set(profiles))
+    if cleared:
+        session.execute(delete(LabelProfileRow).where(
+            LabelProfileRow.model_version_id == model_version_id, LabelProfileRow.bucket_seconds == bucket_seconds,
+            LabelProfileRow.bucket_start.in_([_utc(s) for s in cleared])))
+    if profiles:
+        session.execute(insert(LabelProfileRow),
+                        [_values(model_version_id, s, bucket_seconds, p) for s, p in profiles.items()])
 
 
 def window_labelled(session: Session, *, model_version_id: int, start: datetime, end: datetime
@@ -165,6 +166,11 @@ def backfill_labelled_all(session: Session) -> dict[int, int]:
     """:func:`backfill_labelled_version` for every version; labelled rows profiled by version id."""
     ids = session.execute(select(ModelVersion.id).order_by(ModelVersion.id)).scalars().all()
     return {version_id: backfill_labelled_version(session, model_version_id=version_id) for version_id in ids}
+
+
+def version_task(session: Session, *, model_version_id: int) -> str:
+    """The task of the version's model (``binary_classification``, ``multiclass_classification``, ``regression``)."""
+    return _model_of(session, model_version_id)[1]
 
 
 def _model_of(session: Session, model_version_id: int) -> tuple[int, str]:
