@@ -721,8 +721,8 @@ class ColumnProfileRow(Base):
 class LabelProfileRow(Base):
     """What the performance metrics need from one version's labelled predictions in one UTC time bucket.
 
-    ``cells`` are ``[label, prediction, score bin, n, sum p, sum p^2, sum ln p, sum ln(1 - p)]``
-    lists (classification), ``moments`` the error moments (regression); see
+    ``cells`` holds, column-wise, each cell's label, prediction, score bin and ``[n, sum p, sum p^2,
+    sum ln p, sum ln(1 - p)]`` (classification), ``moments`` the error moments (regression); see
     :mod:`driftscope.storage.profiles.labelled`. Buckets as :class:`ColumnProfileRow`.
     """
 
@@ -733,6 +733,6 @@ class LabelProfileRow(Base):
     bucket_start: Mapped[datetime] = mapped_column(primary_key=True)
     bucket_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
     n_labelled: Mapped[int] = mapped_column(BigInteger)
-    cells: Mapped[list[Any]]
+    cells: Mapped[dict[str, Any]]
     moments: Mapped[list[Any]]
     updated_at: Mapped[datetime] = mapped_column(server_default=_now())

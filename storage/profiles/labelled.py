@@ -20,7 +20,7 @@ and commutative; counts merge exactly, sums up to floating-point rounding. A pro
 ``-1`` removes rows: a corrected label is its old row removed and its new row added.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +29,14 @@ import pandas as pd
 
 from driftscope.storage.profiles.spec import category_name
 
-SCORE_BINS = 1000
+SCORE_BINS = 200
 EPS = float(np.finfo(np.float64).eps)
 N_SUMS = 5
 """Per cell: rows, sum p, sum p², sum ln p, sum ln(1 - p)."""
 MOMENTS = ("n", "sum_e", "sum_abs_e", "sum_sq_e", "sum_e4", "sum_ape", "sum_ape2", "mean_y", "m2_y")
 CellKey = tuple[str, str, int]
+EMPTY_SUMS = 1e-9
+"""Sums this close to 0 in a cell without rows are rounding left over from removed rows."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,21 +59,28 @@ class LabelledProfile:
         """Labelled rows summarised."""
         return round(sum(float(c[0]) for c in self.cells.values()) + float(self.moments[0]))
 
-    def to_json(self) -> tuple[list[list[Any]], list[float]]:
-        """``cells`` and ``moments`` as JSON-safe lists (the ``label_profiles`` columns)."""
-        cells = [[label, pred, int(b), *(float(v) for v in sums)]
-                 for (label, pred, b), sums in sorted(self.cells.items())]
+    def to_json(self) -> tuple[dict[str, list[Any]], list[float]]:
+        """``cells`` (columnar: ``label``, ``prediction``, ``bin`` and the sums row-major in ``sums``)
+        and ``moments`` as JSON-safe values (the ``label_profiles`` columns)."""
+        keys = sorted(self.cells)
+        labels, predictions, bins = (list(part) for part in zip(*keys, strict=True)) if keys else ([], [], [])
+        sums = np.array([self.cells[k] for k in keys], dtype=np.float64).reshape(-1).tolist()
+        cells = {"label": labels, "prediction": predictions, "bin": bins, "sums": sums}
         return cells, [float(v) for v in self.moments]
 
     @classmethod
-    def from_json(cls, cells: Iterable[list[Any]], moments: Iterable[float]) -> "LabelledProfile":
+    def from_json(cls, cells: Mapping[str, list[Any]], moments: Iterable[float]) -> "LabelledProfile":
         """The inverse of :meth:`to_json`."""
-        return cls({(str(c[0]), str(c[1]), int(c[2])): np.asarray(c[3:], dtype=np.float64) for c in cells},
-                   np.asarray(list(moments), dtype=np.float64))
+        sums = np.asarray(cells.get("sums", []), dtype=np.float64).reshape(-1, N_SUMS)
+        keys = zip(cells.get("label", []), cells.get("prediction", []), cells.get("bin", []), strict=True)
+        return cls(dict(zip(keys, sums, strict=True)), np.asarray(list(moments), dtype=np.float64))
 
 
 def merge(a: LabelledProfile, b: LabelledProfile) -> LabelledProfile:
-    """The profile of the rows of ``a`` and ``b`` (cells whose count reaches 0 are dropped).
+    """The profile of the rows of ``a`` and ``b``.
+
+    A cell is dropped when its count reaches 0 and its sums are within :data:`EMPTY_SUMS` of 0 (its
+    rows were removed); a change (one row removed, another added) keeps count 0 with its sums.
 
     Examples
     --------
@@ -83,7 +92,7 @@ def merge(a: LabelledProfile, b: LabelledProfile) -> LabelledProfile:
     cells = dict(a.cells)
     for key, sums in b.cells.items():
         total = cells[key] + sums if key in cells else sums.copy()
-        if round(total[0]) == 0:
+        if round(total[0]) == 0 and np.all(np.abs(total[1:]) <= EMPTY_SUMS):
             cells.pop(key, None)
         else:
             cells[key] = total
@@ -117,46 +126,67 @@ def profile_rows(frame: pd.DataFrame, task: str, *, weight: int = 1) -> Labelled
     Rows missing a label or a prediction are left out, as the performance monitor leaves them
     out; ``weight=-1`` gives the profile that removes these rows from a merge.
     """
-    frame = frame.loc[frame["label"].notna().to_numpy() & frame["prediction"].notna().to_numpy()]
-    if task == "regression":
-        return LabelledProfile(moments=error_moments(frame) * _moment_sign(weight))
-    return LabelledProfile(cells=class_cells(frame, weight))
+    return profiles_by_bucket(frame, np.zeros(len(frame), dtype=np.int64), task, weight=weight).get(
+        0, LabelledProfile())
 
 
-def class_cells(frame: pd.DataFrame, weight: int = 1) -> dict[CellKey, np.ndarray]:
-    """Per (label, prediction, bin) the count and probability sums of classification rows, times ``weight``."""
+def profiles_by_bucket(frame: pd.DataFrame, buckets: np.ndarray, task: str, *, weight: int = 1
+                       ) -> dict[int, LabelledProfile]:
+    """:func:`profile_rows` of the rows of each bucket (``buckets`` aligned with ``frame``), in one pass."""
+    keep = frame["label"].notna().to_numpy() & frame["prediction"].notna().to_numpy()
+    frame, buckets = frame.loc[keep], np.asarray(buckets)[keep]
     if frame.empty:
         return {}
+    if task == "regression":
+        return {b: LabelledProfile(moments=m * _moment_sign(weight)) for b, m in error_moments(frame, buckets).items()}
+    return {b: LabelledProfile(cells=c) for b, c in class_cells(frame, buckets, weight).items()}
+
+
+def class_cells(frame: pd.DataFrame, buckets: np.ndarray, weight: int = 1) -> dict[int, dict[CellKey, np.ndarray]]:
+    """Per bucket and (label, prediction, bin) the count and probability sums of classification rows.
+
+    Sums are multiplied by ``weight``.
+    """
     p = (pd.to_numeric(frame["probability"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
          if "probability" in frame else np.full(len(frame), np.nan))
     finite = np.isfinite(p)
     bins = np.where(finite, np.clip(np.floor(np.where(finite, p, 0.0) * SCORE_BINS), 0, SCORE_BINS - 1), -1)
     clipped = np.clip(np.where(finite, p, 0.5), EPS, 1.0 - EPS)
     zero = np.zeros(len(frame))
+    label_codes, label_names = pd.factorize(frame["label"].astype(str).to_numpy())
+    raw_codes, raw_predictions = pd.factorize(frame["prediction"].to_numpy())
+    named_codes, prediction_names = pd.factorize(np.array([category_name(v) for v in raw_predictions], dtype=object))
     parts = pd.DataFrame({
-        "label": frame["label"].astype(str).to_numpy(), "prediction": [category_name(v) for v in frame["prediction"]],
-        "bin": bins.astype(np.int64), "n": np.ones(len(frame)), "p": np.where(finite, p, zero),
-        "p2": np.where(finite, p * p, zero), "lnp": np.where(finite, np.log(clipped), zero),
-        "ln1mp": np.where(finite, np.log1p(-clipped), zero),
+        "bucket": buckets, "label": label_codes, "prediction": named_codes[raw_codes], "bin": bins.astype(np.int64),
+        "n": np.ones(len(frame)), "p": np.where(finite, p, zero), "p2": np.where(finite, p * p, zero),
+        "lnp": np.where(finite, np.log(clipped), zero), "ln1mp": np.where(finite, np.log1p(-clipped), zero),
     })
-    summed = parts.groupby(["label", "prediction", "bin"], sort=True).sum()
+    summed = parts.groupby(["bucket", "label", "prediction", "bin"], sort=True).sum()
     values = summed.to_numpy(np.float64) * weight
-    return {(str(k[0]), str(k[1]), int(k[2])): values[i] for i, k in enumerate(summed.index)}
+    out: dict[int, dict[CellKey, np.ndarray]] = {}
+    for i, (bucket, label, prediction, b) in enumerate(summed.index.tolist()):
+        key = (str(label_names[label]), str(prediction_names[prediction]), int(b))
+        out.setdefault(int(bucket), {})[key] = values[i]
+    return out
 
 
-def error_moments(frame: pd.DataFrame) -> np.ndarray:
-    """The :data:`MOMENTS` of regression rows whose label and prediction read as finite numbers."""
+def error_moments(frame: pd.DataFrame, buckets: np.ndarray) -> dict[int, np.ndarray]:
+    """Per bucket the :data:`MOMENTS` of regression rows whose label and prediction read as finite numbers."""
     y = np.array([_number(v) for v in frame["label"]], dtype=np.float64)
     y_hat = pd.to_numeric(frame["prediction"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
     keep = np.isfinite(y) & np.isfinite(y_hat)
-    y, e = y[keep], y[keep] - y_hat[keep]
-    if y.size == 0:
-        return np.zeros(len(MOMENTS))
+    y, e, buckets = y[keep], y[keep] - y_hat[keep], np.asarray(buckets)[keep]
     abs_e = np.abs(e)
     ape = abs_e / np.maximum(np.abs(y), EPS)
-    mean_y = float(y.mean())
-    return np.array([y.size, e.sum(), abs_e.sum(), (e * e).sum(), (e**4).sum(), ape.sum(), (ape * ape).sum(),
-                     mean_y, float(np.square(y - mean_y).sum())])
+    parts = pd.DataFrame({"bucket": buckets, "n": np.ones(y.size), "e": e, "abs_e": abs_e, "sq_e": e * e,
+                          "e4": e**4, "ape": ape, "ape2": ape * ape, "y": y})
+    grouped = parts.groupby("bucket", sort=True)
+    sums = grouped.sum()
+    mean_y = sums["y"] / sums["n"]
+    parts["dev2"] = np.square(y - mean_y.reindex(buckets).to_numpy())
+    m2_y = parts.groupby("bucket", sort=True)["dev2"].sum()
+    table = sums.drop(columns=["y"]).assign(mean_y=mean_y, m2_y=m2_y).to_numpy(np.float64)
+    return {int(b): table[i] for i, b in enumerate(sums.index.tolist())}
 
 
 def _moment_sign(weight: int) -> np.ndarray:

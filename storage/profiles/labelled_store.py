@@ -22,10 +22,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from driftscope.storage.arrow_frames import decode_table
+from driftscope.storage.bulk import insert_frame
+from driftscope.storage.db import is_postgres
 from driftscope.storage.models import (
     ColumnProfileRow,
     GroundTruth,
@@ -36,7 +38,7 @@ from driftscope.storage.models import (
     PredictionChunk,
 )
 from driftscope.storage.profiles.compute import HOUR
-from driftscope.storage.profiles.labelled import LabelledProfile, merge, merge_all, profile_rows
+from driftscope.storage.profiles.labelled import LabelledProfile, merge, merge_all, profiles_by_bucket
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = 1_000_000
@@ -53,10 +55,9 @@ def bucket_profiles(frame: pd.DataFrame, task: str, *, weight: int = 1, bucket_s
     if frame.empty:
         return {}
     ts = pd.to_datetime(frame["ts"], utc=True).dt.tz_convert(None)
-    micros = ts.to_numpy().astype("datetime64[us]").astype(np.int64)
     step = bucket_seconds * _US
-    starts = micros // step * step
-    return {int(s): profile_rows(frame.loc[starts == s], task, weight=weight) for s in np.unique(starts)}
+    starts = ts.to_numpy().astype("datetime64[us]").astype(np.int64) // step * step
+    return profiles_by_bucket(frame, starts, task, weight=weight)
 
 
 def add_labelled(session: Session, *, model_version_id: int, profiles: Mapping[int, LabelledProfile],
@@ -116,15 +117,30 @@ def window_predictions(session: Session, *, model_version_id: int, start: dateti
 
 
 def add_labelled_predictions(session: Session, *, model_version_id: int, tables: Sequence[pa.Table]) -> None:
-    """Add the newly stored predictions (canonical Arrow tables) that already have a label."""
-    ids = pc.unique(pa.chunked_array([t.column("prediction_id") for t in tables])).to_pylist() if tables else []
-    if not ids:
+    """Add the newly stored predictions (canonical Arrow tables) that already have a label.
+
+    One query over the index on (version, ts): the labelled predictions of the version in the
+    batch's time span, kept when their id is one of the batch's (a stored batch holds no id stored
+    before), so a batch whose labels have not arrived costs one index range scan.
+    """
+    table = pa.concat_tables(tables, promote_options="default") if tables else None
+    if table is None or table.num_rows == 0:
         return
     model_id, task = _model_of(session, model_version_id)
-    labels = _labels(session, model_id, ids)
-    if labels.empty:
+    span = pc.min_max(table.column("ts"))
+    found = session.execute(
+        select(Prediction.prediction_id, GroundTruth.label)
+        .join(GroundTruth, (GroundTruth.model_id == model_id) & (GroundTruth.prediction_id == Prediction.prediction_id))
+        .where(Prediction.model_version_id == model_version_id, Prediction.ts >= span["min"].as_py(),
+               Prediction.ts <= span["max"].as_py())).all()
+    if not found:
         return
-    frame = pa.concat_tables(tables, promote_options="default").to_pandas().merge(labels, on="prediction_id")
+    labels = pd.DataFrame(found, columns=["prediction_id", "label"])
+    ids = table.column("prediction_id")
+    if pa.types.is_dictionary(ids.type):
+        ids = ids.cast(ids.type.value_type)
+    labelled = table.filter(pc.is_in(ids, value_set=pa.array(labels["prediction_id"].tolist(), ids.type)))
+    frame = labelled.to_pandas().merge(labels, on="prediction_id")
     add_labelled(session, model_version_id=model_version_id, profiles=bucket_profiles(frame, task))
 
 
@@ -191,22 +207,33 @@ def _labels(session: Session, model_id: int, prediction_ids: list[str]) -> pd.Da
 
 def _stored_predictions(session: Session, model_id: int, prediction_ids: list[str]
                         ) -> Iterable[tuple[int, pd.DataFrame]]:
-    """Per version of the model, the stored predictions among ``prediction_ids`` (read from their chunks)."""
-    found: list[Any] = []
-    for start in range(0, len(prediction_ids), _IN_SLICE):
-        found += session.execute(select(Prediction.model_version_id, Prediction.chunk_id, Prediction.prediction_id)
-                                 .join(ModelVersion, ModelVersion.id == Prediction.model_version_id)
-                                 .where(ModelVersion.model_id == model_id,
-                                        Prediction.prediction_id.in_(prediction_ids[start:start + _IN_SLICE]))).all()
+    """Per version of the model, the stored predictions among ``prediction_ids`` (read from their chunks).
+
+    The ids are staged in a temporary table and joined to each version's index rows by primary
+    key: one bulk insert and one query per version, however many ids.
+    """
+    stage = "_stage_label_profile_ids"
+    collate = ' COLLATE "C"' if is_postgres(session) else ""
+    session.execute(text(f"DROP TABLE IF EXISTS {stage}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {stage} (v VARCHAR(200){collate} PRIMARY KEY)"))
+    insert_frame(session, stage, pd.DataFrame({"v": pd.unique(np.asarray(prediction_ids, dtype=object))}))
+    versions = session.execute(select(ModelVersion.id).where(ModelVersion.model_id == model_id)).scalars().all()
     by_chunk: dict[tuple[int, int], list[str]] = {}
-    for version_id, chunk_id, prediction_id in found:
-        by_chunk.setdefault((int(version_id), int(chunk_id)), []).append(str(prediction_id))
+    for version_id in versions:
+        rows = session.execute(text(
+            f"SELECT p.chunk_id, p.prediction_id FROM {stage} s JOIN predictions p "
+            "ON p.model_version_id = :version AND p.prediction_id = s.v"), {"version": version_id}).all()
+        for chunk_id, prediction_id in rows:
+            by_chunk.setdefault((int(version_id), int(chunk_id)), []).append(str(prediction_id))
+    session.execute(text(f"DROP TABLE {stage}"))
     frames: dict[int, list[pd.DataFrame]] = {}
     for (version_id, chunk_id), ids in sorted(by_chunk.items()):
         table = decode_table(session.execute(select(PredictionChunk.data)
                                              .where(PredictionChunk.id == chunk_id)).scalar_one())
-        wanted = pc.is_in(table.column("prediction_id"), value_set=pa.array(ids, pa.string()))
-        frames.setdefault(version_id, []).append(table.filter(wanted).to_pandas())
+        column = table.column("prediction_id")
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        frames.setdefault(version_id, []).append(table.filter(pc.is_in(column, value_set=pa.array(ids))).to_pandas())
     for version_id, parts in frames.items():
         yield version_id, pd.concat(parts, ignore_index=True)
 
