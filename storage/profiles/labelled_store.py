@@ -14,6 +14,7 @@ Not covered: a label that lands after its prediction was archived (its row is no
 to join; the rows path still reads it from the archive).
 """
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +27,6 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from driftscope.storage.arrow_frames import decode_table
-from driftscope.storage.bulk import insert_frame
 from driftscope.storage.db import is_postgres
 from driftscope.storage.models import (
     ColumnProfileRow,
@@ -207,35 +207,39 @@ def _labels(session: Session, model_id: int, prediction_ids: list[str]) -> pd.Da
 
 def _stored_predictions(session: Session, model_id: int, prediction_ids: list[str]
                         ) -> Iterable[tuple[int, pd.DataFrame]]:
-    """Per version of the model, the stored predictions among ``prediction_ids`` (read from their chunks).
-
-    The ids are staged in a temporary table and joined to each version's index rows by primary
-    key: one bulk insert and one query per version, however many ids.
-    """
-    stage = "_stage_label_profile_ids"
-    collate = ' COLLATE "C"' if is_postgres(session) else ""
-    session.execute(text(f"DROP TABLE IF EXISTS {stage}"))
-    session.execute(text(f"CREATE TEMPORARY TABLE {stage} (v VARCHAR(200){collate} PRIMARY KEY)"))
-    insert_frame(session, stage, pd.DataFrame({"v": pd.unique(np.asarray(prediction_ids, dtype=object))}))
+    """Per version of the model, the stored predictions among ``prediction_ids`` (read from their chunks)."""
+    ids = [str(v) for v in pd.unique(np.asarray(prediction_ids, dtype=object))]
     versions = session.execute(select(ModelVersion.id).where(ModelVersion.model_id == model_id)).scalars().all()
-    by_chunk: dict[tuple[int, int], list[str]] = {}
-    for version_id in versions:
-        rows = session.execute(text(
-            f"SELECT p.chunk_id, p.prediction_id FROM {stage} s JOIN predictions p "
-            "ON p.model_version_id = :version AND p.prediction_id = s.v"), {"version": version_id}).all()
-        for chunk_id, prediction_id in rows:
-            by_chunk.setdefault((int(version_id), int(chunk_id)), []).append(str(prediction_id))
-    session.execute(text(f"DROP TABLE {stage}"))
     frames: dict[int, list[pd.DataFrame]] = {}
-    for (version_id, chunk_id), ids in sorted(by_chunk.items()):
-        table = decode_table(session.execute(select(PredictionChunk.data)
-                                             .where(PredictionChunk.id == chunk_id)).scalar_one())
-        column = table.column("prediction_id")
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
-        frames.setdefault(version_id, []).append(table.filter(pc.is_in(column, value_set=pa.array(ids))).to_pandas())
+    for version_id in versions:
+        by_chunk: dict[int, list[str]] = {}
+        for chunk_id, prediction_id in _index_rows(session, int(version_id), ids):
+            by_chunk.setdefault(int(chunk_id), []).append(str(prediction_id))
+        for chunk_id, wanted in sorted(by_chunk.items()):
+            table = decode_table(session.execute(select(PredictionChunk.data)
+                                                 .where(PredictionChunk.id == chunk_id)).scalar_one())
+            column = table.column("prediction_id")
+            if pa.types.is_dictionary(column.type):
+                column = column.cast(column.type.value_type)
+            chosen = table.filter(pc.is_in(column, value_set=pa.array(wanted, pa.string())))
+            frames.setdefault(int(version_id), []).append(chosen.to_pandas())
     for version_id, parts in frames.items():
         yield version_id, pd.concat(parts, ignore_index=True)
+
+
+def _index_rows(session: Session, version_id: int, ids: list[str]) -> Sequence[Any]:
+    """``(chunk_id, prediction_id)`` of the version's stored predictions among ``ids``, in one query.
+
+    The ids travel as one parameter (a PostgreSQL text array, a JSON text on SQLite) and are joined
+    to the index by primary key, so the query costs no bind parameter per id.
+    """
+    if is_postgres(session):
+        sql = ('SELECT p.chunk_id, p.prediction_id FROM unnest(CAST(:ids AS text[])) AS j(v) JOIN predictions p '
+               'ON p.model_version_id = :version AND p.prediction_id = j.v COLLATE "C"')
+        return session.execute(text(sql), {"ids": ids, "version": version_id}).all()
+    sql = ("SELECT p.chunk_id, p.prediction_id FROM json_each(:ids) AS j JOIN predictions p "
+           "ON p.model_version_id = :version AND p.prediction_id = j.value")
+    return session.execute(text(sql), {"ids": json.dumps(ids), "version": version_id}).all()
 
 
 def _values(model_version_id: int, start: int, bucket_seconds: int, profile: LabelledProfile) -> dict[str, Any]:
