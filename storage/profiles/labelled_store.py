@@ -231,13 +231,15 @@ def _index_rows(session: Session, version_id: int, ids: list[str]) -> Sequence[A
     """``(chunk_id, prediction_id)`` of the version's stored predictions among ``ids``, in one query.
 
     The ids travel as one parameter (a PostgreSQL text array, a JSON text on SQLite) and are joined
-    to the index by primary key, so the query costs no bind parameter per id.
+    to the index by primary key, so the query costs no bind parameter per id. SQLite's ``CROSS
+    JOIN`` keeps the ids as the outer loop (with a plain join the planner scanned the version's
+    index once per id).
     """
     if is_postgres(session):
         sql = ('SELECT p.chunk_id, p.prediction_id FROM unnest(CAST(:ids AS text[])) AS j(v) JOIN predictions p '
                'ON p.model_version_id = :version AND p.prediction_id = j.v COLLATE "C"')
         return session.execute(text(sql), {"ids": ids, "version": version_id}).all()
-    sql = ("SELECT p.chunk_id, p.prediction_id FROM json_each(:ids) AS j JOIN predictions p "
+    sql = ("SELECT p.chunk_id, p.prediction_id FROM json_each(:ids) AS j CROSS JOIN predictions p "  # ids outer
            "ON p.model_version_id = :version AND p.prediction_id = j.value")
     return session.execute(text(sql), {"ids": json.dumps(ids), "version": version_id}).all()
 
