@@ -5,8 +5,9 @@ Each partition is one UTC day: its rows are profiled into the day's bucket (``bu
 86400``, the partition date) of the source's model version, against the version's specs. A
 partition is recorded with a fingerprint of its files (names, sizes, modification times or
 ETags); an unchanged partition is skipped, a new or rewritten one is (re)computed once and its
-day's profiles replaced, in one transaction with its new mark (compare-and-set, as the files
-source). The source's watermark is the newest partition value profiled.
+day's profiles (and label profiles, when the rows carry their label: :mod:`.lake_labels`)
+replaced, in one transaction with its new mark (compare-and-set, as the files source). The
+source's watermark is the newest partition value profiled.
 
 Engines: ``local`` reads each partition with pyarrow in record batches of ``BATCH_ROWS`` rows
 (memory bounded by one batch plus the profiles, whatever the partition's size); ``spark``
@@ -27,6 +28,7 @@ import pyarrow.dataset as ds
 from sqlalchemy import Engine
 
 from driftscope.collectors.config import SourceConfig
+from driftscope.collectors.lake_labels import label_columns, local_label_profiles
 from driftscope.collectors.target import Target, load_target
 from driftscope.errors import SchemaError
 from driftscope.storage.collector_state import (
@@ -40,6 +42,8 @@ from driftscope.storage.collector_state import (
 from driftscope.storage.db import read_transaction, transaction
 from driftscope.storage.profiles import ColumnProfile, ColumnSpec, merge
 from driftscope.storage.profiles.compute import DAY, profile_table
+from driftscope.storage.profiles.labelled import LabelledProfile
+from driftscope.storage.profiles.labelled_store import replace_labelled, version_task
 from driftscope.storage.profiles.store import BucketKey, load_specs, replace_profiles
 
 log = logging.getLogger(__name__)
@@ -131,11 +135,13 @@ def collect_lake(engine: Engine, spec: SourceConfig, run_id: int) -> None:
         version_id = target.versions[str(spec.version)].id
         specs = load_specs(session, model_version_id=version_id)
         marks = file_marks(session, source=spec.name)
+        task = version_task(session, model_version_id=version_id)
     if not specs:
         raise SchemaError(f"lake source {spec.name!r}: model {spec.model!r} version {spec.version!r} has no profile "
                           "specs; run `driftscope apply` (it builds them from the version's reference)")
     fs, root = fsspec.core.url_to_fs(str(spec.url))
     columns = source_columns(specs, target, str(spec.version))
+    labelled = label_columns(target, str(spec.version))
     changed = list(_changed(partitions(fs, root, str(spec.partition)), marks))
     if spec.effective_engine == "spark":
         from driftscope.collectors.lake_spark import spark_profiles
@@ -146,7 +152,9 @@ def collect_lake(engine: Engine, spec: SourceConfig, run_id: int) -> None:
             profiles, n_rows = computed[partition.key]
         else:
             profiles, n_rows = local_profiles(fs, partition, specs, columns)
-        _store(engine, spec, run_id, version_id, partition, marks.get(partition.key), profiles, n_rows)
+        by_label = ({} if spec.effective_engine == "spark" or not labelled
+                    else local_label_profiles(fs, partition.files, partition.day_micros, labelled, task, BATCH_ROWS))
+        _store(engine, spec, run_id, version_id, partition, marks.get(partition.key), profiles, n_rows, by_label)
         log.info("lake %s: profiled %s (%d rows)", spec.name, partition.key, n_rows)
 
 
@@ -158,11 +166,14 @@ def _changed(found: list[Partition], marks: Mapping[str, FileMark]) -> Iterator[
 
 
 def _store(engine: Engine, spec: SourceConfig, run_id: int, version_id: int, partition: Partition,
-           expected: FileMark | None, profiles: dict[BucketKey, ColumnProfile], n_rows: int) -> None:
+           expected: FileMark | None, profiles: dict[BucketKey, ColumnProfile], n_rows: int,
+           by_label: dict[int, LabelledProfile]) -> None:
     with transaction(engine) as session:
         advance_file(session, source=spec.name, expected=expected,
                      mark=FileMark(partition.key, partition.size, partition.fingerprint, n_rows, n_rows))
         replace_profiles(session, model_version_id=version_id, profiles=profiles, bucket_seconds=DAY)
+        replace_labelled(session, model_version_id=version_id, starts=[partition.day_micros], profiles=by_label,
+                         bucket_seconds=DAY)
         watermark = get_watermark(session, source=spec.name)
         if watermark is None or partition.value > watermark:
             advance_watermark(session, source=spec.name, expected=watermark, watermark=partition.value)

@@ -33,8 +33,9 @@ class ColumnTest(Strict):
 
 
 _KIND_KEYS: dict[str, set[str]] = {
-    "data_drift": {"drift_share", "tests", "thresholds", "false_alarm_rate", "fdr", "path"},
-    "performance": {"metrics", "min_labels", "n_bootstrap", "thresholds", "false_alarm_rate"},
+    "data_drift": {"drift_share", "tests", "thresholds", "false_alarm_rate", "fdr", "path", "profile_above_rows"},
+    "performance": {"metrics", "min_labels", "n_bootstrap", "thresholds", "false_alarm_rate", "path",
+                    "profile_above_rows"},
     "concept_drift": {"detectors", "min_labels"},
     "estimated_performance": {"metrics", "min_labels"},
     "operational": {"latency_percentiles"},
@@ -88,7 +89,10 @@ class MonitorConfig(Strict):
     detectors: list[str] | None = None
     latency_percentiles: list[float] | None = Field(default=None, min_length=1)
     path: Literal["rows", "profile", "auto"] | None = None
-    """Data drift: compute from the raw rows, from stored profiles, or rows unless the store has none (auto)."""
+    """Data drift and performance: compute from the raw rows, from stored profiles, or choose (auto; see
+    :mod:`driftscope.monitors.profile_path`)."""
+    profile_above_rows: int | None = Field(default=None, ge=1)
+    """``path: auto``: use the profiles when the window holds more stored rows than this (default: never for size)."""
 
     @model_validator(mode="after")
     def _kind_options(self) -> "MonitorConfig":
@@ -109,6 +113,8 @@ class MonitorConfig(Strict):
         if self.latency_percentiles and len(set(self.latency_percentiles)) != len(self.latency_percentiles):
             raise ValueError("latency_percentiles: a percentile is listed twice")
         check_width(self.window)
+        if self.profile_above_rows is not None and self.effective_path != "auto":
+            raise ValueError(f"'profile_above_rows' needs 'path: auto' (path is {self.path!r})")
         if self.effective_thresholds == "fixed":
             for key in ("false_alarm_rate", "fdr"):
                 if getattr(self, key) is not None:
@@ -118,7 +124,7 @@ class MonitorConfig(Strict):
 
     @property
     def effective_path(self) -> str:
-        """Data drift's path: ``auto`` unless set (see :mod:`driftscope.monitors.profile_path`)."""
+        """Data drift's and performance's path: ``auto`` unless set (see :mod:`driftscope.monitors.profile_path`)."""
         return self.path or "auto"
 
     @property

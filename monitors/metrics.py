@@ -354,7 +354,9 @@ class MetricResult:
     value shown, no verdict) or ``"undefined"`` (the metric has no value on this data, e.g. ROC
     AUC with one class). ``flagged`` is the verdict (a significant drop, a detected change);
     ``threshold`` is the level it was judged at (a significance level unless ``details`` says
-    otherwise).
+    otherwise). ``path`` says how it was computed (``rows`` or ``profile``, see
+    :mod:`driftscope.monitors.profiles.performance`) and ``error_bound`` bounds the value's error
+    on the profile path (None when exact).
     """
 
     metric: str
@@ -368,6 +370,8 @@ class MetricResult:
     p_value: float | None = None
     flagged: bool = False
     details: Mapping[str, Any] = field(default_factory=dict)
+    path: str = "rows"
+    error_bound: float | None = None
 
     def row(self) -> dict[str, Any]:
         """The ``metric_values`` columns of this result (JSON-safe details)."""
@@ -376,7 +380,8 @@ class MetricResult:
             "ci_low": finite_or_none(self.ci_low), "ci_high": finite_or_none(self.ci_high),
             "reference_value": finite_or_none(self.reference_value), "threshold": self.threshold,
             "p_value": finite_or_none(self.p_value), "flagged": bool(self.flagged), "n": int(self.n),
-            "details": json_safe(dict(self.details)),
+            "details": json_safe(dict(self.details)), "path": self.path,
+            "error_bound": finite_or_none(self.error_bound),
         }
 
 

@@ -41,8 +41,8 @@ from driftscope.monitors.data_drift import DataDriftMonitor, DataDriftResult
 from driftscope.monitors.estimation.monitor import EstimatedPerformanceMonitor, EstimationResult
 from driftscope.monitors.operational import BASELINE_WINDOWS, OperationalResult, baseline_of, evaluate_operational
 from driftscope.monitors.performance import PerformanceMonitor, PerformanceResult
-from driftscope.monitors.profile_path import evaluate_profiles, fit_profile_monitor
-from driftscope.monitors.profiles import ProfileDriftMonitor
+from driftscope.monitors.profile_path import ProfileEvaluator, prefers_profiles, profile_evaluator
+from driftscope.monitors.profiles.performance import ProfilePerformanceMonitor
 from driftscope.monitors.windows import (
     LABEL_COLUMN,
     Width,
@@ -290,7 +290,7 @@ def build_monitor(monitor: MonitorConfig, version: VersionInfo, engine: Engine |
                 engine, version.id, Calibration(monitor.effective_false_alarm_rate)),
         )
     if monitor.kind == "performance":
-        return PerformanceMonitor(
+        return ProfilePerformanceMonitor(
             task, metrics=monitor.metrics, has_probability=has_probability or bool(schema.get("probabilities")),
             probability_classes=list(probability_columns(schema)) or None,
             positive_label=schema.get("positive_label", 1), min_labels=monitor.effective_min_labels,
@@ -336,30 +336,30 @@ def run_target(engine: Engine, target: Target) -> list[RunInfo]:
     n_reference = 0 if reference is None else len(reference)
     like = None if reference is None or LABEL_COLUMN not in reference else reference[LABEL_COLUMN]
     by_profile = None
-    if fitted is not None and reference is not None and target.monitor.kind == "data_drift":
+    if fitted is not None and reference is not None and target.monitor.kind in ("data_drift", "performance"):
         outputs = {"prediction": _output_type(target.version.task)} | (
             {"probability": "numeric"} if target.version.column_schema.get("probability") is not None else {})
-        by_profile = fit_profile_monitor(engine, target.monitor, target.version, reference, outputs)
+        by_profile = profile_evaluator(engine, target.monitor, target.version, fitted, reference, outputs)
     return [_run_window(engine, target, window, fitted, fit_error, n_reference, like, by_profile)
             for window in target.windows]
 
 
 def _run_window(
     engine: Engine, target: Target, window: Window, fitted: Fitted | None, fit_error: str | None,
-    n_reference: int, like: pd.Series | None, by_profile: ProfileDriftMonitor | None = None,
+    n_reference: int, like: pd.Series | None, by_profile: ProfileEvaluator | None = None,
 ) -> RunInfo:
     started = time.perf_counter()
     if fitted is None:
         return _store_failure(engine, target, window, fit_error or "fit failed", n_reference, 0.0)
     try:
         result: Result | None = None
-        if by_profile is not None and target.monitor.effective_path == "profile":
-            result = evaluate_profiles(engine, by_profile, target.version.id, window)
+        if by_profile is not None and prefers_profiles(engine, target.monitor, target.version.id, window):
+            result = by_profile(window)
         if result is None:
             with read_transaction(engine) as session:
                 frame = _read(session, target, window, like)
             if by_profile is not None and frame.empty:
-                result = evaluate_profiles(engine, by_profile, target.version.id, window)
+                result = by_profile(window)
             result = result or fitted.evaluate(frame)
         if isinstance(result, EstimationResult):
             with read_transaction(engine) as session:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from driftscope.storage.archive import archived_labels
 from driftscope.storage.bulk import existing_values, insert_frame
 from driftscope.storage.models import GroundTruth, LabelRevision, Model, Prediction
+from driftscope.storage.profiles.labelled_store import update_for_labels
 
 _IN_SLICE = 5_000
 
@@ -42,7 +43,9 @@ def write_labels(session: Session, *, model_id: int, frame: pd.DataFrame, source
     Within the batch the first row per prediction id wins (callers quarantine later rows that
     contradict it as conflicting duplicates; exact repeats count as unchanged).
     Writers of one model's labels are serialised by a row lock on the model (``FOR NO KEY UPDATE``
-    on PostgreSQL), so two of them never race to insert the same prediction id.
+    on PostgreSQL), so two of them never race to insert the same prediction id. The label profiles
+    of the stored predictions concerned are updated in the same transaction
+    (:func:`driftscope.storage.profiles.labelled_store.update_for_labels`).
     """
     if frame.empty:
         return LabelCounts(0, 0, 0)
@@ -61,19 +64,25 @@ def write_labels(session: Session, *, model_id: int, frame: pd.DataFrame, source
         "ts": new["ts"].array,
         "revision": 1,
     }))
-    corrected = _apply_corrections(session, model_id, batch[is_known], source)
+    changed = _apply_corrections(session, model_id, batch[is_known], source)
+    update_for_labels(session, model_id=model_id,
+                      added=pd.concat([new[["prediction_id", "label"]], changed[["prediction_id", "label"]]]),
+                      removed=changed[["prediction_id", "old_label"]].rename(columns={"old_label": "label"}))
+    corrected = len(changed)
     unchanged = int(is_known.sum()) - corrected + repeats_in_batch
     return LabelCounts(inserted=len(new), corrected=corrected, unchanged=unchanged)
 
 
-def _apply_corrections(session: Session, model_id: int, known: pd.DataFrame, source: str) -> int:
+def _apply_corrections(session: Session, model_id: int, known: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Correct the changed labels among ``known``; return them (``prediction_id``, ``label``, ``old_label``...)."""
+    none = pd.DataFrame(columns=["prediction_id", "label", "old_label"])
     if known.empty:
-        return 0
+        return none
     current = _current_labels(session, model_id, known["prediction_id"].tolist())
     merged = known.merge(current, on="prediction_id")
     changed = merged[merged["label"] != merged["old_label"]]
     if changed.empty:
-        return 0
+        return none
     now = datetime.now(UTC)
     records = changed.to_dict("records")
     session.execute(
@@ -92,7 +101,7 @@ def _apply_corrections(session: Session, model_id: int, known: pd.DataFrame, sou
             for r in records
         ],
     )
-    return len(changed)
+    return changed
 
 
 def _current_labels(session: Session, model_id: int, prediction_ids: list[str]) -> pd.DataFrame:

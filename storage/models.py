@@ -435,6 +435,10 @@ class MetricValue(Base):
     state: Mapped[str | None] = mapped_column(String(20))
     #: the realized metric stored beside the estimate (``value``) once the window has its labels
     realized_value: Mapped[float | None] = mapped_column(Float)
+    path: Mapped[str] = mapped_column(String(20), server_default="rows")
+    """How the figure was computed: ``rows`` (the window's labelled rows) or ``profile`` (its label profiles)."""
+    error_bound: Mapped[float | None] = mapped_column(Float)
+    """Profile path: the bound on the value's error from binning (ROC AUC; NULL when exact)."""
 
 
 class DetectorEvent(Base):
@@ -711,4 +715,24 @@ class ColumnProfileRow(Base):
     new_categories: Mapped[dict[str, Any]]
     other: Mapped[int] = mapped_column(BigInteger, server_default="0")
     sketch: Mapped[bytes] = mapped_column(Blob)
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class LabelProfileRow(Base):
+    """What the performance metrics need from one version's labelled predictions in one UTC time bucket.
+
+    ``cells`` holds, column-wise, each cell's label, prediction, score bin and ``[n, sum p, sum p^2,
+    sum ln p, sum ln(1 - p)]`` (classification), ``moments`` the error moments (regression); see
+    :mod:`driftscope.storage.profiles.labelled`. Buckets as :class:`ColumnProfileRow`.
+    """
+
+    __tablename__ = "label_profiles"
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    bucket_start: Mapped[datetime] = mapped_column(primary_key=True)
+    bucket_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n_labelled: Mapped[int] = mapped_column(BigInteger)
+    cells: Mapped[dict[str, Any]]
+    moments: Mapped[list[Any]]
     updated_at: Mapped[datetime] = mapped_column(server_default=_now())

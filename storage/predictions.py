@@ -22,6 +22,7 @@ from driftscope.storage.bulk import insert_frame_ignoring
 from driftscope.storage.conflicts import differs_from_stored
 from driftscope.storage.db import is_postgres
 from driftscope.storage.models import ModelVersion, Prediction, PredictionChunk, PredictionVolume
+from driftscope.storage.profiles.labelled_store import add_labelled_predictions
 from driftscope.storage.profiles.store import add_stored_rows
 
 CANONICAL_COLUMNS = ("prediction_id", "ts", "prediction", "probability")
@@ -117,7 +118,8 @@ def write_predictions(
     Rows are deduplicated on ``prediction_id`` within the batch (first wins) and against the store,
     then written as one Arrow chunk per UTC day plus one narrow index row each, and the hourly
     volume and the hourly profiles (:mod:`driftscope.storage.profiles`) of the stored rows are
-    updated. Run it inside the caller's transaction together with the watermark update.
+    updated, and the label profiles of stored rows whose label came first. Run it inside the
+    caller's transaction together with the watermark update.
 
     Parameters
     ----------
@@ -153,6 +155,8 @@ def write_encoded(session: Session, *, model_version_id: int, encoded: EncodedPr
                     np.concatenate([day.new_categories for day in stored]))
         add_stored_rows(session, model_version_id=model_version_id,
                         tables=[day.table for day in stored if day.table.num_rows])
+        add_labelled_predictions(session, model_version_id=model_version_id,
+                                 tables=[day.table for day in stored if day.table.num_rows])
     return WriteCounts(stored=n_stored, duplicates=encoded.n_rows - n_stored - len(conflicts),
                        conflict_rows=np.sort(conflicts))
 

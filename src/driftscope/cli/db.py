@@ -13,7 +13,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     for name, handler, text in (
         ("upgrade", _upgrade, "apply every migration (creates the tables on a new store)"),
         ("current", _current, "print the store's schema revision"),
-        ("backfill-profiles", _backfill, "recompute every version's profiles from its reference and stored rows"),
+        ("backfill-profiles", _backfill,
+         "recompute every version's profiles from its reference and stored rows, and its label profiles"),
     ):
         sub = actions.add_parser(name, help=text)
         sub.add_argument("--database-url", help="SQLAlchemy URL (default: the config's, else $DRIFTSCOPE_DATABASE_URL)")
@@ -52,13 +53,17 @@ def _current(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     from driftscope.storage.db import make_engine, transaction
     from driftscope.storage.profiles.backfill import backfill_all
+    from driftscope.storage.profiles.labelled_store import backfill_labelled_all
 
     engine = make_engine(_url(args))
     try:
         with transaction(engine) as session:
             done = backfill_all(session)
+            labelled = backfill_labelled_all(session)
     finally:
         engine.dispose()
     for version_id, n_rows in done.items():
         print(f"model version id {version_id}: profiled {n_rows} stored rows")
+    for version_id, n_labelled in labelled.items():
+        print(f"model version id {version_id}: profiled {n_labelled} labelled rows")
     return 0

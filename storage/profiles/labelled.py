@@ -1,0 +1,204 @@
+"""Label profiles: what the performance metrics need from a bucket's labelled predictions, mergeable.
+
+Classification: one *cell* per (label, prediction, score bin) with its row count and the sums
+``p``, ``p**2``, ``ln p`` and ``ln(1 - p)`` of the logged ``probability`` (clipped to
+``[EPS, 1 - EPS]`` for the logarithms, as :func:`driftscope.monitors.metrics.log_loss`). Labels
+are kept as stored (text), predictions as :func:`~driftscope.storage.profiles.spec.category_name`
+spells them; the monitor converts both to the reference target's type when it reads them. The
+score bin is ``floor(p * SCORE_BINS)`` clipped to ``[0, SCORE_BINS - 1]`` (equal-width bins over
+[0, 1]; ``-1`` without a finite probability). Counts per (label, prediction) are the confusion
+matrix at the model's decision (the logged prediction); counts per (label, bin) are the score
+histograms per class that ROC AUC is computed from.
+
+Regression: the error moments of ``e = y - y_hat``: ``n``, ``sum e``, ``sum |e|``, ``sum e**2``,
+``sum e**4``, ``sum |e| / max(|y|, EPS)`` and its square, and the target's mean and sum of squared
+deviations (Chan et al.'s pairwise update, as :mod:`.profile`). MAE, RMSE, mean error, MAPE and R²
+are exact functions of them.
+
+Everything merges by addition (the target moments by Chan's update), so merging is associative
+and commutative; counts merge exactly, sums up to floating-point rounding. A profile with weight
+``-1`` removes rows: a corrected label is its old row removed and its new row added.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from driftscope.storage.profiles.spec import category_name
+
+SCORE_BINS = 200
+EPS = float(np.finfo(np.float64).eps)
+N_SUMS = 5
+"""Per cell: rows, sum p, sum p², sum ln p, sum ln(1 - p)."""
+MOMENTS = ("n", "sum_e", "sum_abs_e", "sum_sq_e", "sum_e4", "sum_ape", "sum_ape2", "mean_y", "m2_y")
+CellKey = tuple[str, str, int]
+EMPTY_SUMS = 1e-9
+"""Sums this close to 0 in a cell without rows are rounding left over from removed rows."""
+
+
+@dataclass(frozen=True, eq=False)
+class LabelledProfile:
+    """Summary of some labelled predictions.
+
+    Attributes
+    ----------
+    cells : dict of (label, prediction, bin) to numpy.ndarray
+        Classification: per cell ``[n, sum p, sum p², sum ln p, sum ln(1 - p)]`` (float64).
+    moments : numpy.ndarray
+        Regression: the values named by :data:`MOMENTS` (zeros without rows).
+    """
+
+    cells: dict[CellKey, np.ndarray] = field(default_factory=dict)
+    moments: np.ndarray = field(default_factory=lambda: np.zeros(len(MOMENTS)))
+
+    @property
+    def n_labelled(self) -> int:
+        """Labelled rows summarised."""
+        return round(sum(float(c[0]) for c in self.cells.values()) + float(self.moments[0]))
+
+    def to_json(self) -> tuple[dict[str, list[Any]], list[float]]:
+        """``cells`` (columnar: ``label``, ``prediction``, ``bin`` and the sums row-major in ``sums``)
+        and ``moments`` as JSON-safe values (the ``label_profiles`` columns)."""
+        keys = sorted(self.cells)
+        labels, predictions, bins = (list(part) for part in zip(*keys, strict=True)) if keys else ([], [], [])
+        sums = np.array([self.cells[k] for k in keys], dtype=np.float64).reshape(-1).tolist()
+        cells = {"label": labels, "prediction": predictions, "bin": bins, "sums": sums}
+        return cells, [float(v) for v in self.moments]
+
+    @classmethod
+    def from_json(cls, cells: Mapping[str, list[Any]], moments: Iterable[float]) -> "LabelledProfile":
+        """The inverse of :meth:`to_json`."""
+        sums = np.asarray(cells.get("sums", []), dtype=np.float64).reshape(-1, N_SUMS)
+        keys = zip(cells.get("label", []), cells.get("prediction", []), cells.get("bin", []), strict=True)
+        return cls(dict(zip(keys, sums, strict=True)), np.asarray(list(moments), dtype=np.float64))
+
+
+def merge(a: LabelledProfile, b: LabelledProfile) -> LabelledProfile:
+    """The profile of the rows of ``a`` and ``b``.
+
+    A cell is dropped when its count reaches 0 and its sums are within :data:`EMPTY_SUMS` of 0 (its
+    rows were removed); a change (one row removed, another added) keeps count 0 with its sums.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"label": ["1", "0"], "prediction": [1, 1], "probability": [0.9, 0.6]})
+    >>> p = profile_rows(frame, "binary_classification")
+    >>> merge(p, profile_rows(frame, "binary_classification", weight=-1)).n_labelled
+    0
+    """
+    cells = dict(a.cells)
+    for key, sums in b.cells.items():
+        total = cells[key] + sums if key in cells else sums.copy()
+        if round(total[0]) == 0 and np.all(np.abs(total[1:]) <= EMPTY_SUMS):
+            cells.pop(key, None)
+        else:
+            cells[key] = total
+    return LabelledProfile(cells, _merge_moments(a.moments, b.moments))
+
+
+def merge_all(profiles: Iterable[LabelledProfile]) -> LabelledProfile:
+    """The merge of ``profiles`` (an empty profile for none)."""
+    out = LabelledProfile()
+    for profile in profiles:
+        out = merge(out, profile)
+    return out
+
+
+def _merge_moments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sums add; the target's mean and M2 by Chan's update, which a negative count inverts."""
+    n_a, n_b = a[0], b[0]
+    n = n_a + n_b
+    out = a + b
+    if round(n) == 0:
+        return np.zeros(len(MOMENTS))
+    delta = b[7] - a[7]
+    out[7] = a[7] + delta * n_b / n
+    out[8] = a[8] + b[8] + delta * delta * n_a * n_b / n
+    return out
+
+
+def profile_rows(frame: pd.DataFrame, task: str, *, weight: int = 1) -> LabelledProfile:
+    """The profile of labelled rows: ``label`` (text as stored), ``prediction``, optional ``probability``.
+
+    Rows missing a label or a prediction are left out, as the performance monitor leaves them
+    out; ``weight=-1`` gives the profile that removes these rows from a merge.
+    """
+    return profiles_by_bucket(frame, np.zeros(len(frame), dtype=np.int64), task, weight=weight).get(
+        0, LabelledProfile())
+
+
+def profiles_by_bucket(frame: pd.DataFrame, buckets: np.ndarray, task: str, *, weight: int = 1
+                       ) -> dict[int, LabelledProfile]:
+    """:func:`profile_rows` of the rows of each bucket (``buckets`` aligned with ``frame``), in one pass."""
+    keep = frame["label"].notna().to_numpy() & frame["prediction"].notna().to_numpy()
+    frame, buckets = frame.loc[keep], np.asarray(buckets)[keep]
+    if frame.empty:
+        return {}
+    if task == "regression":
+        return {b: LabelledProfile(moments=m * _moment_sign(weight)) for b, m in error_moments(frame, buckets).items()}
+    return {b: LabelledProfile(cells=c) for b, c in class_cells(frame, buckets, weight).items()}
+
+
+def class_cells(frame: pd.DataFrame, buckets: np.ndarray, weight: int = 1) -> dict[int, dict[CellKey, np.ndarray]]:
+    """Per bucket and (label, prediction, bin) the count and probability sums of classification rows.
+
+    Sums are multiplied by ``weight``.
+    """
+    p = (pd.to_numeric(frame["probability"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+         if "probability" in frame else np.full(len(frame), np.nan))
+    finite = np.isfinite(p)
+    bins = np.where(finite, np.clip(np.floor(np.where(finite, p, 0.0) * SCORE_BINS), 0, SCORE_BINS - 1), -1)
+    clipped = np.clip(np.where(finite, p, 0.5), EPS, 1.0 - EPS)
+    zero = np.zeros(len(frame))
+    label_codes, label_names = pd.factorize(frame["label"].astype(str).to_numpy())
+    raw_codes, raw_predictions = pd.factorize(frame["prediction"].to_numpy())
+    named_codes, prediction_names = pd.factorize(np.array([category_name(v) for v in raw_predictions], dtype=object))
+    parts = pd.DataFrame({
+        "bucket": buckets, "label": label_codes, "prediction": named_codes[raw_codes], "bin": bins.astype(np.int64),
+        "n": np.ones(len(frame)), "p": np.where(finite, p, zero), "p2": np.where(finite, p * p, zero),
+        "lnp": np.where(finite, np.log(clipped), zero), "ln1mp": np.where(finite, np.log1p(-clipped), zero),
+    })
+    summed = parts.groupby(["bucket", "label", "prediction", "bin"], sort=True).sum()
+    values = summed.to_numpy(np.float64) * weight
+    out: dict[int, dict[CellKey, np.ndarray]] = {}
+    for i, (bucket, label, prediction, b) in enumerate(summed.index.tolist()):
+        key = (str(label_names[label]), str(prediction_names[prediction]), int(b))
+        out.setdefault(int(bucket), {})[key] = values[i]
+    return out
+
+
+def error_moments(frame: pd.DataFrame, buckets: np.ndarray) -> dict[int, np.ndarray]:
+    """Per bucket the :data:`MOMENTS` of regression rows whose label and prediction read as finite numbers."""
+    y = np.array([_number(v) for v in frame["label"]], dtype=np.float64)
+    y_hat = pd.to_numeric(frame["prediction"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    keep = np.isfinite(y) & np.isfinite(y_hat)
+    y, e, buckets = y[keep], y[keep] - y_hat[keep], np.asarray(buckets)[keep]
+    abs_e = np.abs(e)
+    ape = abs_e / np.maximum(np.abs(y), EPS)
+    parts = pd.DataFrame({"bucket": buckets, "n": np.ones(y.size), "e": e, "abs_e": abs_e, "sq_e": e * e,
+                          "e4": e**4, "ape": ape, "ape2": ape * ape, "y": y})
+    grouped = parts.groupby("bucket", sort=True)
+    sums = grouped.sum()
+    mean_y = sums["y"] / sums["n"]
+    parts["dev2"] = np.square(y - mean_y.reindex(buckets).to_numpy())
+    m2_y = parts.groupby("bucket", sort=True)["dev2"].sum()
+    table = sums.drop(columns=["y"]).assign(mean_y=mean_y, m2_y=m2_y).to_numpy(np.float64)
+    return {int(b): table[i] for i, b in enumerate(sums.index.tolist())}
+
+
+def _moment_sign(weight: int) -> np.ndarray:
+    """Multiplier of the moments for ``weight``: everything but the target's mean changes sign."""
+    sign = np.full(len(MOMENTS), float(weight))
+    sign[7] = 1.0
+    return sign
+
+
+def _number(value: Any) -> float:
+    """A stored label as a float (Python's ``float``, which reads ``repr`` back exactly); NaN if unreadable."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")

@@ -1,0 +1,89 @@
+"""Label profiles in the store: exact under late labels, labels before predictions, corrections and re-ingest."""
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from factories import T0, canonical_predictions, register_version
+from sqlalchemy import Engine
+
+from driftscope.storage.db import read_transaction, transaction
+from driftscope.storage.labels import write_labels
+from driftscope.storage.predictions import write_predictions
+from driftscope.storage.profiles.labelled import LabelledProfile, merge, merge_all, profile_rows
+from driftscope.storage.profiles.labelled_store import backfill_labelled_all, bucket_profiles, window_labelled
+
+END = T0 + timedelta(days=2)
+
+
+def _labels(frame: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"prediction_id": frame["prediction_id"].to_numpy(), "label": labels.astype(str),
+                         "ts": frame["ts"].to_numpy()})
+
+
+def _assert_same(got: LabelledProfile | None, want: LabelledProfile) -> None:
+    assert got is not None
+    assert sorted(got.cells) == sorted(want.cells)
+    for key, sums in want.cells.items():
+        assert got.cells[key][0] == sums[0], key
+        np.testing.assert_allclose(got.cells[key], sums, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got.moments, want.moments, rtol=1e-9, atol=1e-9)
+
+
+def _stored(engine: Engine, version_id: int) -> LabelledProfile | None:
+    with read_transaction(engine) as session:
+        return window_labelled(session, model_version_id=version_id, start=T0, end=END)
+
+
+def test_label_profiles_stay_exact_whatever_order_rows_and_labels_land_in(engine: Engine) -> None:
+    version = register_version(engine)
+    frame = canonical_predictions(600, step=timedelta(minutes=3), seed=4)
+    truth = np.random.default_rng(5).integers(0, 2, 600)
+    with transaction(engine) as session:  # labels of rows 500..599 arrive before their predictions
+        write_labels(session, model_id=version.model_id, frame=_labels(frame.iloc[500:], truth[500:]), source="t")
+    with transaction(engine) as session:
+        write_predictions(session, model_version_id=version.id, frame=frame.iloc[:550], source="t")
+    with transaction(engine) as session:  # late labels for rows 0..399, a repeat of 500..549
+        write_labels(session, model_id=version.model_id, frame=_labels(frame.iloc[:400], truth[:400]), source="t")
+        write_labels(session, model_id=version.model_id, frame=_labels(frame.iloc[500:550], truth[500:550]),
+                     source="t")
+    with transaction(engine) as session:  # overlapping re-ingest: only rows 550..599 are new
+        write_predictions(session, model_version_id=version.id, frame=frame.iloc[300:], source="t")
+    relabelled = truth.copy()
+    relabelled[:100] = 1 - relabelled[:100]
+    with transaction(engine) as session:  # corrections of 100 labels
+        counts = write_labels(session, model_id=version.model_id, frame=_labels(frame.iloc[:100], relabelled[:100]),
+                              source="fix")
+    assert counts.corrected == 100
+    labelled = np.r_[np.arange(400), np.arange(500, 600)]
+    want = profile_rows(frame.iloc[labelled].assign(label=relabelled[labelled].astype(str)), "binary_classification")
+    assert want.n_labelled == 500
+    _assert_same(_stored(engine, version.id), want)
+    with transaction(engine) as session:
+        assert backfill_labelled_all(session) == {version.id: 500}
+    _assert_same(_stored(engine, version.id), want)
+
+
+def test_hourly_profiles_merge_to_the_window_profile_in_any_grouping() -> None:
+    frame = canonical_predictions(500, step=timedelta(minutes=7), seed=2)
+    frame["label"] = np.random.default_rng(3).integers(0, 2, 500).astype(str)
+    hourly = list(bucket_profiles(frame, "binary_classification").values())
+    assert len(hourly) > 10
+    whole = profile_rows(frame, "binary_classification")
+    _assert_same(merge_all(hourly), whole)
+    _assert_same(merge(merge_all(hourly[::2]), merge_all(hourly[1::2])), whole)
+    _assert_same(merge_all(reversed(hourly)), whole)
+
+
+def test_regression_moments_merge_and_remove_exactly() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"label": rng.normal(100, 20, 300).astype(str), "prediction": rng.normal(100, 20, 300)})
+    whole = profile_rows(frame, "regression")
+    parts = [profile_rows(frame.iloc[i:i + 70], "regression") for i in range(0, 300, 70)]
+    _assert_same(merge_all(parts), whole)
+    without = merge(whole, profile_rows(frame.iloc[:70], "regression", weight=-1))
+    _assert_same(without, profile_rows(frame.iloc[70:], "regression"))
+    y, e = frame["label"].astype(float), frame["label"].astype(float) - frame["prediction"]
+    assert whole.moments[0] == 300
+    np.testing.assert_allclose(whole.moments[1:4], [e.sum(), e.abs().sum(), (e * e).sum()])
+    np.testing.assert_allclose(whole.moments[8], ((y - y.mean()) ** 2).sum())

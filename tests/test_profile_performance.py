@@ -1,0 +1,114 @@
+"""Performance from label profiles agrees with the rows path and scikit-learn within the documented bounds."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn import metrics as skm
+
+from driftscope.monitors.performance import PerformanceMonitor
+from driftscope.monitors.profiles.performance import ProfilePerformanceMonitor
+from driftscope.storage.profiles.labelled import merge_all, profile_rows
+
+CONFUSION = ("accuracy", "precision", "recall", "f1", "f1_macro", "specificity")
+BINARY = (*CONFUSION, "roc_auc", "brier", "log_loss")
+REGRESSION = ("mae", "rmse", "mape", "r2")
+
+
+def _binary(n: int, seed: int, flip: float) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    probability = rng.uniform(size=n)
+    label = (rng.uniform(size=n) < probability).astype(np.int64)
+    label = np.where(rng.uniform(size=n) < flip, 1 - label, label)
+    return pd.DataFrame({"prediction": (probability > 0.5).astype(np.int64), "probability": probability,
+                         "label": label})
+
+
+def _both(task: str, metrics: tuple[str, ...], reference: pd.DataFrame, window: pd.DataFrame, **kwargs: object
+          ) -> tuple[dict, dict]:
+    params = {"metrics": list(metrics), "n_bootstrap": 200, "min_labels": 50, **kwargs}
+    rows = PerformanceMonitor(task, **params).fit(reference).evaluate(window)  # type: ignore[arg-type]
+    text = window.assign(label=window["label"].astype(str))
+    profile = merge_all(profile_rows(text.iloc[i::5], task) for i in range(5))  # parts, merged
+    by_profile = ProfilePerformanceMonitor(task, **params).fit(reference).evaluate_profile(  # type: ignore[arg-type]
+        profile, n_rows=len(window))
+    assert (by_profile.n_labels, by_profile.n_rows) == (rows.n_labels, rows.n_rows)
+    return {m.metric: m for m in rows.metrics}, {m.metric: m for m in by_profile.metrics}
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(60, 600), seed=st.integers(0, 10_000), flip=st.floats(0.0, 0.5))
+def test_binary_metrics_from_profiles_match_rows_and_sklearn(n: int, seed: int, flip: float) -> None:
+    rows, profile = _both("binary_classification", BINARY, _binary(2000, 1, 0.0), window := _binary(n, seed, flip),
+                          has_probability=True)
+    y, pred, p = window["label"], window["prediction"], window["probability"]
+    sklearn = {"accuracy": skm.accuracy_score(y, pred), "precision": skm.precision_score(y, pred, zero_division=0),
+               "recall": skm.recall_score(y, pred, zero_division=0), "f1": skm.f1_score(y, pred, zero_division=0),
+               "f1_macro": skm.f1_score(y, pred, average="macro", zero_division=0),
+               "specificity": skm.recall_score(1 - y, 1 - pred, zero_division=0),
+               "brier": skm.brier_score_loss(y, p), "log_loss": skm.log_loss(y, p, labels=[0, 1])}
+    for name in CONFUSION:  # counts of the confusion matrix: exact
+        assert profile[name].value == pytest.approx(rows[name].value, abs=1e-12) == pytest.approx(sklearn[name])
+        assert profile[name].error_bound is None and profile[name].path == "profile"
+    for name in ("brier", "log_loss"):  # sums of the probabilities: exact up to rounding
+        assert profile[name].value == pytest.approx(sklearn[name], rel=1e-9)
+    auc = profile["roc_auc"]
+    if y.nunique() == 2:  # binned scores: within the bound computed from the histograms
+        exact = skm.roc_auc_score(y, p)
+        assert rows["roc_auc"].value == pytest.approx(exact)
+        assert 0 <= auc.error_bound < 0.01
+        assert abs(auc.value - exact) <= auc.error_bound + 1e-12
+    else:
+        assert auc.status == "undefined"
+
+
+def test_binned_roc_auc_is_exact_when_no_bin_holds_both_classes() -> None:
+    window = pd.DataFrame({"prediction": [0, 0, 1, 1], "probability": [0.1, 0.35, 0.4, 0.8], "label": [0, 1, 0, 1]})
+    _, profile = _both("binary_classification", ("roc_auc",), _binary(500, 1, 0.0), window, has_probability=True,
+                       min_labels=1)
+    assert profile["roc_auc"].value == skm.roc_auc_score(window["label"], window["probability"]) == 0.75
+    assert profile["roc_auc"].error_bound == 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_regression_metrics_from_moments_match_sklearn(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    y = rng.normal(100, 25, 400)
+
+    def frame(values: np.ndarray, noise: float) -> pd.DataFrame:
+        return pd.DataFrame({"prediction": values + rng.normal(0, noise, values.size), "label": values})
+
+    rows, profile = _both("regression", REGRESSION, frame(rng.normal(100, 25, 1000), 5.0), window := frame(y, 8.0))
+    truth, estimate = window["label"], window["prediction"]
+    sklearn = {"mae": skm.mean_absolute_error(truth, estimate),
+               "rmse": np.sqrt(skm.mean_squared_error(truth, estimate)),
+               "mape": skm.mean_absolute_percentage_error(truth, estimate), "r2": skm.r2_score(truth, estimate)}
+    for name in REGRESSION:
+        assert profile[name].value == pytest.approx(sklearn[name], rel=1e-9) == pytest.approx(rows[name].value)
+    for name in ("mae", "rmse", "mape"):  # the error grew from 5 to 8: both paths call the drop
+        assert rows[name].flagged and profile[name].flagged, name
+        low, high = profile[name].ci_low, profile[name].ci_high
+        assert low < profile[name].value < high
+    assert profile["r2"].p_value is None and not profile["r2"].flagged
+
+
+def test_multiclass_confusion_metrics_match_rows() -> None:
+    rng = np.random.default_rng(3)
+
+    def frame(n: int, noise: float) -> pd.DataFrame:
+        label = rng.choice(["a", "b", "c"], n)
+        return pd.DataFrame({"prediction": np.where(rng.uniform(size=n) < noise, rng.choice(["a", "b", "c"], n), label),
+                             "label": label})
+
+    metrics = ("accuracy", "precision", "recall", "f1_macro")
+    rows, profile = _both("multiclass_classification", metrics, frame(1000, 0.1), frame(500, 0.5))
+    for name in metrics:
+        assert profile[name].value == pytest.approx(rows[name].value, abs=1e-12)
+        assert profile[name].flagged == rows[name].flagged is True
+
+
+def test_an_unchanged_window_is_not_called_degraded_on_either_path() -> None:
+    rows, profile = _both("binary_classification", BINARY, _binary(3000, 1, 0.0), _binary(1500, 2, 0.0),
+                          has_probability=True)
+    assert not any(m.flagged for m in rows.values()) and not any(m.flagged for m in profile.values())
