@@ -95,7 +95,7 @@ def outcomes_for_window(
         parts = [part for part in (archived, frame, late) if len(part)]  # the archived value came first
         frame = pd.concat(parts, ignore_index=True) if parts else frame
         frame = frame.loc[~frame.duplicated(["prediction_id", "outcome"], keep="first").to_numpy()]
-    frame = frame.assign(outcome_ts=pd.to_datetime(frame["outcome_ts"], utc=True))
+    frame = frame.assign(outcome_ts=pd.to_datetime(frame["outcome_ts"], utc=True).astype("datetime64[ns, UTC]"))
     return frame.sort_values(["prediction_id", "outcome"], kind="stable", ignore_index=True)
 
 
