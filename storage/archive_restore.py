@@ -138,10 +138,17 @@ def store_size(session: Session) -> int:
 
 
 def storage_overview(session: Session) -> tuple[int, pd.DataFrame]:
-    """The store's size in bytes and the archived span of predictions per version, for the Overview.
+    """The store's size in bytes and the archived span of each version, for the Overview.
 
-    The span's columns: model, version, first and last day, days, rows, restored days.
+    The span's columns: model, version, first and last day, days, restored days, and the archived
+    rows of each kind (predictions, labels, outcomes).
     """
     spans = list_archive(session)
-    spans = spans.loc[spans["kind"] == "predictions"].drop(columns=["kind"]).reset_index(drop=True)
-    return store_size(session), spans
+    kinds = ["predictions", "labels", "outcomes"]
+    span = spans.loc[spans["kind"] == "predictions", ["model", "version", "first_day", "last_day", "days",
+                                                       "restored_days"]]
+    if spans.empty:
+        return store_size(session), span.assign(**{k: pd.Series(dtype="int64") for k in kinds})
+    rows = (spans.pivot(index=["model", "version"], columns="kind", values="rows").reindex(columns=kinds)
+            .fillna(0).astype("int64").reset_index())
+    return store_size(session), span.merge(rows, on=["model", "version"]).reset_index(drop=True)

@@ -10,8 +10,12 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
+import streamlit
 from helpers_collect import MODEL, T0, log_rows
 from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+from test_dashboard_app import APP, ENV
 from test_operational_monitor import serving_document
 
 from driftscope.apply import apply_config
@@ -142,3 +146,27 @@ def _labels(engine, version: str) -> pd.DataFrame:
                                   end=DAYS[1])
     frame = frame.assign(label_ts=pd.to_datetime(frame["label_ts"], utc=True))
     return frame.sort_values("prediction_id", ignore_index=True)
+
+
+def test_the_overview_shows_the_store_size_and_each_versions_archived_span(
+        sqlite_engine, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _config(tmp_path, sqlite_engine)
+    _log(sqlite_engine, versions=("1.0", "2.0"))
+    _archive(sqlite_engine, tmp_path)
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DRIFTSCOPE_DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    streamlit.cache_data.clear()
+
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()
+
+    assert [e.value for e in at.exception] == []
+    [storage] = [e for e in at.expander if e.label.startswith("Store: ")]
+    assert storage.label.endswith("MB · archived days: 4")  # two days of each version
+    spans = storage.dataframe[0].value.set_index("version")
+    assert spans[["days", "predictions", "outcomes"]].to_dict("index") == {
+        "1.0": {"days": 2, "predictions": 2880, "outcomes": 1440}, "2.0": {"days": 2, "predictions": 2880,
+                                                                           "outcomes": 1440}}
+    assert str(spans.loc["1.0", "first_day"])[:10] == "2026-01-01" and str(spans.loc["1.0", "last_day"])[:10] == (
+        "2026-01-02")
