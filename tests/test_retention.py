@@ -7,6 +7,7 @@ stop): the archive path lies *under a regular file*, so no folder can be created
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -206,7 +207,7 @@ def _wait_archived(engine, days: int, timeout: float = 60) -> None:
 
 
 @pytest.mark.slow
-def test_archive_killed_with_sigkill_at_random_points_loses_no_row(db_url, tmp_path) -> None:
+def test_archive_killed_with_sigkill_at_random_points_loses_no_row(db_url, tmp_path, capsys) -> None:
     document = config_document(tmp_path, db_url, [])
     document["retention"] = {"raw": "30d", "archive": "archive/"}
     config_path = tmp_path / "driftscope.yaml"
@@ -235,5 +236,11 @@ def test_archive_killed_with_sigkill_at_random_points_loses_no_row(db_url, tmp_p
         assert (_stored_rows(engine), _stored_outcomes(engine)) == (0, 1)
         _assert_same(snapshot, _snapshot(engine))
         assert main(["archive", "verify", "--config", str(config_path)]) == 0
+        capsys.readouterr()
+        assert main(["archive", "list", "--config", str(config_path)]) == 0
+        cells = [re.split(r"\s{2,}", line.strip()) for line in capsys.readouterr().out.splitlines()[1:]]
+        listing = {row[2]: row for row in cells}
+        assert set(listing) == {"predictions", "labels", "outcomes"}, listing
+        assert int(listing["outcomes"][6]) == len(snapshot[2])  # every outcome of a logged prediction
     finally:
         engine.dispose()
