@@ -168,6 +168,19 @@ def test_restore_round_trip_is_identical_and_idempotent(engine, tmp_path) -> Non
         assert hourly_volume(session, model_version_id=info.id).equals(volume)
 
 
+def test_archived_windows_are_not_recomputed_on_every_tick(engine, tmp_path) -> None:
+    """The store no longer holds an archived day's labels, so its runs must not look stale to the label check."""
+    config = _setup(engine, tmp_path)
+    run_monitors(engine, config, monitor="perf", backfill_from=D0, backfill_until=D0 + timedelta(days=3),
+                 now=D0 + timedelta(days=4))
+    run_archive(engine, RetentionConfig(raw="1d", archive=str(tmp_path / "archive")),
+                now=D0 + timedelta(days=3, hours=12))
+
+    ticks = [run_monitors(engine, config, monitor="perf", now=D0 + timedelta(days=4, hours=h)) for h in (1, 2)]
+
+    assert [[r.window_end for r in runs] for runs in ticks] == [[D0 + timedelta(days=4)]] * 2  # only the new tile
+
+
 @pytest.mark.parametrize("where", ["under-a-file", "unreachable-http"])
 def test_an_unwritable_or_unreachable_archive_stops_the_job_and_deletes_nothing(sqlite_engine, tmp_path, where):
     _setup(sqlite_engine, tmp_path, n=3000)
