@@ -286,7 +286,7 @@ def stream_lag(store: Store) -> pd.DataFrame:
 
 
 def storage_overview(store: Store) -> tuple[int, pd.DataFrame]:
-    """The store's size (bytes) and the archived span of each version's predictions."""
+    """The store's size (bytes) and each version's archived span with its rows per kind."""
     return _read(_results, store, "storage_overview")
 
 

@@ -1,14 +1,21 @@
 """Retention roll-over: raw rows older than ``retention.raw`` move to verified Parquet files, never lost.
 
-One model version's UTC day at a time: its prediction chunks, the labels of those predictions and
-their revisions are written to the archive (:mod:`driftscope.storage.archive_files`), read back and
-verified, listed in the day's manifest, and only then deleted from the store, in the transaction
-that records the :class:`~driftscope.storage.models.ArchiveSegment` rows. A kill at any point
-leaves each row in the store, in a verified file, or both (an unrecorded file is an orphan the next
-run does not read). Aggregates stay: monitor results, hourly volume, alerts, runs, references.
+One model version's UTC day at a time: its prediction chunks, the labels of those predictions with
+their revisions, and their outcomes are written to the archive (:mod:`driftscope.storage.archive_files`),
+read back and verified, listed in the day's manifest, and only then deleted from the store, in the
+transaction that records the :class:`~driftscope.storage.models.ArchiveSegment` rows. A kill at any
+point leaves each row in the store, in a verified file, or both (an unrecorded file is an orphan the
+next run does not read). Aggregates stay: monitor results, hourly volume, alerts, runs, references.
 
-Reads are transparent: :func:`archived_predictions` and :func:`archived_labels` hand
-:mod:`driftscope.storage.predictions` and :mod:`driftscope.storage.labels` the archived part of a window.
+Labels and outcomes are keyed by (model, prediction id), not by version or day, and are only ever
+read joined to a prediction's timestamp, so they go with the day of the prediction they belong to.
+A label or outcome whose prediction is not stored (it arrived first) stays in the store to join
+later; one whose prediction id another version of the model still holds in the store (a shadow
+version scoring the same request) is archived with this day and also stays, so the other version
+reads and later archives it too.
+
+Reads are transparent: :mod:`driftscope.storage.archive_reads` hands predictions, labels and
+outcomes the archived part of a window.
 """
 
 import logging
@@ -23,7 +30,9 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from driftscope.sections import Duration, Schedule, Strict
-from driftscope.storage.archive_files import Part, add_to_manifest, check_writable, day_folder, read_part, write_part
+from driftscope.storage.archive_files import add_to_manifest, check_writable, day_folder, write_part
+from driftscope.storage.archive_outcomes import day_outcomes, delete_outcomes
+from driftscope.storage.archive_rows import IN_SLICE, held_elsewhere, utc_table
 from driftscope.storage.arrow_frames import decode_table
 from driftscope.storage.db import read_transaction, transaction
 from driftscope.storage.models import (
@@ -38,14 +47,13 @@ from driftscope.storage.models import (
 
 log = logging.getLogger(__name__)
 LABEL_COLUMNS = ("prediction_id", "prediction_ts", "label", "ts", "revision", "received_at", "updated_at")
-IN_SLICE = 5_000
 REVISION_COLUMNS = ("prediction_id", "old_label", "new_label", "source", "changed_at")
 
 
 class RetentionConfig(Strict):
     """``retention``: raw rows older than ``raw`` move to ``archive`` (a folder or fsspec URL) on ``schedule``."""
 
-    raw: Duration = Field(description="keep raw rows (predictions, labels) this long in the store")
+    raw: Duration = Field(description="keep raw rows (predictions, labels, outcomes) this long in the store")
     archive: str = Field(min_length=1, description="folder or fsspec URL of the Parquet archive")
     schedule: Schedule | None = None
 
@@ -59,6 +67,7 @@ class ArchivedDay:
     day: datetime
     predictions: int
     labels: int
+    outcomes: int
 
 
 def as_utc(ts: datetime) -> datetime:
@@ -88,8 +97,8 @@ def run_archive(engine: Engine, retention: RetentionConfig, *, now: datetime | N
     for model, version, version_id, day in due:
         done.append(archive_day(engine, retention.archive, model=model, version=version, version_id=version_id,
                                 day=day))
-        log.info("archived %s %s %s: %d predictions, %d labels", model, version, f"{day:%Y-%m-%d}",
-                 done[-1].predictions, done[-1].labels)
+        log.info("archived %s %s %s: %d predictions, %d labels, %d outcomes", model, version, f"{day:%Y-%m-%d}",
+                 done[-1].predictions, done[-1].labels, done[-1].outcomes)
     return done
 
 
@@ -110,15 +119,17 @@ def archive_day(engine: Engine, root: str, *, model: str, version: str, version_
     with read_transaction(engine) as session:
         chunk_ids, predictions = _day_chunks(session, version_id, day)
         labels, revisions = _day_labels(session, version_id, chunk_ids)
+        outcome_ids, outcomes = day_outcomes(session, version_id, chunk_ids)
     folder = day_folder(root, model, version, day)
-    tables = {"predictions": predictions, "labels": labels, "label_revisions": revisions}
+    tables = {"predictions": predictions, "labels": labels, "label_revisions": revisions, "outcomes": outcomes}
     parts = [write_part(folder, kind, table) for kind, table in tables.items() if table.num_rows]
     add_to_manifest(folder, parts)
     with transaction(engine) as session:
         _delete_day(session, version_id, chunk_ids, labels)
+        delete_outcomes(session, version_id, outcome_ids, outcomes)
         session.add_all([ArchiveSegment(model_version_id=version_id, kind=p.kind, day=day, path=p.path,
                                         n_rows=p.n_rows, sha256=p.sha256) for p in parts])
-    return ArchivedDay(model, version, day, predictions.num_rows, labels.num_rows)
+    return ArchivedDay(model, version, day, predictions.num_rows, labels.num_rows, outcomes.num_rows)
 
 
 def _day_chunks(session: Session, version_id: int, day: datetime) -> tuple[list[int], pa.Table]:
@@ -154,23 +165,18 @@ def _day_labels(session: Session, version_id: int, chunk_ids: list[int]) -> tupl
         .where(GroundTruth.model_id == ModelVersion.model_id, Prediction.chunk_id.in_(chunk_ids))
         .order_by(LabelRevision.id)
     ).all(), columns=list(REVISION_COLUMNS))
-    return _utc_table(labels), _utc_table(revisions)
-
-
-def _utc_table(frame: pd.DataFrame) -> pa.Table:
-    for column in frame.columns:
-        if column.endswith(("_ts", "_at")) or column == "ts":
-            frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
-    return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    return utc_table(labels), utc_table(revisions)
 
 
 def _delete_day(session: Session, version_id: int, chunk_ids: list[int], labels: pa.Table) -> None:
-    """Delete the archived rows: labels unchanged since they were read, their revisions, the chunks and index rows."""
+    """Delete the archived rows: the chunks and index rows; labels unchanged since they were read, with their
+    revisions, unless another version's stored predictions still join them."""
     model_id = session.execute(select(ModelVersion.model_id).where(ModelVersion.id == version_id)).scalar_one()
     archived = labels.select(["prediction_id", "revision"]).to_pandas()
     current = label_ids(session, model_id, archived["prediction_id"].tolist())
     same = current.merge(archived, on=["prediction_id", "revision"])  # a label corrected since stays in the store
-    gone = [int(i) for i in same["id"]]
+    keep = held_elsewhere(session, model_version_id=version_id, prediction_ids=same["prediction_id"].tolist())
+    gone = [int(i) for i in same.loc[~same["prediction_id"].isin(keep).to_numpy(), "id"]]
     for start in range(0, len(gone), IN_SLICE):
         ids = gone[start:start + IN_SLICE]
         session.execute(delete(LabelRevision).where(LabelRevision.ground_truth_id.in_(ids)))
@@ -189,40 +195,3 @@ def label_ids(session: Session, model_id: int, prediction_ids: list[str]) -> pd.
             GroundTruth.model_id == model_id, GroundTruth.prediction_id.in_(prediction_ids[start:start + IN_SLICE]))
         ).all()
     return pd.DataFrame(rows, columns=["prediction_id", "id", "revision"])
-
-
-def segments(session: Session, *, model_version_id: int, start: datetime, end: datetime,
-             kind: str = "predictions") -> list[Part]:
-    """Archived, not restored parts of one version with a day overlapping ``[start, end)``."""
-    rows = session.execute(
-        select(ArchiveSegment.path, ArchiveSegment.kind, ArchiveSegment.n_rows, ArchiveSegment.sha256).where(
-            ArchiveSegment.model_version_id == model_version_id, ArchiveSegment.kind == kind,
-            ArchiveSegment.day >= day_start(start), ArchiveSegment.day < end, ArchiveSegment.restored_at.is_(None))
-        .order_by(ArchiveSegment.day, ArchiveSegment.id)
-    ).all()
-    return [Part(path, k, int(n), sha) for path, k, n, sha in rows]
-
-
-def archived_predictions(session: Session, *, model_version_id: int, start: datetime, end: datetime) -> list[pa.Table]:
-    """The archived prediction tables of the days overlapping ``[start, end)`` (unfiltered within a day)."""
-    return [read_part(part) for part in segments(session, model_version_id=model_version_id, start=start, end=end)]
-
-
-def archived_labels(session: Session, *, model_version_id: int, start: datetime, end: datetime) -> pd.DataFrame:
-    """Archived predictions of the version with ``start <= ts < end`` and their archived labels.
-
-    Columns as :func:`driftscope.storage.labels.labels_for_window` (``prediction_id``, ``label``,
-    ``label_ts``); ``label`` is missing for predictions archived without one (its label may have
-    reached the store later).
-    """
-    predictions = archived_predictions(session, model_version_id=model_version_id, start=start, end=end)
-    if not predictions:
-        return pd.DataFrame(columns=["prediction_id", "label", "label_ts"])
-    ids = pa.concat_tables([t.select(["prediction_id", "ts"]).cast(pa.schema(
-        [("prediction_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC"))])) for t in predictions]).to_pandas()
-    ids = ids.loc[((ids["ts"] >= pd.Timestamp(start)) & (ids["ts"] < pd.Timestamp(end))).to_numpy(), ["prediction_id"]]
-    tables = [read_part(p) for p in segments(session, model_version_id=model_version_id, start=start, end=end,
-                                              kind="labels")]
-    labels = (pa.concat_tables(tables, promote_options="permissive").to_pandas()[["prediction_id", "label", "ts"]]
-              if tables else pd.DataFrame(columns=["prediction_id", "label", "ts"]))
-    return ids.merge(labels, on="prediction_id", how="left").rename(columns={"ts": "label_ts"})

@@ -2,7 +2,8 @@
 
 Restore puts a version's archived days back into the store, one day per transaction: predictions
 are written without adding to the hourly volume (which never lost them), labels only where the
-store has none for that prediction (a newer label wins), revisions with the labels they belong to.
+store has none for that prediction (a newer label wins), revisions with the labels they belong to,
+outcomes replacing any later value of the same key (the first value wins).
 Its segments are then marked restored, so reads take the store again. Restoring twice changes
 nothing the second time. The archive files stay where they are.
 """
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.storage.archive import day_start, label_ids
 from driftscope.storage.archive_files import ArchiveError, Part, read_part, verify_part
+from driftscope.storage.archive_outcomes import restore_outcomes
 from driftscope.storage.db import is_postgres, read_transaction, transaction
 from driftscope.storage.models import ArchiveSegment, GroundTruth, LabelRevision, Model, ModelVersion
 from driftscope.storage.predictions import write_predictions
@@ -26,11 +28,12 @@ LIST_COLUMNS = ("model", "version", "kind", "first_day", "last_day", "days", "ro
 
 @dataclass(frozen=True)
 class Restored:
-    """What one restore did: days put back, prediction rows stored, labels stored."""
+    """What one restore did: days put back, prediction rows stored, labels stored, outcomes the store lacked."""
 
     days: int
     predictions: int
     labels: int
+    outcomes: int
 
 
 def list_archive(session: Session) -> pd.DataFrame:
@@ -72,10 +75,10 @@ def restore(engine: Engine, *, model: str, version: str, start: datetime, end: d
             ArchiveSegment.model_version_id == version_id, ArchiveSegment.day >= day_start(start),
             ArchiveSegment.day < end, ArchiveSegment.restored_at.is_(None))).scalars()))
     totals = [_restore_day(engine, version_id, model_id, day) for day in days]
-    return Restored(len(days), sum(t[0] for t in totals), sum(t[1] for t in totals))
+    return Restored(len(days), sum(t[0] for t in totals), sum(t[1] for t in totals), sum(t[2] for t in totals))
 
 
-def _restore_day(engine: Engine, version_id: int, model_id: int, day: datetime) -> tuple[int, int]:
+def _restore_day(engine: Engine, version_id: int, model_id: int, day: datetime) -> tuple[int, int, int]:
     with transaction(engine) as session:
         parts = session.execute(
             select(ArchiveSegment.id, ArchiveSegment.path, ArchiveSegment.kind, ArchiveSegment.n_rows,
@@ -91,9 +94,10 @@ def _restore_day(engine: Engine, version_id: int, model_id: int, day: datetime) 
             stored += write_predictions(session, model_version_id=version_id, frame=frame, source="archive",
                                         count_volume=False).stored
         labels = _restore_labels(session, model_id, tables.get("labels", []), tables.get("label_revisions", []))
+        outcomes = restore_outcomes(session, model_id, tables.get("outcomes", []))
         session.execute(update(ArchiveSegment).where(ArchiveSegment.id.in_([p[0] for p in parts]))
                         .values(restored_at=datetime.now(UTC)))
-    return stored, labels
+    return stored, labels, outcomes
 
 
 def _restore_labels(session: Session, model_id: int, labels: list[pa.Table], revisions: list[pa.Table]) -> int:
@@ -134,10 +138,17 @@ def store_size(session: Session) -> int:
 
 
 def storage_overview(session: Session) -> tuple[int, pd.DataFrame]:
-    """The store's size in bytes and the archived span of predictions per version, for the Overview.
+    """The store's size in bytes and the archived span of each version, for the Overview.
 
-    The span's columns: model, version, first and last day, days, rows, restored days.
+    The span's columns: model, version, first and last day, days, restored days, and the archived
+    rows of each kind (predictions, labels, outcomes).
     """
     spans = list_archive(session)
-    spans = spans.loc[spans["kind"] == "predictions"].drop(columns=["kind"]).reset_index(drop=True)
-    return store_size(session), spans
+    kinds = ["predictions", "labels", "outcomes"]
+    span = spans.loc[spans["kind"] == "predictions", ["model", "version", "first_day", "last_day", "days",
+                                                       "restored_days"]]
+    if spans.empty:
+        return store_size(session), span.assign(**{k: pd.Series(dtype="int64") for k in kinds})
+    rows = (spans.pivot(index=["model", "version"], columns="kind", values="rows").reindex(columns=kinds)
+            .fillna(0).astype("int64").reset_index())
+    return store_size(session), span.merge(rows, on=["model", "version"]).reset_index(drop=True)

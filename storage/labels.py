@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from driftscope.storage.archive import archived_labels
+from driftscope.storage.archive_reads import archived_labels
 from driftscope.storage.bulk import existing_values, insert_frame
 from driftscope.storage.models import GroundTruth, LabelRevision, Model, Prediction
 from driftscope.storage.profiles.labelled_store import update_for_labels

@@ -662,7 +662,7 @@ class ArchiveSegment(Base):
 
     Recorded in the transaction that deletes the rows from the store, after the file was read
     back and matched ``sha256`` and ``n_rows``; ``restored_at`` is set when the rows were put back.
-    ``kind`` is ``predictions``, ``labels`` or ``label_revisions``.
+    ``kind`` is ``predictions``, ``labels``, ``label_revisions`` or ``outcomes``.
     """
 
     __tablename__ = "archive_segments"

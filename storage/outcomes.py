@@ -4,6 +4,10 @@ Keyed by (model, prediction id, outcome name) and independent of predictions, li
 outcome that arrives before its prediction is kept and joins when the prediction is stored. The
 first value stated for a key wins (``ON CONFLICT DO NOTHING``), so re-reading a source, or the same
 batch twice, stores each outcome exactly once.
+
+Days rolled over to the archive are read back transparently: the outcomes of archived
+predictions come from the archive files (:mod:`driftscope.storage.archive_reads`) and from the
+store (an outcome that arrived after its prediction was archived).
 """
 
 from dataclasses import dataclass
@@ -15,10 +19,12 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from driftscope.storage.archive_reads import archived_outcomes, archived_prediction_ids
 from driftscope.storage.bulk import insert_frame_ignoring
 from driftscope.storage.models import Model, Outcome, Prediction
 
 OUTCOME_COLUMNS = ("prediction_id", "outcome", "value", "ts")
+WINDOW_COLUMNS = ("prediction_id", "outcome", "value", "outcome_ts")
 _IN_SLICE = 5_000
 
 
@@ -69,9 +75,11 @@ def _stored_keys(session: Session, model_id: int, prediction_ids: list[str]) -> 
 def outcomes_for_window(
     session: Session, *, model_id: int, model_version_id: int, start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """Outcomes of the version's predictions with ``start <= prediction ts < end``.
+    """Outcomes of the version's predictions with ``start <= prediction ts < end``, archived days included.
 
-    Columns: ``prediction_id``, ``outcome``, ``value`` (float), ``outcome_ts`` (UTC).
+    Columns: ``prediction_id``, ``outcome``, ``value`` (float), ``outcome_ts`` (UTC); one row per
+    (prediction id, outcome), sorted by both, so figures that resample the values (bootstrap
+    intervals) do not depend on the order the database returns rows in.
     """
     rows = session.execute(
         select(Outcome.prediction_id, Outcome.outcome, Outcome.value, Outcome.ts)
@@ -79,4 +87,23 @@ def outcomes_for_window(
               & (Prediction.model_version_id == model_version_id))
         .where(Outcome.model_id == model_id, Prediction.ts >= start, Prediction.ts < end)
     ).all()
-    return pd.DataFrame(rows, columns=["prediction_id", "outcome", "value", "outcome_ts"])
+    frame = pd.DataFrame(rows, columns=list(WINDOW_COLUMNS))
+    ids = archived_prediction_ids(session, model_version_id=model_version_id, start=start, end=end)
+    if ids is not None and len(ids):
+        archived = archived_outcomes(session, ids=ids, model_version_id=model_version_id, start=start, end=end)
+        late = _outcomes_of(session, model_id, ids["prediction_id"].tolist())
+        parts = [part for part in (archived, frame, late) if len(part)]  # the archived value came first
+        frame = pd.concat(parts, ignore_index=True) if parts else frame
+        frame = frame.loc[~frame.duplicated(["prediction_id", "outcome"], keep="first").to_numpy()]
+    frame = frame.assign(outcome_ts=pd.to_datetime(frame["outcome_ts"], utc=True).astype("datetime64[ns, UTC]"))
+    return frame.sort_values(["prediction_id", "outcome"], kind="stable", ignore_index=True)
+
+
+def _outcomes_of(session: Session, model_id: int, prediction_ids: list[str]) -> pd.DataFrame:
+    """Stored outcomes of ``prediction_ids`` (of predictions archived before the outcome arrived)."""
+    rows: list[Any] = []
+    for start in range(0, len(prediction_ids), _IN_SLICE):
+        rows += session.execute(select(Outcome.prediction_id, Outcome.outcome, Outcome.value, Outcome.ts).where(
+            Outcome.model_id == model_id, Outcome.prediction_id.in_(prediction_ids[start:start + _IN_SLICE]))
+        ).all()
+    return pd.DataFrame(rows, columns=list(WINDOW_COLUMNS))

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from driftscope.storage.archive import archived_predictions
+from driftscope.storage.archive_reads import archived_predictions
 from driftscope.storage.arrow_frames import decode_frames, encode_table
 from driftscope.storage.bulk import insert_frame_ignoring
 from driftscope.storage.conflicts import differs_from_stored
@@ -225,7 +225,7 @@ def read_window(
 ) -> pd.DataFrame:
     """Return the canonical frame of predictions with ``start <= ts < end`` (UTC), sorted by ts.
 
-    Days rolled over to the archive (:mod:`driftscope.storage.archive`) are read from their verified
+    Days rolled over to the archive (:mod:`driftscope.storage.archive_reads`) are read from their verified
     Parquet files, so a window reads the same rows before and after its days were archived; a
     prediction both archived and stored again (restored, or logged anew) appears once.
     """

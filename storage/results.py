@@ -18,7 +18,7 @@ transaction that applies the rules, so a crash between storing and judging loses
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.redact import scrub
 from driftscope.storage.models import (
+    ArchiveSegment,
     Base,
     DetectorEvent,
     DriftResult,
@@ -282,7 +283,13 @@ def runs_with_new_outcomes(
 def _stale_runs(session: Session, *, monitor_id: int, model_version_id: int, since: datetime, before: datetime,
                 changed: Any) -> list[RunInfo]:
     """Finished runs of one monitor and version with ``since <= window_end < before`` matching ``changed``,
-    oldest window first."""
+    oldest window first.
+
+    Runs whose window reaches into an archived day are left out: ``changed`` compares with the store,
+    which no longer holds that day's predictions, so every such run would look stale on every tick.
+    Labels or outcomes that arrive after their predictions were archived therefore do not recompute
+    a window (``driftscope monitor run --window-end`` recomputes it by hand).
+    """
     stale = _runs(
         session,
         select_filter=[
@@ -295,7 +302,25 @@ def _stale_runs(session: Session, *, monitor_id: int, model_version_id: int, sin
         ],
         limit=10_000,
     )
-    return stale[::-1]
+    if not stale:
+        return []
+    first = min(r.window_start for r in stale)
+    archived = archived_days(session, model_version_id=model_version_id, since=first - timedelta(days=1))
+    return [r for r in stale[::-1] if not _overlaps(r, archived)]
+
+
+def archived_days(session: Session, *, model_version_id: int, since: datetime) -> list[datetime]:
+    """UTC days of the version from ``since`` on whose predictions are in the archive (not restored)."""
+    return [d.replace(tzinfo=UTC) if d.tzinfo is None else d for d in session.execute(
+        select(ArchiveSegment.day).distinct().where(
+            ArchiveSegment.model_version_id == model_version_id, ArchiveSegment.kind == "predictions",
+            ArchiveSegment.day >= since, ArchiveSegment.restored_at.is_(None))).scalars()]
+
+
+def _overlaps(run: "RunInfo", days: list[datetime]) -> bool:
+    """Whether ``run``'s window reaches into one of ``days`` (UTC midnights)."""
+    start, end = (t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in (run.window_start, run.window_end))
+    return any(day < end and day + timedelta(days=1) > start for day in days)
 
 
 def _labels_in_run_window(model_id: int, *columns: Any) -> Any:

@@ -19,7 +19,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     run = actions.add_parser("run", help="archive every day older than retention.raw now (as the schedule would)")
     add_config_argument(run)
     run.set_defaults(handler=_run)
-    listing = actions.add_parser("list", help="archived spans per model version")
+    listing = actions.add_parser("list", help="archived spans and rows per model version and kind")
     add_config_argument(listing)
     listing.set_defaults(handler=_list)
     verify = actions.add_parser("verify", help="read back every archive file and check rows and checksums")
@@ -58,9 +58,10 @@ def _run(args: argparse.Namespace) -> int:
     with open_store(config) as engine:
         done = run_archive(engine, config.retention)
     print_table([{"model": d.model, "version": d.version, "day": f"{d.day:%Y-%m-%d}", "predictions": d.predictions,
-                  "labels": d.labels} for d in done], ("model", "version", "day", "predictions", "labels"))
-    print(f"archive: {len(done)} days moved to {config.retention.archive}, "
-          f"{sum(d.predictions for d in done)} predictions and {sum(d.labels for d in done)} labels")
+                  "labels": d.labels, "outcomes": d.outcomes} for d in done],
+                ("model", "version", "day", "predictions", "labels", "outcomes"))
+    print(f"archive: {len(done)} days moved to {config.retention.archive}, {sum(d.predictions for d in done)} "
+          f"predictions, {sum(d.labels for d in done)} labels and {sum(d.outcomes for d in done)} outcomes")
     return 0
 
 
@@ -93,6 +94,6 @@ def _restore(args: argparse.Namespace) -> int:
     config = load(args)
     with open_store(config) as engine:
         done = restore(engine, model=args.model, version=args.version, start=args.start, end=args.end)
-    print(f"restore: {done.days} days of {args.model} {args.version} put back, {done.predictions} predictions and "
-          f"{done.labels} labels stored")
+    print(f"restore: {done.days} days of {args.model} {args.version} put back, {done.predictions} predictions, "
+          f"{done.labels} labels and {done.outcomes} outcomes stored")
     return 0
