@@ -11,11 +11,10 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit
 from helpers_collect import MODEL, T0, log_rows
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
-from test_dashboard_app import APP, ENV
+from test_dashboard_app import APP
 from test_operational_monitor import serving_document
 
 from driftscope.apply import apply_config
@@ -148,15 +147,13 @@ def _labels(engine, version: str) -> pd.DataFrame:
     return frame.sort_values("prediction_id", ignore_index=True)
 
 
+@pytest.mark.usefixtures("clean_streamlit")
 def test_the_overview_shows_the_store_size_and_each_versions_archived_span(
         sqlite_engine, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     _config(tmp_path, sqlite_engine)
     _log(sqlite_engine, versions=("1.0", "2.0"))
     _archive(sqlite_engine, tmp_path)
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DRIFTSCOPE_DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
-    streamlit.cache_data.clear()
 
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.run()
