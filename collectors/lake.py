@@ -146,14 +146,14 @@ def collect_lake(engine: Engine, spec: SourceConfig, run_id: int) -> None:
     if spec.effective_engine == "spark":
         from driftscope.collectors.lake_spark import spark_profiles
 
-        computed = spark_profiles(spec, fs, changed, specs, columns)
+        computed = spark_profiles(spec, fs, changed, specs, columns, labelled, task)
     for partition in changed:
         if spec.effective_engine == "spark":
-            profiles, n_rows = computed[partition.key]
+            profiles, n_rows, by_label = computed[partition.key]
         else:
             profiles, n_rows = local_profiles(fs, partition, specs, columns)
-        by_label = ({} if spec.effective_engine == "spark" or not labelled
-                    else local_label_profiles(fs, partition.files, partition.day_micros, labelled, task, BATCH_ROWS))
+            by_label = ({} if not labelled else
+                        local_label_profiles(fs, partition.files, partition.day_micros, labelled, task, BATCH_ROWS))
         _store(engine, spec, run_id, version_id, partition, marks.get(partition.key), profiles, n_rows, by_label)
         log.info("lake %s: profiled %s (%d rows)", spec.name, partition.key, n_rows)
 

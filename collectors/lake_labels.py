@@ -3,14 +3,16 @@
 Read with pyarrow in record batches like :func:`driftscope.collectors.lake.local_profiles`; labels
 become text as the collectors store them (:func:`driftscope.collectors.coerce.as_text`), so a
 lake day's label profile is what ingesting the same rows with their labels would have built.
-Datasets without the target column have no label profiles. The Spark engine does not compute
-them yet (a partition profiled on Spark gets feature profiles only).
+Datasets without the target column have no label profiles. The Spark engine builds the same
+profiles inside its tasks (:func:`batch_label_profiles`).
 """
 
 from collections.abc import Mapping
 
 import fsspec
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as ds
 
 from driftscope.collectors.coerce import as_text
@@ -39,7 +41,28 @@ def local_label_profiles(fs: fsspec.AbstractFileSystem, files: tuple[str, ...], 
     present = {store: source for store, source in columns.items() if source in dataset.schema.names}
     day = LabelledProfile()
     for batch in dataset.to_batches(columns=list(present.values()), batch_size=batch_rows):
-        frame = pd.DataFrame({store: batch.column(source).to_pandas() for store, source in present.items()})
-        frame["label"] = as_text(frame["label"]).values
-        day = merge(day, profile_rows(frame, task))
+        day = merge(day, profile_rows(_label_frame(batch, present), task))
     return {day_micros: day} if day.n_labelled else {}
+
+
+def batch_label_profiles(batch: pa.RecordBatch, day_micros: np.ndarray, columns: Mapping[str, str], task: str,
+                         into: dict[int, LabelledProfile]) -> dict[int, LabelledProfile]:
+    """``into`` with one record batch's rows added to the label profile of their day (``day_micros``, µs).
+
+    A batch without the label or prediction column adds nothing.
+    """
+    names = batch.schema.names
+    if columns.get("label") not in names or columns.get("prediction") not in names:
+        return into
+    frame = _label_frame(batch, {store: source for store, source in columns.items() if source in names})
+    days = np.asarray(day_micros)
+    for day in np.unique(days).tolist():
+        part = profile_rows(frame.loc[days == day].reset_index(drop=True), task)
+        into[day] = merge(into[day], part) if day in into else part
+    return into
+
+
+def _label_frame(batch: pa.RecordBatch, present: Mapping[str, str]) -> pd.DataFrame:
+    frame = pd.DataFrame({store: batch.column(source).to_pandas() for store, source in present.items()})
+    frame["label"] = as_text(frame["label"]).values
+    return frame

@@ -16,6 +16,7 @@ from driftscope.config import parse_config
 from driftscope.errors import ConfigError
 from driftscope.storage.db import read_transaction
 from driftscope.storage.profiles import sketch as kll
+from driftscope.storage.profiles.labelled_store import window_labelled
 from driftscope.storage.profiles.store import window_profiles
 from driftscope.storage.registry import get_version
 
@@ -39,9 +40,12 @@ def spark():  # type: ignore[no-untyped-def]
     session.stop()
 
 
-def _write_day(root: Path, day: str, seed: int, kind: str = "none", n: int = 1500) -> pd.DataFrame:
-    frame = credit_frame(n, kind=kind, seed=seed).drop(columns=["prediction_id", "label"])  # ts: nanoseconds
-    frame = frame.rename(columns={"prediction": "predicted_label", "probability": "score"})
+def _write_day(root: Path, day: str, seed: int, kind: str = "none", n: int = 1500, *,
+               labelled: bool = False) -> pd.DataFrame:
+    frame = credit_frame(n, kind=kind, seed=seed).drop(columns=["prediction_id"])  # ts: nanoseconds
+    frame = frame.rename(columns={"prediction": "predicted_label", "probability": "score", "label": "defaulted"})
+    if not labelled:
+        frame = frame.drop(columns=["defaulted"])
     folder = root / f"scored_date={day}"
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.parquet"):
@@ -108,13 +112,26 @@ def test_local_engine_profiles_each_partition_once_and_recomputes_a_rewritten_on
 def test_spark_and_local_engines_give_the_same_profiles(spark, sqlite_engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     lake = tmp_path / "lake"
     for seed, day in enumerate(DAYS):
-        _write_day(lake, day, seed)
+        _write_day(lake, day, seed, labelled=True)
     config = _config(tmp_path, sqlite_engine, lake)
     assert collect(sqlite_engine, config, sources=["lake-local"])[0].rows_read == 4500
-    local = _stored(sqlite_engine)
+    local, local_labels = _stored(sqlite_engine), _stored_labels(sqlite_engine)
     [by_spark] = collect(sqlite_engine, config, sources=["lake-spark"])
     assert (by_spark.status, by_spark.rows_read, by_spark.error) == ("succeeded", 4500, None)
     _same(_stored(sqlite_engine), local)
+    spark_labels = _stored_labels(sqlite_engine)
+    assert [p.n_labelled for p in local_labels] == [p.n_labelled for p in spark_labels] == [1500] * 3
+    for mine, theirs in zip(local_labels, spark_labels, strict=True):  # the same cells (sums up to rounding)
+        assert set(mine.cells) == set(theirs.cells)
+        for key, cell in mine.cells.items():
+            np.testing.assert_allclose(cell, theirs.cells[key], rtol=1e-9)
+
+
+def _stored_labels(engine: Engine) -> list:
+    with read_transaction(engine) as session:
+        version = get_version(session, "credit", "1.0")
+        return [window_labelled(session, model_version_id=version.id, start=START + timedelta(days=d),
+                                end=START + timedelta(days=d + 1)) for d in range(3)]
 
 
 @pytest.mark.parametrize(("extra", "message"), [
