@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-import streamlit
 from helpers_dashboard import fresh_store_url
 from streamlit.testing.v1 import AppTest
+from test_dashboard_markdown import open_page
 
 from driftscope.storage import profile_reads, result_series, results
 from driftscope.storage.db import make_engine, transaction
@@ -25,7 +25,6 @@ from driftscope.storage.profiles.spec import category_name
 from driftscope.storage.profiles.store import add_profiles, save_specs, window_profiles
 from driftscope.storage.registry import ensure_model, ensure_monitor, ensure_version, get_model_id
 
-APP = Path(__file__).resolve().parent.parent / "dashboard" / "entry" / "driftscope_dashboard.py"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 3
 END = T0 + timedelta(days=DAYS)
@@ -98,12 +97,7 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     yield url, seed(url)
 
 
-@pytest.fixture(autouse=True)
-def clean_streamlit(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DRIFTSCOPE_CONFIG", "DRIFTSCOPE_DATABASE_URL", "DRIFTSCOPE_DASHBOARD_USERS"):
-        monkeypatch.delenv(name, raising=False)
-    streamlit.cache_data.clear()
-    streamlit.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("clean_streamlit")  # tests/conftest.py
 
 
 def test_profile_figures_equal_the_raw_rows_figures(store: tuple[str, dict]) -> None:
@@ -192,16 +186,6 @@ def test_a_lake_version_counts_its_rows_from_profiles(store: tuple[str, dict]) -
     assert partial["n_rows"].sum() == (DAYS - 1) * 1440  # the last day is not wholly in the range
 
 
-def open_app(monkeypatch: pytest.MonkeyPatch, url: str, page: str, **params: str) -> AppTest:
-    monkeypatch.setenv("DRIFTSCOPE_DATABASE_URL", url)
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.query_params.update(params)
-    at.run()
-    at.switch_page(f"../views/{page}.py").run()
-    assert [e.value for e in at.exception] == []
-    return at
-
-
 def texts(at: AppTest, kind: str) -> str:
     return re.sub(r"\\(.)", r"\1", "\n".join(str(e.value) for e in getattr(at, kind)))
 
@@ -209,7 +193,7 @@ def texts(at: AppTest, kind: str) -> str:
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_the_feature_page_of_a_lake_version_shows_the_distribution(monkeypatch: pytest.MonkeyPatch,
                                                                     store: tuple[str, dict]) -> None:
-    at = open_app(monkeypatch, store[0], "feature", model="lake", version="1.0", feature="x", **RANGE)
+    at = open_page(monkeypatch, store[0], "feature", model="lake", version="1.0", feature="x", **RANGE)
     shown = {m.label: m.value for m in at.metric}
     assert shown["Rows"] == f"{DAYS * 1440:,}" and shown["Missing"] == f"{len(range(0, 1440 * DAYS, 37)) / 4320:.1%}"
     charts = at.get("plotly_chart")
@@ -226,7 +210,7 @@ def test_the_feature_page_of_a_lake_version_shows_the_distribution(monkeypatch: 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_the_version_and_overview_pages_of_a_lake_version_show_its_volume(monkeypatch: pytest.MonkeyPatch,
                                                                           store: tuple[str, dict]) -> None:
-    at = open_app(monkeypatch, store[0], "version", model="lake", version="1.0", **RANGE)
+    at = open_page(monkeypatch, store[0], "version", model="lake", version="1.0", **RANGE)
     assert {m.label: m.value for m in at.metric}["Predictions in range"] == f"{DAYS * 1440:,}"
     at.session_state["version.tab"] = "Prediction volume"
     at.run()
@@ -236,7 +220,7 @@ def test_the_version_and_overview_pages_of_a_lake_version_show_its_volume(monkey
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_the_whole_range_tab_of_a_version_with_rows(monkeypatch: pytest.MonkeyPatch, store: tuple[str, dict]) -> None:
-    at = open_app(monkeypatch, store[0], "feature", model="stored", version="1.0", feature="x", **RANGE)
+    at = open_page(monkeypatch, store[0], "feature", model="stored", version="1.0", feature="x", **RANGE)
     assert {m.label: m.value for m in at.metric}["Verdict"] == "no drift"  # the drift result's cards
     at.session_state["feature.tab"] = "Whole range"
     at.run()
