@@ -4,7 +4,6 @@ profile-only (lake-backed) version that show distributions, volume and counts in
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
