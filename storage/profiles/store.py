@@ -44,19 +44,30 @@ def load_specs(session: Session, *, model_version_id: int) -> dict[str, ColumnSp
     return {column: ColumnSpec.from_json(column, spec) for column, spec in rows}
 
 
-def add_stored_rows(session: Session, *, model_version_id: int, tables: Sequence[pa.Table]) -> None:
+def add_stored_rows(session: Session, *, model_version_id: int, tables: Sequence[pa.Table],
+                    computed: Sequence[Mapping[BucketKey, ColumnProfile] | None] = (),
+                    computed_specs: Mapping[str, ColumnSpec] | None = None) -> None:
     """Add newly stored rows (canonical Arrow tables) to the version's hourly profiles.
 
     Called by the prediction writer in the transaction that stores the rows, for the rows it
     stored (duplicates excluded), so re-ingesting a batch leaves the profiles unchanged. A version
     without specs (no reference yet) is profiled when its reference is applied.
+
+    Parameters
+    ----------
+    computed : sequence of mappings or None, optional
+        Aligned with ``tables``: each table's hourly profiles (:func:`profile_table`) computed ahead
+        of the transaction against ``computed_specs``, or None. They are used only when those specs
+        are the version's stored ones; otherwise the table is profiled here.
     """
     specs = load_specs(session, model_version_id=model_version_id) if tables else {}
     if not specs:
         return
+    ahead = list(computed) if computed_specs is not None and dict(computed_specs) == specs else []
     profiles: dict[BucketKey, ColumnProfile] = {}
-    for table in tables:
-        for key, profile in profile_table(table, specs).items():
+    for i, table in enumerate(tables):
+        part = ahead[i] if i < len(ahead) else None
+        for key, profile in (part if part is not None else profile_table(table, specs)).items():
             profiles[key] = merge(profiles[key], profile) if key in profiles else profile
     add_profiles(session, model_version_id=model_version_id, profiles=profiles)
 
