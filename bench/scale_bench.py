@@ -8,11 +8,19 @@ time includes fitting on the 5 000-row reference and its peak RSS is that proces
 
 (a) one daily window from raw rows and from profiles, with 1 and ``--days`` days stored;
 (b) the ``--days``-day window from raw rows and from profiles;
-(c) a hive-partitioned Parquet lake of ``--lake-rows`` rows per size (written to a temporary
-    folder, deleted after), profiled with ``engine: local`` and ``engine: spark`` (local[2]); the
-    driver's peak RSS (Spark's JVM is another process and not counted).
+(c) a hive-partitioned Parquet lake of ``--lake-rows`` rows per size (``LAKE_DAYS`` daily
+    partitions of 4 files, written to a temporary folder under ``--tmp``, deleted after), profiled
+    with ``engine: local`` and ``engine: spark`` (local[2]); the driver's peak RSS (Spark's JVM is
+    another process and not counted); then the ``LAKE_DAYS``-day window, i.e. every lake row,
+    computed from the profiles by a monitor run;
+(d) the same window with Evidently (``DataDriftPreset``) on the rows read from the lake with
+    pandas, as a user of Evidently would run it, against the same reference; sizes above
+    ``--evidently-max-rows`` are skipped and a run is stopped after ``--evidently-timeout`` seconds.
 
-Run: ``python bench/scale_bench.py [--rows N] [--days D] [--lake-rows N,N] [--pg-url URL]``.
+Every child process is stopped after ``--timeout`` seconds (printed as such), so a run stays
+bounded on a shared machine.
+
+Run: ``python bench/scale_bench.py [--rows N] [--days D] [--lake-rows N,N] [--pg-url URL] [--skip-stores]``.
 """
 
 import argparse
@@ -79,9 +87,29 @@ def store_days(config_path: Path, first: int, last: int, rows: int) -> None:
     engine.dispose()
 
 
+TIMEOUT_S = {"child": 1800.0, "evidently": 600.0}
+
+
+EVIDENTLY_MEMORY = 12 * 2**30
+"""Address-space limit of the Evidently child (bytes): it fails with a MemoryError rather than wake the
+kernel's OOM killer on a shared machine."""
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (EVIDENTLY_MEMORY, EVIDENTLY_MEMORY))
+
+
 def child(argv: list[str]) -> dict:
-    """Run ``scale_bench.py --child ...`` and return its JSON line."""
-    out = subprocess.run([sys.executable, __file__, "--child", *argv], check=True, capture_output=True, text=True)
+    """Run ``scale_bench.py --child ...`` and return its JSON line (``error`` set when it failed or timed out)."""
+    try:
+        out = subprocess.run([sys.executable, __file__, "--child", *argv], check=True, capture_output=True,
+                             text=True, timeout=TIMEOUT_S["evidently" if argv[0] == "evidently" else "child"],
+                             preexec_fn=_limit_memory if argv[0] == "evidently" else None)
+    except subprocess.TimeoutExpired as exc:
+        return {"error": f"not finished: stopped after {exc.timeout:.0f} s"}
+    except subprocess.CalledProcessError as exc:
+        lines = (exc.stderr or "").strip().splitlines()
+        return {"error": f"failed: {lines[-1] if lines else exc.returncode}"}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -95,6 +123,8 @@ def measure(kind: str, config_path: str, name: str, end_day: int) -> None:
     start = time.perf_counter()
     if kind == "floor":
         n_rows = 0
+    elif kind == "evidently":
+        n_rows = evidently_window(config_path, Path(name))
     elif kind == "monitor":
         from driftscope.monitors.runner import run_monitors
 
@@ -112,6 +142,22 @@ def measure(kind: str, config_path: str, name: str, end_day: int) -> None:
     print(json.dumps({"seconds": time.perf_counter() - start, "n_rows": n_rows, "peak_mib": peak_mib()}))
 
 
+def evidently_window(config_path: str, lake: Path) -> int:
+    """Evidently's ``DataDriftPreset`` on every row of the lake (read with pandas) against the reference."""
+    import warnings
+
+    import pandas as pd
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    warnings.simplefilter("ignore")
+    columns = [*FEATURES, "predicted_label", "score"]
+    reference = pd.read_parquet(Path(config_path).parent / "reference.parquet", columns=columns)
+    current = pd.read_parquet(lake, columns=columns)
+    Report([DataDriftPreset()]).run(current, reference)
+    return len(current)
+
+
 def peak_mib() -> float:
     """This process's peak RSS (``VmHWM``; ``ru_maxrss`` would include the parent's peak, kept across exec)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -120,11 +166,17 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def write_lake(root: Path, total: int, days: int = 10) -> None:
-    """``total`` rows in ``days`` partitions of 4 files each."""
+LAKE_DAYS = 10
+LAKE_FIRST_DAY = 6
+"""The lake's first partition is ``T0`` + 6 days (2026-01-07), so its ``LAKE_DAYS`` days are one window
+(windows are aligned on the Unix epoch)."""
+
+
+def write_lake(root: Path, total: int, days: int = LAKE_DAYS) -> None:
+    """``total`` rows in ``days`` partitions of 4 files each, from ``T0 + LAKE_FIRST_DAY`` days."""
     per_day = total // days
     for day in range(days):
-        folder = root / f"scored_date={(T0 + timedelta(days=day)).date()}"
+        folder = root / f"scored_date={(T0 + timedelta(days=LAKE_FIRST_DAY + day)).date()}"
         folder.mkdir(parents=True)
         for part, lo in enumerate(range(0, per_day, per_day // 4)):
             make_logs(min(per_day // 4, per_day - lo), seed=day * 10 + part).to_parquet(
@@ -132,6 +184,8 @@ def write_lake(root: Path, total: int, days: int = 10) -> None:
 
 
 def row(label: str, result: dict) -> str:
+    if "error" in result:
+        return f"| {label} | | {result['error']} | |"
     return f"| {label} | {result['n_rows']:,} | {result['seconds']:.2f} | {result['peak_mib']:,.0f} |"
 
 
@@ -168,11 +222,15 @@ def run_lake(args: argparse.Namespace) -> None:
     from driftscope.storage.db import make_engine
 
     for total in args.lake_rows:
-        with tempfile.TemporaryDirectory(prefix="scale_bench_lake_") as tmp:
+        with tempfile.TemporaryDirectory(prefix="scale_bench_lake_", dir=args.tmp) as tmp:
             root = Path(tmp)
+            start = time.perf_counter()
             write_lake(root / "lake", total)
+            size = sum(f.stat().st_size for f in (root / "lake").rglob("*.parquet")) / 2**20
+            print(f"<!-- lake of {total:,} rows written in {time.perf_counter() - start:.0f} s: {size:,.0f} MiB -->",
+                  flush=True)
             url = f"sqlite:///{root / 'store.db'}"
-            config_path = write_config(root, url, args.days, lake=root / "lake")
+            config_path = write_config(root, url, LAKE_DAYS, lake=root / "lake")
             migrations.upgrade(url)
             engine = make_engine(url)
             apply_config(load_config(config_path), engine)
@@ -180,8 +238,14 @@ def run_lake(args: argparse.Namespace) -> None:
             for source in ("lake-local", "lake-spark"):
                 print(row(f"(c) lake {total:,} rows, {source}", child(["collect", str(config_path), source, "0"])),
                       flush=True)
-            print(row(f"(c) lake {total:,} rows: {args.days}-day window from its profiles",
-                      child(["monitor", str(config_path), f"profile-{args.days}d", str(args.days)])), flush=True)
+            print(row(f"(c) lake {total:,} rows: {LAKE_DAYS}-day window from its profiles",
+                      child(["monitor", str(config_path), f"profile-{LAKE_DAYS}d",
+                             str(LAKE_FIRST_DAY + LAKE_DAYS)])), flush=True)
+            label = f"(d) lake {total:,} rows: {LAKE_DAYS}-day window, Evidently DataDriftPreset on the rows"
+            if total > args.evidently_max_rows:
+                print(f"| {label} | | skipped (--evidently-max-rows {args.evidently_max_rows:,}) | |", flush=True)
+            else:
+                print(row(label, child(["evidently", str(config_path), str(root / "lake"), "0"])), flush=True)
 
 
 def main() -> int:
@@ -193,15 +257,22 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--lake-rows", type=lambda s: [int(x) for x in s.split(",")], default=[1_000_000, 3_000_000])
     parser.add_argument("--pg-url", default=os.environ.get("DRIFTSCOPE_TEST_PG_URL"))
+    parser.add_argument("--skip-stores", action="store_true", help="only the lake measurements (c) and (d)")
+    parser.add_argument("--evidently-max-rows", type=int, default=100_000_000)
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before a child process is stopped")
+    parser.add_argument("--evidently-timeout", type=float, default=600.0, help="the same for Evidently's runs")
+    parser.add_argument("--tmp", default=None, help="folder for the lakes (default: the system's temporary folder)")
     args = parser.parse_args()
+    TIMEOUT_S.update(child=args.timeout, evidently=args.evidently_timeout)
     print(f"{args.rows:,} rows/day x {N_NUMERIC + N_CATEGORICAL} features; windows of 1 and {args.days} days\n")
     print("| measurement | rows | seconds | peak RSS MiB |")
     print("|---|---:|---:|---:|")
-    with tempfile.TemporaryDirectory(prefix="scale_bench_sqlite_") as tmp:
-        run_store(f"sqlite:///{Path(tmp) / 'store.db'}", args, "sqlite")
-    if args.pg_url:
-        with postgres_database(args.pg_url) as url:
-            run_store(url, args, "postgresql")
+    if not args.skip_stores:
+        with tempfile.TemporaryDirectory(prefix="scale_bench_sqlite_") as tmp:
+            run_store(f"sqlite:///{Path(tmp) / 'store.db'}", args, "sqlite")
+        if args.pg_url:
+            with postgres_database(args.pg_url) as url:
+                run_store(url, args, "postgresql")
     run_lake(args)
     return 0
 

@@ -70,7 +70,7 @@ class Prepared:
 
 
 def prepare(batch: Batch, target: Target, *, now: datetime | None = None) -> Prepared:
-    """Validate ``batch``, encode its chunks and build its quarantine rows, without the store.
+    """Validate ``batch``, encode and profile its chunks and build its quarantine rows, without the store.
 
     A missing column becomes ``Prepared.error``, raised by :func:`commit`.
     """
@@ -78,7 +78,8 @@ def prepare(batch: Batch, target: Target, *, now: datetime | None = None) -> Pre
         validated = validate_batch(batch.frame, target, origin=batch.origin, now=now or datetime.now(UTC))
     except SchemaError as exc:
         return Prepared(batch, None, None, error=exc)
-    encoded = [encode_predictions(part.frame, part.new_categories) for part in validated.predictions]
+    encoded = [encode_predictions(part.frame, part.new_categories, profile_specs=part.plan.profile_specs)
+               for part in validated.predictions]
     return Prepared(batch, validated, quarantine_frame(batch, validated), encoded)
 
 

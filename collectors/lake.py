@@ -9,22 +9,23 @@ day's profiles (and label profiles, when the rows carry their label: :mod:`.lake
 replaced, in one transaction with its new mark (compare-and-set, as the files source). The
 source's watermark is the newest partition value profiled.
 
-Engines: ``local`` reads each partition with pyarrow in record batches of ``BATCH_ROWS`` rows
-(memory bounded by one batch plus the profiles, whatever the partition's size); ``spark``
+Engines: ``local`` reads each partition's files one after the other with pyarrow, one row group
+at a time, in record batches of ``BATCH_ROWS`` rows (memory bounded by one row group plus the
+profiles, whatever the partition's size); ``spark``
 (:mod:`driftscope.collectors.lake_spark`) computes partial profiles of all changed partitions in
 one Spark job and merges them on the driver, so the rows never leave the cluster.
 """
 
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import fsspec
 import numpy as np
 import pyarrow as pa
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from driftscope.collectors.config import SourceConfig
@@ -107,16 +108,28 @@ def source_columns(specs: Mapping[str, ColumnSpec], target: Target, version: str
 def local_profiles(fs: fsspec.AbstractFileSystem, partition: Partition, specs: Mapping[str, ColumnSpec],
                    columns: Mapping[str, str]) -> tuple[dict[BucketKey, ColumnProfile], int]:
     """The partition's day profiles computed with pyarrow, one record batch at a time; and its row count."""
-    dataset = ds.dataset(list(partition.files), filesystem=fs, format="parquet")
-    present = [c for c in columns.values() if c in dataset.schema.names]
     profiles: dict[BucketKey, ColumnProfile] = {}
     n_rows = 0
-    for batch in dataset.to_batches(columns=present, batch_size=BATCH_ROWS):
+    for batch in record_batches(fs, partition.files, list(columns.values())):
         n_rows += batch.num_rows
         days = np.full(batch.num_rows, partition.day_micros, dtype=np.int64)
         for key, profile in profile_rows(batch, days, specs, columns).items():
             profiles[key] = merge(profiles[key], profile) if key in profiles else profile
     return profiles, n_rows
+
+
+def record_batches(fs: fsspec.AbstractFileSystem, files: Iterable[str], columns: list[str]
+                   ) -> Iterator[pa.RecordBatch]:
+    """The ``columns`` each file has, in record batches of at most ``BATCH_ROWS`` rows, one file at a time.
+
+    A file is read one row group at a time, without read-ahead or pre-buffering, so memory holds
+    one row group's ``columns`` (and the batch cut from it) whatever the files' sizes and count.
+    """
+    for path in files:
+        with fs.open(path, "rb") as handle:
+            parquet = pq.ParquetFile(handle, pre_buffer=False)
+            present = [c for c in columns if c in parquet.schema_arrow.names]
+            yield from parquet.iter_batches(batch_size=BATCH_ROWS, columns=present, use_threads=False)
 
 
 def profile_rows(batch: pa.RecordBatch, day_micros: np.ndarray, specs: Mapping[str, ColumnSpec],

@@ -14,7 +14,7 @@ columns hold together with ``positive_label``, completed with 0 (``int``, ``floa
 whose reference has no labels), classes are not checked.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from driftscope.collectors.base import Records
 from driftscope.collectors.coerce import as_text
 from driftscope.errors import NotFoundError
+from driftscope.storage.profiles import ColumnSpec
+from driftscope.storage.profiles.store import load_specs
 from driftscope.storage.registry import VersionInfo, get_model_id, list_versions, load_reference
 
 Kind = str
@@ -32,7 +34,12 @@ DEFAULT_MAX_FUTURE_SKEW = timedelta(days=1)
 
 @dataclass(frozen=True)
 class VersionPlan:
-    """One registered version as validation needs it."""
+    """One registered version as validation needs it, and the specs its rows are profiled against.
+
+    ``profile_specs`` let a collector compute the profiles of a batch before its transaction
+    (:func:`driftscope.storage.predictions.encode_predictions`); the writer checks them against the
+    stored specs and profiles the rows itself when they changed in between.
+    """
 
     id: int
     version: str
@@ -41,6 +48,7 @@ class VersionPlan:
     label_kind: Kind
     categories: dict[str, pd.Index]
     classes: tuple[Any, Any] | None = None
+    profile_specs: dict[str, ColumnSpec] = field(default_factory=dict)
 
     @property
     def features(self) -> dict[str, str]:
@@ -135,7 +143,8 @@ def _plan(session: Session, info: VersionInfo) -> VersionPlan:
     }
     classes = binary_classes(info.task, label_kind, info.column_schema.get("positive_label", 1),
                              [reference[c] for c in ("prediction", "label") if c in reference.columns])
-    return VersionPlan(info.id, info.version, info.column_schema, prediction_kind, label_kind, categories, classes)
+    return VersionPlan(info.id, info.version, info.column_schema, prediction_kind, label_kind, categories, classes,
+                       load_specs(session, model_version_id=info.id))
 
 
 def binary_classes(task: str, kind: Kind, positive_label: Any, reference: list[pd.Series]) -> tuple[Any, Any] | None:

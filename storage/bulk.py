@@ -140,7 +140,7 @@ def _sqlite_arrow_table(frame: pd.DataFrame) -> pa.Table:
 
 
 def _executemany_frame(session: Session, table: str, frame: pd.DataFrame) -> None:
-    names = ", ".join(frame.columns)
+    names = ", ".join(f'"{name}"' for name in frame.columns)
     marks = ", ".join("?" for _ in frame.columns)
     _executemany(session, f"INSERT INTO {table} ({names}) VALUES ({marks})", _sqlite_arrow_table(frame))
 
@@ -168,7 +168,8 @@ def _copy_frame(session: Session, table: str, frame: pd.DataFrame) -> None:
 
 def _copy_encoded(session: Session, table: str, encoded: BinaryCopy) -> None:
     cursor = driver_connection(session).cursor()
-    with cursor.copy(f"COPY {table} ({', '.join(encoded.columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
+    names = ", ".join(f'"{name}"' for name in encoded.columns)
+    with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary)") as copy:
         copy.write(encoded.payload)
 
 

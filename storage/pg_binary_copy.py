@@ -13,6 +13,9 @@ big-endian. Value formats used here:
 * ``real`` / ``double precision``: IEEE 754, 4 / 8 bytes;
 * ``boolean``: one byte, 0 or 1;
 * ``text`` / ``character varying``: the UTF-8 bytes (the server checks the length limit);
+* ``bytea``: the bytes as they are;
+* ``json`` / ``jsonb``: the JSON text's UTF-8 bytes (the frame holds JSON text), for ``jsonb``
+  after a one-byte format version (1);
 * ``timestamp with time zone`` / ``timestamp without time zone``: int64 microseconds since
   2000-01-01 00:00 UTC (integer datetimes, the only kind since PostgreSQL 10). Values are taken as
   UTC: timezone-aware ones are converted, naive ones are read as UTC wall-clock time, so a
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 _TRAILER = (-1).to_bytes(2, "big", signed=True)
@@ -34,7 +38,8 @@ _FIXED: dict[str, str] = {
 }
 _TEXT = frozenset({"text", "character varying"})
 _TIMESTAMP = frozenset({"timestamp with time zone", "timestamp without time zone"})
-SUPPORTED_TYPES = frozenset({*_FIXED, *_TEXT, *_TIMESTAMP})
+_PREFIXED = {"json": b"", "jsonb": b"\x01"}
+SUPPORTED_TYPES = frozenset({*_FIXED, *_TEXT, *_TIMESTAMP, *_PREFIXED, "bytea"})
 PART_ROWS = 65_536
 
 
@@ -136,6 +141,10 @@ def _place_varying(out: np.ndarray, starts: np.ndarray, sizes: np.ndarray, paylo
 def _encode_column(column: pd.Series, pg_type: str, name: str) -> _Field:
     if pg_type in _TEXT:
         return _encode_text(column)
+    if pg_type in _PREFIXED:
+        return _encode_text(column, _PREFIXED[pg_type])
+    if pg_type == "bytea":
+        return _encode_text(column, binary=True)
     if pg_type in _TIMESTAMP:
         return _encode_timestamps(column)
     return _encode_fixed(column, np.dtype(_FIXED[pg_type]), name)
@@ -162,10 +171,13 @@ def _encode_timestamps(column: pd.Series) -> _Field:
     return _Field(np.where(missing, -1, 8), micros.astype(">i8").view(np.uint8), 8)
 
 
-def _encode_text(column: pd.Series) -> _Field:
-    array = pa.array(column, type=pa.string(), from_pandas=True)
+def _encode_text(column: pd.Series, prefix: bytes = b"", *, binary: bool = False) -> _Field:
+    """Variable-length values: strings as UTF-8 (after ``prefix``), or bytes as they are (``binary``)."""
+    array = pa.array(column, type=pa.binary() if binary else pa.string(), from_pandas=True)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    if prefix:
+        array = pc.binary_join_element_wise(prefix.decode(), array, "")
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)
     lengths = np.diff(offsets).astype(np.int64)
     data = array.buffers()[2]

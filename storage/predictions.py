@@ -5,6 +5,7 @@ Frames here are *canonical*: columns ``prediction_id`` (str), ``ts`` (datetime64
 """
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -22,8 +23,10 @@ from driftscope.storage.bulk import insert_frame_ignoring
 from driftscope.storage.conflicts import differs_from_stored
 from driftscope.storage.db import is_postgres
 from driftscope.storage.models import ModelVersion, Prediction, PredictionChunk, PredictionVolume
+from driftscope.storage.profiles import ColumnProfile, ColumnSpec
+from driftscope.storage.profiles.compute import profile_table
 from driftscope.storage.profiles.labelled_store import add_labelled_predictions
-from driftscope.storage.profiles.store import add_stored_rows
+from driftscope.storage.profiles.store import BucketKey, add_stored_rows
 
 CANONICAL_COLUMNS = ("prediction_id", "ts", "prediction", "probability")
 _HOUR_US = 3_600_000_000
@@ -53,7 +56,8 @@ class DayChunk:
     ``table`` holds the canonical columns with ``ts`` as ``timestamp[us, UTC]``; ``micros`` is that
     ``ts`` as int64 microseconds since the Unix epoch; ``blob`` is ``table`` encoded by
     :func:`driftscope.storage.arrow_frames.encode_table`; ``rows`` are the positions of the
-    day's rows in the frame given to :func:`encode_predictions`.
+    day's rows in the frame given to :func:`encode_predictions`; ``profiles`` are the hourly
+    profiles of ``table`` when they were computed ahead (see :class:`EncodedPredictions`).
     """
 
     table: pa.Table
@@ -61,21 +65,30 @@ class DayChunk:
     new_categories: np.ndarray
     blob: bytes
     rows: np.ndarray
+    profiles: Mapping[BucketKey, ColumnProfile] | None = None
 
 
 @dataclass(frozen=True)
 class EncodedPredictions:
-    """A batch ready to write: its day chunks and how many rows it came from (repeats included)."""
+    """A batch ready to write: its day chunks and how many rows it came from (repeats included).
+
+    ``profile_specs`` are the specs the days' ``profiles`` were computed against (empty: none were).
+    """
 
     days: list[DayChunk]
     n_rows: int
+    profile_specs: Mapping[str, ColumnSpec] = field(default_factory=dict)
 
 
-def encode_predictions(frame: pd.DataFrame, new_categories: np.ndarray | None = None) -> EncodedPredictions:
+def encode_predictions(frame: pd.DataFrame, new_categories: np.ndarray | None = None, *,
+                       profile_specs: Mapping[str, ColumnSpec] | None = None) -> EncodedPredictions:
     """The database-free part of :func:`write_predictions`: dedupe, split by UTC day, encode the chunks.
 
     Callers that prepare batches ahead of the writer (the collectors) run it off the writer's thread
     and pass the result to :func:`write_encoded`. ``new_categories`` is as in :func:`write_predictions`.
+    With the version's ``profile_specs`` each day's hourly profiles are computed here too, so the
+    writer's transaction only merges and stores them (it profiles the rows itself when some of a day
+    were stored before, or when the version's specs changed since).
     The frame becomes one Arrow table once; deduplication, the split by day and the chunks work on
     that table (timestamps floored to the microsecond), so no pandas copy of the batch is made.
 
@@ -97,11 +110,13 @@ def encode_predictions(frame: pd.DataFrame, new_categories: np.ndarray | None = 
     positions = np.arange(len(frame))
     if not first.all():
         table, flags, micros, positions = table.filter(pa.array(first)), flags[first], micros[first], positions[first]
+    specs = dict(profile_specs or {})
     days = []
     for rows in _day_slices(micros):
         day_table = _take(table, rows)
-        days.append(DayChunk(day_table, micros[rows], flags[rows], encode_table(day_table), positions[rows]))
-    return EncodedPredictions(days, len(frame))
+        days.append(DayChunk(day_table, micros[rows], flags[rows], encode_table(day_table), positions[rows],
+                             profile_table(day_table, specs) if specs else None))
+    return EncodedPredictions(days, len(frame), specs)
 
 
 def write_predictions(
@@ -153,10 +168,10 @@ def write_encoded(session: Session, *, model_version_id: int, encoded: EncodedPr
     if n_stored and count_volume:
         _add_volume(session, model_version_id, np.concatenate([day.micros for day in stored]),
                     np.concatenate([day.new_categories for day in stored]))
-        add_stored_rows(session, model_version_id=model_version_id,
-                        tables=[day.table for day in stored if day.table.num_rows])
-        add_labelled_predictions(session, model_version_id=model_version_id,
-                                 tables=[day.table for day in stored if day.table.num_rows])
+        kept = [day for day in stored if day.table.num_rows]
+        add_stored_rows(session, model_version_id=model_version_id, tables=[day.table for day in kept],
+                        computed=[day.profiles for day in kept], computed_specs=encoded.profile_specs)
+        add_labelled_predictions(session, model_version_id=model_version_id, tables=[day.table for day in kept])
     return WriteCounts(stored=n_stored, duplicates=encoded.n_rows - n_stored - len(conflicts),
                        conflict_rows=np.sort(conflicts))
 

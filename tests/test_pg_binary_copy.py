@@ -17,6 +17,7 @@ from driftscope.storage.pg_binary_copy import PART_ROWS, SUPPORTED_TYPES, encode
 TYPES = {
     "i2": "smallint", "i4": "integer", "i8": "bigint", "f4": "real", "f8": "double precision", "b": "boolean",
     "t": "text", "v": "character varying", "tz": "timestamp with time zone", "naive": "timestamp without time zone",
+    "by": "bytea", "j": "json", "jb": "jsonb",
 }
 
 
@@ -56,13 +57,18 @@ def test_every_supported_type_reads_back(pg) -> None:
         "tz": pd.to_datetime(["2026-01-01T12:00:00.123456+02:00", None, "1999-12-31T23:59:59Z"], utc=True,
                              format="ISO8601"),
         "naive": pd.to_datetime(["2000-01-01 00:00:00", "1970-01-01 00:00:00.000001", None], format="ISO8601"),
+        "by": [b"\x00\xff\x01", b"", None],
+        "j": ['{"a": [1, 2]}', None, "[]"],
+        "jb": ['{"é": 1, "b": [1.5, null]}', "[3, 4]", None],
     })
     rows = _round_trip(pg, frame)
     assert rows[0] == (0, -32768, 2**31 - 1, 2**62, 1.5, np.pi, True, "héllo ✓", 'a,b\n"c"',
-                       datetime(2026, 1, 1, 10, 0, 0, 123456, tzinfo=UTC), datetime(2000, 1, 1))
-    assert rows[1] == (1, 7, -1, None, None, -1e300, False, "", None, None, datetime(1970, 1, 1, 0, 0, 0, 1))
+                       datetime(2026, 1, 1, 10, 0, 0, 123456, tzinfo=UTC), datetime(2000, 1, 1),
+                       b"\x00\xff\x01", {"a": [1, 2]}, {"é": 1, "b": [1.5, None]})
+    assert rows[1] == (1, 7, -1, None, None, -1e300, False, "", None, None, datetime(1970, 1, 1, 0, 0, 0, 1),
+                       b"", None, [3, 4])
     assert rows[2] == (2, None, 0, -(2**40), -0.25, None, None, None, "x" * 200,
-                       datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC), None)
+                       datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC), None, None, [], None)
 
 
 texts = st.lists(st.one_of(st.none(), st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
@@ -110,7 +116,7 @@ def test_rows_of_fixed_size_fields_only() -> None:
 
 
 @pytest.mark.parametrize(("frame", "types", "message"), [
-    (pd.DataFrame({"j": ["{}"]}), {"j": "jsonb"}, r"column 'j': binary COPY of PostgreSQL type 'jsonb'"),
+    (pd.DataFrame({"x": ["<a/>"]}), {"x": "xml"}, r"column 'x': binary COPY of PostgreSQL type 'xml'"),
     (pd.DataFrame({"n": [1.5]}), {"n": "bigint"}, r"column 'n': integer column holds a fraction"),
 ])
 def test_what_it_cannot_encode_is_named(frame: pd.DataFrame, types: dict[str, str], message: str) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from driftscope.storage.profiles import ColumnSpec, build_specs, merge_all
 from driftscope.storage.profiles import sketch as kll
-from driftscope.storage.profiles.compute import HOUR, profile_table
+from driftscope.storage.profiles.compute import HOUR, histogram_cells, histogram_counts, profile_table
 from driftscope.storage.profiles.profile import TOP_NEW, ColumnProfile
 
 T0 = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp() * 1_000_000)
@@ -87,6 +87,15 @@ def test_a_profile_matches_numpy_on_the_raw_values() -> None:
     assert sketch.is_estimation_mode()
     exact = np.searchsorted(np.sort(finite), 0.3, side="right") / finite.size
     assert abs(sketch.get_rank(0.3) - exact) <= kll.cdf_error(sketch)
+
+
+@given(x=st.lists(st.sampled_from([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0]) | st.floats(-4, 4), max_size=60),
+       edges=st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0]) | st.floats(-3, 3), max_size=5, unique=True))
+def test_counts_from_sorted_values_equal_the_cells_of_each_value(x: list[float], edges: list[float]) -> None:
+    """The sorted path's histogram (a binary search per edge) assigns values as ``histogram_cells`` does."""
+    values, bins = np.array(x, dtype=np.float64), np.sort(np.array(edges, dtype=np.float64))
+    want = np.bincount(histogram_cells(values, bins), minlength=bins.size + 1)
+    assert histogram_counts(np.sort(values), bins).tolist() == want.tolist()
 
 
 def test_new_categories_keep_the_most_frequent_and_fold_the_rest_into_other() -> None:

@@ -1,10 +1,12 @@
 """Profiles of an Arrow table per time bucket, vectorised per column (no Python loop over rows).
 
-Rows are grouped by ``floor(ts / bucket)`` (UTC, buckets aligned on the Unix epoch); counts, sums
-and histograms of all buckets come from one ``np.bincount`` each, minima and maxima from one
-``reduceat``; only the KLL sketches are built per bucket (one vectorised ``update`` each).
+Rows are grouped by ``floor(ts / bucket)`` (UTC, buckets aligned on the Unix epoch). A numeric
+column's values are sorted once per bucket, and its histogram, minimum, maximum, moments and KLL
+sketch all come from that sorted slice (a binary search per bin edge, one sum, one dot product,
+one vectorised sketch ``update``); categorical counts of all buckets come from one ``np.bincount``.
 """
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -83,34 +85,45 @@ def numeric_profile(values: np.ndarray, edges: np.ndarray) -> ColumnProfile:
 
 
 def numeric_profiles(values: np.ndarray, edges: np.ndarray, buckets: Buckets) -> list[ColumnProfile]:
-    """One profile per bucket of float64 ``values`` aligned with the bucketed rows."""
-    nb, inv = buckets.size, buckets.inverse
-    finite = np.isfinite(values)
-    n_rows = np.bincount(inv, minlength=nb)
-    n_values = np.bincount(inv[finite], minlength=nb)
-    x, xi = values[finite], inv[finite]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.bincount(xi, weights=x, minlength=nb) / n_values
-    m2 = np.bincount(xi, weights=np.square(x - means[xi]), minlength=nb)
+    """One profile per bucket of float64 ``values`` aligned with the bucketed rows.
+
+    Each bucket's values are sorted once (NaN last, infinities at the ends); its finite values are
+    then one contiguous slice, from which the histogram (:func:`histogram_counts`), minimum and
+    maximum, moments and the sketch are read without another pass over the rows.
+    """
     ordered = values if buckets.in_order else values[buckets.order]
-    ordered_finite = finite if buckets.in_order else finite[buckets.order]
-    starts = buckets.bounds[:-1]
-    minima = np.minimum.reduceat(np.where(ordered_finite, ordered, np.inf), starts)
-    maxima = np.maximum.reduceat(np.where(ordered_finite, ordered, -np.inf), starts)
-    n_cells = edges.size + 1
-    cells = histogram_cells(x, edges)
-    hist = np.bincount(xi * n_cells + cells, minlength=nb * n_cells).reshape(nb, n_cells)
-    finite_ordered = ordered[ordered_finite]
-    finite_bounds = np.concatenate(([0], np.cumsum(n_values)))
-    present = n_values > 0
-    nan = np.full(nb, np.nan)
-    minima, maxima = np.where(present, minima, nan).tolist(), np.where(present, maxima, nan).tolist()
-    means, m2 = np.where(present, means, nan).tolist(), np.where(present, m2, nan).tolist()
-    rows, values_n = n_rows.tolist(), n_values.tolist()
-    return [ColumnProfile(
-        n_rows=rows[b], n_missing=rows[b] - values_n[b], counts=hist[b], minimum=minima[b], maximum=maxima[b],
-        mean=means[b], m2=m2[b], sketch=kll.sketch_of(finite_ordered[finite_bounds[b]:finite_bounds[b + 1]]),
-    ) for b in range(nb)]
+    bounds = buckets.bounds.tolist()
+    return [_sorted_profile(np.sort(ordered[lo:hi]), edges) for lo, hi in itertools.pairwise(bounds)]
+
+
+def _sorted_profile(ordered: np.ndarray, edges: np.ndarray) -> ColumnProfile:
+    """The profile of one group of sorted float64 values (non-finite ones count as missing)."""
+    x = ordered[int(ordered.searchsorted(-np.inf, side="right")):int(ordered.searchsorted(np.inf))]
+    if x.size == 0:
+        return ColumnProfile(ordered.size, ordered.size, histogram_counts(x, edges))
+    mean = float(np.add.reduce(x)) / x.size
+    deviations = x - mean
+    return ColumnProfile(
+        n_rows=ordered.size, n_missing=ordered.size - x.size, counts=histogram_counts(x, edges),
+        minimum=float(x[0]), maximum=float(x[-1]), mean=mean, m2=float(np.dot(deviations, deviations)),
+        sketch=kll.sketch_of(x),
+    )
+
+
+def histogram_counts(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts per cell (as :func:`histogram_cells` assigns them) of sorted finite values ``x``.
+
+    Examples
+    --------
+    >>> histogram_counts(np.array([-1.0, 0.0, 0.5, 1.0, 2.0, 3.0]), np.array([0.0, 1.0, 2.0])).tolist()
+    [1, 2, 2, 1]
+    """
+    positions = np.empty(edges.size + 2, dtype=np.int64)
+    positions[0], positions[-1] = 0, x.size
+    positions[1:-1] = x.searchsorted(edges, side="left")
+    if edges.size:
+        positions[-2] = x.searchsorted(edges[-1], side="right")
+    return positions[1:] - positions[:-1]
 
 
 def histogram_cells(x: np.ndarray, edges: np.ndarray) -> np.ndarray:

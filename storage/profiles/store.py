@@ -1,14 +1,16 @@
 """Read and write profiles and their specs. Flush, never commit: the caller owns the transaction."""
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from driftscope.storage.bulk import insert_frame
 from driftscope.storage.models import ColumnProfileRow, ProfileSpec
 from driftscope.storage.profiles.compute import HOUR, profile_table
 from driftscope.storage.profiles.profile import ColumnProfile, merge
@@ -42,19 +44,30 @@ def load_specs(session: Session, *, model_version_id: int) -> dict[str, ColumnSp
     return {column: ColumnSpec.from_json(column, spec) for column, spec in rows}
 
 
-def add_stored_rows(session: Session, *, model_version_id: int, tables: Sequence[pa.Table]) -> None:
+def add_stored_rows(session: Session, *, model_version_id: int, tables: Sequence[pa.Table],
+                    computed: Sequence[Mapping[BucketKey, ColumnProfile] | None] = (),
+                    computed_specs: Mapping[str, ColumnSpec] | None = None) -> None:
     """Add newly stored rows (canonical Arrow tables) to the version's hourly profiles.
 
     Called by the prediction writer in the transaction that stores the rows, for the rows it
     stored (duplicates excluded), so re-ingesting a batch leaves the profiles unchanged. A version
     without specs (no reference yet) is profiled when its reference is applied.
+
+    Parameters
+    ----------
+    computed : sequence of mappings or None, optional
+        Aligned with ``tables``: each table's hourly profiles (:func:`profile_table`) computed ahead
+        of the transaction against ``computed_specs``, or None. They are used only when those specs
+        are the version's stored ones; otherwise the table is profiled here.
     """
     specs = load_specs(session, model_version_id=model_version_id) if tables else {}
     if not specs:
         return
+    ahead = list(computed) if computed_specs is not None and dict(computed_specs) == specs else []
     profiles: dict[BucketKey, ColumnProfile] = {}
-    for table in tables:
-        for key, profile in profile_table(table, specs).items():
+    for i, table in enumerate(tables):
+        part = ahead[i] if i < len(ahead) else None
+        for key, profile in (part if part is not None else profile_table(table, specs)).items():
             profiles[key] = merge(profiles[key], profile) if key in profiles else profile
     add_profiles(session, model_version_id=model_version_id, profiles=profiles)
 
@@ -65,16 +78,11 @@ def add_profiles(session: Session, *, model_version_id: int, profiles: Mapping[B
     if not profiles:
         return
     stored = _stored_rows(session, model_version_id, bucket_seconds, list(profiles))
-    fresh = []
-    for (start, column), profile in profiles.items():
-        row = stored.get((start, column))
-        if row is None:
-            fresh.append(_values(model_version_id, start, column, bucket_seconds, profile))
-        else:
-            _assign(row, merge(to_profile(row), profile))
+    for key, row in stored.items():
+        _assign(row, merge(to_profile(row), profiles[key]))
     session.flush()
-    if fresh:
-        session.execute(insert(ColumnProfileRow), fresh)
+    insert_frame(session, ColumnProfileRow.__tablename__, profile_frame(
+        model_version_id, bucket_seconds, {key: p for key, p in profiles.items() if key not in stored}))
 
 
 def replace_profiles(session: Session, *, model_version_id: int, profiles: Mapping[BucketKey, ColumnProfile],
@@ -86,9 +94,7 @@ def replace_profiles(session: Session, *, model_version_id: int, profiles: Mappi
             ColumnProfileRow.model_version_id == model_version_id,
             ColumnProfileRow.bucket_seconds == bucket_seconds,
             ColumnProfileRow.bucket_start.in_([_utc(s) for s in starts])))
-    if profiles:
-        session.execute(insert(ColumnProfileRow),
-                        [_values(model_version_id, s, c, bucket_seconds, p) for (s, c), p in profiles.items()])
+    insert_frame(session, ColumnProfileRow.__tablename__, profile_frame(model_version_id, bucket_seconds, profiles))
 
 
 def window_profiles(session: Session, *, model_version_id: int, start: datetime, end: datetime
@@ -125,12 +131,23 @@ def _stored_rows(session: Session, model_version_id: int, bucket_seconds: int, k
     return {(_micros(row.bucket_start), row.column): row for row in rows}
 
 
-def _values(model_version_id: int, start: int, column: str, bucket_seconds: int, p: ColumnProfile
-            ) -> dict[str, Any]:
-    return {"model_version_id": model_version_id, "column": column, "bucket_start": _utc(start),
-            "bucket_seconds": bucket_seconds, "n_rows": p.n_rows, "n_missing": p.n_missing, "other": p.other,
-            "sketch": p.sketch, "minimum": _none(p.minimum), "maximum": _none(p.maximum), "mean": _none(p.mean),
-            "m2": _none(p.m2), "counts": p.counts.tolist(), "new_categories": dict(p.new)}
+def profile_frame(model_version_id: int, bucket_seconds: int, profiles: Mapping[BucketKey, ColumnProfile]
+                  ) -> pd.DataFrame:
+    """``profiles`` as rows of the ``profiles`` table (JSON columns as JSON text, NaN for NULL floats)."""
+    keys, values = list(profiles), list(profiles.values())
+    return pd.DataFrame({
+        "model_version_id": np.full(len(keys), model_version_id, dtype=np.int64),
+        "column": pd.Series([c for _, c in keys], dtype=object),
+        "bucket_start": pd.to_datetime(np.array([s for s, _ in keys], dtype=np.int64), unit="us", utc=True),
+        "bucket_seconds": np.full(len(keys), bucket_seconds, dtype=np.int64),
+        **{name: np.array([getattr(p, name) for p in values], dtype=np.int64) for name in ("n_rows", "n_missing",
+                                                                                            "other")},
+        **{name: np.array([getattr(p, name) for p in values], dtype=np.float64) for name in ("minimum", "maximum",
+                                                                                              "mean", "m2")},
+        "counts": pd.Series([json.dumps(p.counts.tolist()) for p in values], dtype=object),
+        "new_categories": pd.Series([json.dumps(p.new) for p in values], dtype=object),
+        "sketch": pd.Series([p.sketch for p in values], dtype=object),
+    })
 
 
 def _assign(row: ColumnProfileRow, p: ColumnProfile) -> None:
