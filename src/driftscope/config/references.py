@@ -4,8 +4,8 @@ from driftscope.alerting.config import RuleConfig
 from driftscope.config.experiment_references import experiment_errors
 from driftscope.config.schema import Config
 from driftscope.modelspec import ModelConfig
-from driftscope.monitors.catalog import ESTIMATED_METRICS
 from driftscope.monitors.config import MonitorConfig, operational_metric_names
+from driftscope.monitors.estimation import registry as estimation
 from driftscope.monitors.metrics import METRICS
 
 LABELLED = ("performance", "concept_drift", "estimated_performance")
@@ -118,7 +118,7 @@ def _metric_errors(i: int, monitor: MonitorConfig, model: ModelConfig) -> list[s
     errors = []
     schema = model.schema_
     if monitor.kind == "estimated_performance":
-        valid = ESTIMATED_METRICS[model.task]
+        valid = estimation.metrics(model.task)
         errors += [f"monitors[{i}].metrics: {m!r} cannot be estimated for a {model.task} model; valid: "
                    f"{', '.join(valid)}" for m in monitor.metrics or [] if m not in valid]
         if model.task == "binary_classification" and schema.probability is None:
