@@ -4,7 +4,7 @@ Valid names come from the registries that implement them: drift methods from
 :mod:`driftscope.monitors.stattests.registry`, detectors from :mod:`driftscope.monitors.concept_registry`,
 estimable metrics from :mod:`driftscope.monitors.estimation.registry` (each lists names without
 importing its implementations, so loading a config imports no scipy, scikit-learn or river) and
-metric names from :data:`driftscope.monitors.metrics.METRICS`.
+metric names from :mod:`driftscope.monitors.metric_registry`.
 """
 
 from collections.abc import Sequence
@@ -16,9 +16,9 @@ from pydantic import Field, field_validator, model_validator
 from driftscope.modelspec import ModelConfig
 from driftscope.monitors import concept_registry
 from driftscope.monitors.estimation import registry as estimation
-from driftscope.monitors.metrics import METRICS
+from driftscope.monitors.metric_registry import SPECS
 from driftscope.monitors.stattests import registry as stattests
-from driftscope.monitors.windows import check_width
+from driftscope.monitors.widths import check_width
 from driftscope.sections import Period, Schedule, Strict
 
 
@@ -99,7 +99,7 @@ class MonitorConfig(Strict):
         for key in sorted(foreign):
             if getattr(self, key) is not None:
                 raise ValueError(f"'{key}' does not apply to a {self.kind} monitor")
-        valid_metrics = estimation.names() if self.kind == "estimated_performance" else tuple(METRICS)
+        valid_metrics = estimation.names() if self.kind == "estimated_performance" else tuple(SPECS)
         for metric in self.metrics or []:
             if metric not in valid_metrics:
                 raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(valid_metrics)}")

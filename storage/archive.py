@@ -18,13 +18,12 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from pydantic import Field
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from driftscope.sections import Duration, Schedule, Strict
 from driftscope.storage.archive_files import Part, add_to_manifest, check_writable, day_folder, read_part, write_part
 from driftscope.storage.arrow_frames import decode_table
+from driftscope.storage.config import RetentionConfig
 from driftscope.storage.db import read_transaction, transaction
 from driftscope.storage.models import (
     ArchiveSegment,
@@ -40,14 +39,6 @@ log = logging.getLogger(__name__)
 LABEL_COLUMNS = ("prediction_id", "prediction_ts", "label", "ts", "revision", "received_at", "updated_at")
 IN_SLICE = 5_000
 REVISION_COLUMNS = ("prediction_id", "old_label", "new_label", "source", "changed_at")
-
-
-class RetentionConfig(Strict):
-    """``retention``: raw rows older than ``raw`` move to ``archive`` (a folder or fsspec URL) on ``schedule``."""
-
-    raw: Duration = Field(description="keep raw rows (predictions, labels) this long in the store")
-    archive: str = Field(min_length=1, description="folder or fsspec URL of the Parquet archive")
-    schedule: Schedule | None = None
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from helpers_monitor import applied, config_document, credit_frame, make_config,
 
 from driftscope.cli import main
 from driftscope.monitors.runner import run_monitors
-from driftscope.storage.archive import RetentionConfig, run_archive
+from driftscope.storage.archive import run_archive
 from driftscope.storage.archive_files import ArchiveError
 from driftscope.storage.archive_restore import list_archive, restore, store_size, verify_archive
+from driftscope.storage.config import RetentionConfig
 from driftscope.storage.db import make_engine, transaction
 from driftscope.storage.labels import label_history, labels_for_window, write_labels
 from driftscope.storage.predictions import count_predictions, hourly_volume, read_window

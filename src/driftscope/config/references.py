@@ -6,7 +6,7 @@ from driftscope.config.schema import Config
 from driftscope.modelspec import ModelConfig
 from driftscope.monitors.config import MonitorConfig, operational_metric_names
 from driftscope.monitors.estimation import registry as estimation
-from driftscope.monitors.metrics import METRICS
+from driftscope.monitors.metric_registry import SPECS
 
 LABELLED = ("performance", "concept_drift", "estimated_performance")
 
@@ -127,7 +127,7 @@ def _metric_errors(i: int, monitor: MonitorConfig, model: ModelConfig) -> list[s
             errors.append(f"monitors[{i}].kind: CBPE needs schema.probabilities on model {model.name!r}")
         return errors
     for metric in monitor.metrics or []:
-        if model.task not in METRICS[metric].tasks:
+        if model.task not in SPECS[metric].tasks:
             errors.append(f"monitors[{i}].metrics: {metric!r} does not apply to a {model.task} model")
     return errors
 
