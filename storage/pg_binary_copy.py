@@ -166,6 +166,8 @@ def _encode_text(column: pd.Series) -> _Field:
     array = pa.array(column, type=pa.string(), from_pandas=True)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    if array.type != pa.string():  # pyarrow 18 and older hand a pyarrow-backed column back as it is
+        array = array.cast(pa.string())
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)
     lengths = np.diff(offsets).astype(np.int64)
     data = array.buffers()[2]
