@@ -77,7 +77,7 @@ LOWEST_TESTS ?= tests -m "not slow and not browser" -p no:cacheprovider
 lowest: $(STAMP)
 	$(BIN)/pip install --quiet uv
 	rm -rf $(LOWEST)
-	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
+	$(BIN)/uv venv --quiet --seed --python $(BIN)/python $(LOWEST)  # pip: the wheel test builds with it
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct \
 		-e '.[dev]' --config-settings editable_mode=strict
 	ln -s ../$(VENV)/wheelhouse $(LOWEST)/wheelhouse
