@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install browser lowest clean FORCE
+.PHONY: demo test lint bench install browser lowest lowest-core clean FORCE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,20 +63,38 @@ test: install browser
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
-# Lower bounds: pyproject.toml's are the oldest releases the suite passes with. `make lowest` installs
-# every direct dependency at its lowest allowed version (uv's lowest-direct resolution; transitive ones
-# at their newest) into .venv-lowest, from a wheel of the project, and runs the tests there
-# (LOWEST_TESTS, default the fast ones). It downloads old releases from the package index, so it is
-# run by hand when a bound changes, not in CI.
+# Lower bounds: pyproject.toml's are the oldest releases the suite passes with (docs/lower-bounds.md has
+# the last run). `make lowest` installs every direct dependency at its lowest allowed version (uv's
+# lowest-direct resolution; transitive ones at their newest) into .venv-lowest, with the project
+# installed as `make install` does (strict editable: the dashboard tests open the page scripts by their
+# path in the work tree), and runs the tests there (LOWEST_TESTS, default the fast ones). The wheel test
+# reads .venv/wheelhouse. `make lowest-core` resolves the core alone (no extras: pandas, scipy... at
+# their own lowest, which the dev extras raise) into .venv-lowest-core and runs the wheel test's
+# lifecycle there, then again on PostgreSQL with [postgres] at its lowest. Both download old releases
+# from the package index, so they are run by hand when a bound changes, not in CI.
 LOWEST := .venv-lowest
 LOWEST_TESTS ?= tests -m "not slow and not browser" -p no:cacheprovider
 lowest: $(STAMP)
 	$(BIN)/pip install --quiet uv
 	rm -rf $(LOWEST)
-	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
-	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct '.[dev]'
+	$(BIN)/uv venv --quiet --seed --python $(BIN)/python $(LOWEST)  # pip: the wheel test builds with it
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct \
+		-e '.[dev]' --config-settings editable_mode=strict
+	ln -s ../$(VENV)/wheelhouse $(LOWEST)/wheelhouse
 	$(BIN)/uv pip freeze --python $(LOWEST)/bin/python > $(LOWEST)/resolved.txt
 	$(LOWEST)/bin/pytest $(LOWEST_TESTS)
 
+LOWEST_CORE := .venv-lowest-core
+lowest-core: $(STAMP)
+	$(BIN)/pip install --quiet uv
+	rm -rf $(LOWEST_CORE)
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST_CORE)
+	$(BIN)/uv pip install --quiet --python $(LOWEST_CORE)/bin/python --resolution lowest-direct .
+	$(BIN)/uv pip freeze --python $(LOWEST_CORE)/bin/python > $(LOWEST_CORE)/resolved.txt
+	DRIFTSCOPE_TEST_PG_URL= $(BIN)/python tests/lifecycle_in_venv.py $(LOWEST_CORE)/bin/python
+	$(BIN)/uv pip install --quiet --python $(LOWEST_CORE)/bin/python --resolution lowest-direct '.[postgres]'
+	$(BIN)/uv pip freeze --python $(LOWEST_CORE)/bin/python > $(LOWEST_CORE)/resolved-postgres.txt
+	$(BIN)/python tests/lifecycle_in_venv.py $(LOWEST_CORE)/bin/python
+
 clean:
-	rm -rf $(VENV) $(LOWEST) build .pytest_cache .ruff_cache .mypy_cache tests/artifacts
+	rm -rf $(VENV) $(LOWEST) $(LOWEST_CORE) build .pytest_cache .ruff_cache .mypy_cache tests/artifacts

@@ -36,14 +36,14 @@ import pandas as pd
 from scipy import stats
 
 from driftscope.errors import NotFittedError, SchemaError
-from driftscope.monitors import catalog, detectors
+from driftscope.monitors import concept_registry, detectors
 from driftscope.monitors.domain_classifier import MIN_ROWS_PER_SIDE, DomainClassifier
 from driftscope.monitors.metrics import CLASSIFICATION, MetricResult
 from driftscope.monitors.stattests import evaluate_columns, fit_reference, select_method
 from driftscope.monitors.stattests.registry import get as get_test
 from driftscope.monitors.windows import LABEL_COLUMN, as_like
 
-DETECTORS = catalog.DETECTORS
+DETECTORS = concept_registry.names()
 DEFAULT_ALPHA = 0.01
 MIN_CALIBRATION_SHIFT = 0.05
 MIN_STRATUM_ROWS = 5
@@ -261,7 +261,7 @@ class ConceptDriftMonitor:
         )
 
     def _fit_errors(self, labelled: pd.DataFrame) -> None:
-        streams = [s for s in detectors.FACTORIES if s in self.detectors]
+        streams = [s for s in detectors.STREAM_DETECTORS if s in self.detectors]
         absolute = None
         if self.regression_:
             absolute = np.abs(labelled[LABEL_COLUMN].to_numpy(float) - labelled["prediction"].to_numpy(float))

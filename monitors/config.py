@@ -1,8 +1,10 @@
 """The ``monitors`` section, owned by the monitors: what is computed per model version and window.
 
-Valid method, detector and estimable-metric names come from :mod:`driftscope.monitors.catalog`
-(names only, so loading a config imports no scipy; the registries are tested against it) and
-metric names from :data:`driftscope.monitors.metrics.METRICS`.
+Valid names come from the registries that implement them: drift methods from
+:mod:`driftscope.monitors.stattests.registry`, detectors from :mod:`driftscope.monitors.concept_registry`,
+estimable metrics from :mod:`driftscope.monitors.estimation.registry` (each lists names without
+importing its implementations, so loading a config imports no scipy, scikit-learn or river) and
+metric names from :mod:`driftscope.monitors.metric_registry`.
 """
 
 from collections.abc import Sequence
@@ -12,9 +14,11 @@ from typing import Literal, Protocol
 from pydantic import Field, field_validator, model_validator
 
 from driftscope.modelspec import ModelConfig
-from driftscope.monitors.catalog import DETECTORS, ESTIMATED_METRICS, STAT_TESTS
-from driftscope.monitors.metrics import METRICS
-from driftscope.monitors.windows import check_width
+from driftscope.monitors import concept_registry
+from driftscope.monitors.estimation import registry as estimation
+from driftscope.monitors.metric_registry import SPECS
+from driftscope.monitors.stattests import registry as stattests
+from driftscope.monitors.widths import check_width
 from driftscope.sections import Period, Schedule, Strict
 
 
@@ -27,8 +31,8 @@ class ColumnTest(Strict):
     @field_validator("method")
     @classmethod
     def _known_method(cls, value: str) -> str:
-        if value not in STAT_TESTS:
-            raise ValueError(f"unknown method {value!r}; valid: {', '.join(STAT_TESTS)}")
+        if value not in stattests.names():
+            raise ValueError(f"unknown method {value!r}; valid: {', '.join(stattests.names())}")
         return value
 
 
@@ -40,7 +44,6 @@ _KIND_KEYS: dict[str, set[str]] = {
     "estimated_performance": {"metrics", "min_labels"},
     "operational": {"latency_percentiles"},
 }
-_ESTIMABLE = tuple(dict.fromkeys(m for names in ESTIMATED_METRICS.values() for m in names))
 DEFAULT_LATENCY_PERCENTILES = (50.0, 95.0, 99.0)
 OPERATIONAL_METRICS = ("request_count", "request_rate", "error_rate", "timeout_rate", "outcome_share",
                        "model_age_days")
@@ -100,13 +103,13 @@ class MonitorConfig(Strict):
         for key in sorted(foreign):
             if getattr(self, key) is not None:
                 raise ValueError(f"'{key}' does not apply to a {self.kind} monitor")
-        valid_metrics = _ESTIMABLE if self.kind == "estimated_performance" else tuple(METRICS)
+        valid_metrics = estimation.names() if self.kind == "estimated_performance" else tuple(SPECS)
         for metric in self.metrics or []:
             if metric not in valid_metrics:
                 raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(valid_metrics)}")
         for detector in self.detectors or []:
-            if detector not in DETECTORS:
-                raise ValueError(f"unknown detector {detector!r}; valid: {', '.join(DETECTORS)}")
+            if detector not in concept_registry.names():
+                raise ValueError(f"unknown detector {detector!r}; valid: {', '.join(concept_registry.names())}")
         for p in self.latency_percentiles or []:
             if not 0 < p <= 100:
                 raise ValueError(f"latency_percentiles: {p:g} is not a percentile in (0, 100]")

@@ -7,7 +7,8 @@ timestamp of row ``i``. Detections during priming are ignored. river's detectors
 (one ``update`` per value), so this is a loop over values; river's ADWIN is compiled, and the
 others cost under a microsecond per value.
 
-Settings (documented so a verdict can be reproduced):
+Settings (documented so a verdict can be reproduced; the code reads them from
+:mod:`driftscope.monitors.concept_registry`):
 
 * ``adwin``: ``river.drift.ADWIN(delta=0.002, clock=32)`` on the error values (any change of mean).
 * ``page_hinkley``: ``river.drift.PageHinkley(min_instances=30, delta=0.01, threshold=50,
@@ -22,32 +23,29 @@ flags a detector that found an increase.
 """
 
 import copy
-from collections.abc import Callable, Mapping
+import functools
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from driftscope.extras import require
+from driftscope.monitors import concept_registry
 
 PRIME_ROWS = 1000
-BINARY_STREAM = frozenset({"page_hinkley", "ddm"})
+STREAM_DETECTORS = tuple(d.name for d in concept_registry.stream_detectors())
+"""Detectors on the error stream, in registry order."""
+BINARY_STREAM = frozenset(d.name for d in concept_registry.stream_detectors() if d.stream == "indicator")
 """Detectors fed the error indicator (wrong, or error above the cut) rather than the error values."""
 
 
-def _drift() -> Any:
-    return require("river.drift", "ml")
-
-
-FACTORIES: Mapping[str, Callable[[], Any]] = MappingProxyType({
-    "adwin": lambda: _drift().ADWIN(delta=0.002, clock=32),
-    "page_hinkley": lambda: _drift().PageHinkley(
-        min_instances=30, delta=0.01, threshold=50.0, alpha=1 - 1e-4, mode="up"
-    ),
-    "ddm": lambda: _drift().binary.DDM(warm_start=30, warning_threshold=2.0, drift_threshold=3.0),
-})
+def make(name: str) -> Any:
+    """A new river detector ``name`` with its registered settings."""
+    entry = concept_registry.get(name)
+    assert entry.river_class is not None, f"{name} is not a change detector on the error stream"
+    cls: Any = functools.reduce(getattr, entry.river_class.split("."), require("river.drift", "ml"))
+    return cls(**entry.settings)
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ class Detection:
 
 def primed(name: str, reference_stream: np.ndarray) -> Any:
     """A detector ``name`` that has seen the first :data:`PRIME_ROWS` values of the reference stream."""
-    detector = FACTORIES[name]()
+    detector = make(name)
     _feed(detector, reference_stream[:PRIME_ROWS])
     return detector
 

@@ -12,13 +12,16 @@ percentage point of error rate); ``relative: true|false`` overrides the default.
 """
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from driftscope.monitors.experiments import Direction, Guardrail
-from driftscope.monitors.metrics import METRICS
-from driftscope.monitors.windows import check_width
+from driftscope.monitors.metric_registry import SPECS
+from driftscope.monitors.widths import check_width
 from driftscope.sections import OptionalStr, Period, Strict
+
+if TYPE_CHECKING:
+    from driftscope.monitors.experiments import Guardrail
 
 #: per-row metrics a primary KPI may be: the mean over labelled rows of a per-row loss or hit
 UNIT_METRICS = ("accuracy", "mae")
@@ -32,7 +35,8 @@ class PrimaryConfig(Strict):
 
     outcome: OptionalStr = None
     metric: OptionalStr = None
-    direction: Direction
+    direction: Literal["increase", "decrease"]
+    """Which way is better; mypy checks it against :data:`driftscope.monitors.experiments.Direction` where used."""
 
     @model_validator(mode="after")
     def _one_kpi(self) -> "PrimaryConfig":
@@ -64,8 +68,8 @@ class GuardrailConfig(Strict):
             raise ValueError("a guardrail names one of 'operational' (e.g. latency_p95) or 'metric' (e.g. roc_auc)")
         if (self.max_increase is None) == (self.max_decrease is None):
             raise ValueError("a guardrail sets one of 'max_increase' and 'max_decrease'")
-        if self.metric is not None and self.metric not in METRICS:
-            raise ValueError(f"unknown metric {self.metric!r}; valid: {', '.join(METRICS)}")
+        if self.metric is not None and self.metric not in SPECS:
+            raise ValueError(f"unknown metric {self.metric!r}; valid: {', '.join(SPECS)}")
         if self.operational is not None and not is_guardrail_operational(self.operational):
             raise ValueError(f"unknown operational metric {self.operational!r}; valid: "
                              f"{', '.join(GUARDRAIL_OPERATIONAL)}, latency_p<P> (e.g. latency_p95), outcome:<name>")
@@ -81,8 +85,10 @@ class GuardrailConfig(Strict):
         """The percentile of a ``latency_p<P>`` guardrail, else None."""
         return float(self.name[len("latency_p"):]) if self.name.startswith("latency_p") else None
 
-    def guardrail(self) -> Guardrail:
+    def guardrail(self) -> "Guardrail":
         """The statistics core's :class:`~driftscope.monitors.experiments.Guardrail`."""
+        from driftscope.monitors.experiments import Guardrail  # numpy and pandas: not at config load
+
         relative = self.relative if self.relative is not None else self.name.startswith(_RELATIVE_BY_DEFAULT)
         if self.max_increase is not None:
             return Guardrail(self.name, "increase", self.max_increase, relative)
@@ -130,6 +136,6 @@ class ExperimentConfig(Strict):
         check_width(self.window)
         return self
 
-    def guardrail_rules(self) -> list[Guardrail]:
+    def guardrail_rules(self) -> list["Guardrail"]:
         """The guardrails as the statistics core reads them."""
         return [g.guardrail() for g in self.guardrails]

@@ -1,4 +1,4 @@
-"""Performance metrics as weighted statistics, a registry of them, and the stored metric result.
+"""Performance metrics as weighted statistics, their registry, and the stored metric result.
 
 Every metric takes prepared labelled rows and a ``(B, n)`` array of row weights and returns ``B``
 values: with all-ones weights that is the ordinary metric (checked against scikit-learn), with
@@ -22,17 +22,19 @@ Conventions (scikit-learn's unless stated):
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from driftscope.monitors.metric_registry import CLASSIFICATION as CLASSIFICATION
+from driftscope.monitors.metric_registry import REGRESSION as REGRESSION
+from driftscope.monitors.metric_registry import SPECS, MetricSpec
+from driftscope.monitors.metric_registry import default_metrics as default_metrics
+
 EPS = float(np.finfo(np.float64).eps)
-Task = Literal["binary_classification", "multiclass_classification", "regression"]
-CLASSIFICATION = frozenset({"binary_classification", "multiclass_classification"})
-REGRESSION = frozenset({"regression"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -293,15 +295,10 @@ def weighted_roc_auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarr
 
 
 @dataclass(frozen=True)
-class Metric:
-    """Registry record of one metric: the tasks it applies to and which direction is better."""
+class Metric(MetricSpec):
+    """A registered metric (:mod:`driftscope.monitors.metric_registry`) with the function that computes it."""
 
-    name: str
-    tasks: frozenset[str]
-    higher_is_better: bool
-    needs_probability: bool
-    func: Callable[[Any, np.ndarray], np.ndarray]
-    default: bool = True
+    func: Callable[[Any, np.ndarray], np.ndarray] = field(default=accuracy, kw_only=True)
 
     @property
     def doc(self) -> str:
@@ -309,41 +306,13 @@ class Metric:
         return (self.func.__doc__ or "").strip()
 
 
-_MULTICLASS = frozenset({"multiclass_classification"})
+_FUNCTIONS = {f.__name__: f for f in (accuracy, precision, recall, f1, f1_macro, specificity, roc_auc,
+                                      roc_auc_weighted, log_loss, brier, mae, rmse, mape, r2)}
+assert _FUNCTIONS.keys() == SPECS.keys(), "every registered metric has a function named after it"
 METRICS: Mapping[str, Metric] = MappingProxyType({
-    m.name: m for m in (
-        Metric("accuracy", CLASSIFICATION, True, False, accuracy),
-        Metric("precision", CLASSIFICATION, True, False, precision),
-        Metric("recall", CLASSIFICATION, True, False, recall),
-        Metric("f1", CLASSIFICATION, True, False, f1),
-        Metric("f1_macro", CLASSIFICATION, True, False, f1_macro),
-        Metric("specificity", CLASSIFICATION, True, False, specificity, default=False),
-        Metric("roc_auc", CLASSIFICATION, True, True, roc_auc),
-        Metric("roc_auc_weighted", _MULTICLASS, True, True, roc_auc_weighted),
-        Metric("log_loss", CLASSIFICATION, False, True, log_loss),
-        Metric("brier", CLASSIFICATION, False, True, brier),
-        Metric("mae", REGRESSION, False, False, mae),
-        Metric("rmse", REGRESSION, False, False, rmse),
-        Metric("mape", REGRESSION, False, False, mape),
-        Metric("r2", REGRESSION, True, False, r2),
-    )
+    name: Metric(**{f.name: getattr(spec, f.name) for f in fields(spec)}, func=_FUNCTIONS[name])
+    for name, spec in SPECS.items()
 })
-
-
-def default_metrics(task: str, has_probability: bool) -> tuple[str, ...]:
-    """Every default metric that applies to ``task`` given whether probabilities are logged.
-
-    Examples
-    --------
-    >>> default_metrics("regression", False)
-    ('mae', 'rmse', 'mape', 'r2')
-    >>> default_metrics("binary_classification", False)
-    ('accuracy', 'precision', 'recall', 'f1', 'f1_macro')
-    """
-    return tuple(
-        m.name for m in METRICS.values()
-        if m.default and task in m.tasks and (has_probability or not m.needs_probability)
-    )
 
 
 @dataclass(frozen=True)

@@ -25,15 +25,14 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from pydantic import Field
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from driftscope.sections import Duration, Schedule, Strict
 from driftscope.storage.archive_files import add_to_manifest, check_writable, day_folder, write_part
 from driftscope.storage.archive_outcomes import day_outcomes, delete_outcomes
 from driftscope.storage.archive_rows import IN_SLICE, held_elsewhere, utc_table
 from driftscope.storage.arrow_frames import decode_table
+from driftscope.storage.config import RetentionConfig
 from driftscope.storage.db import read_transaction, transaction
 from driftscope.storage.models import (
     ArchiveSegment,
@@ -48,14 +47,6 @@ from driftscope.storage.models import (
 log = logging.getLogger(__name__)
 LABEL_COLUMNS = ("prediction_id", "prediction_ts", "label", "ts", "revision", "received_at", "updated_at")
 REVISION_COLUMNS = ("prediction_id", "old_label", "new_label", "source", "changed_at")
-
-
-class RetentionConfig(Strict):
-    """``retention``: raw rows older than ``raw`` move to ``archive`` (a folder or fsspec URL) on ``schedule``."""
-
-    raw: Duration = Field(description="keep raw rows (predictions, labels, outcomes) this long in the store")
-    archive: str = Field(min_length=1, description="folder or fsspec URL of the Parquet archive")
-    schedule: Schedule | None = None
 
 
 @dataclass(frozen=True)

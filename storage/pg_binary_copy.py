@@ -176,6 +176,9 @@ def _encode_text(column: pd.Series, prefix: bytes = b"", *, binary: bool = False
     array = pa.array(column, type=pa.binary() if binary else pa.string(), from_pandas=True)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    wanted = pa.binary() if binary else pa.string()
+    if array.type != wanted:  # pyarrow 18 and older hand a pyarrow-backed column back as it is
+        array = array.cast(wanted)
     if prefix:
         array = pc.binary_join_element_wise(prefix.decode(), array, "")
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)

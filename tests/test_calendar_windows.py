@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from driftscope.durations import Months, parse_period
 from driftscope.errors import ConfigError
-from driftscope.monitors.windows import align, check_width, next_boundary, tiles_between, window_ending
+from driftscope.monitors.widths import check_width
+from driftscope.monitors.windows import align, next_boundary, tiles_between, window_ending
 
 
 def utc(*args: int) -> datetime:

@@ -103,7 +103,7 @@ def test_priming_makes_a_level_shift_at_the_start_visible() -> None:
     reference = (rng.uniform(size=1000) < 0.1).astype(float)
     window = (rng.uniform(size=1000) < 0.5).astype(float)
     primed = detectors.detect("ddm", detectors.primed("ddm", reference), window, TS, 0.1)
-    cold = detectors.detect("ddm", detectors.FACTORIES["ddm"](), window, TS, 0.1)
+    cold = detectors.detect("ddm", detectors.make("ddm"), window, TS, 0.1)
     assert primed and primed[0].position < 100 and not cold
 
 

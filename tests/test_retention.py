@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 
 from driftscope.cli import main
 from driftscope.monitors.runner import run_monitors
-from driftscope.storage.archive import RetentionConfig, run_archive
+from driftscope.storage.archive import run_archive
 from driftscope.storage.archive_files import ArchiveError
 from driftscope.storage.archive_restore import list_archive, restore, store_size, verify_archive
+from driftscope.storage.config import RetentionConfig
 from driftscope.storage.db import make_engine, transaction
 from driftscope.storage.labels import label_history, labels_for_window, write_labels
 from driftscope.storage.models import Outcome

@@ -31,8 +31,8 @@ import numpy as np
 from scipy.stats import rankdata
 
 from driftscope.errors import NotFittedError
-from driftscope.monitors.catalog import CBPE_METRICS
 from driftscope.monitors.estimation.calibration import fit_isotonic, out_of_fold_ece
+from driftscope.monitors.estimation.registry import CBPE_METRICS
 
 _CELLS = 4_000_000
 
@@ -54,7 +54,7 @@ class CBPE:
     Parameters
     ----------
     metrics : sequence of str
-        Names from :data:`CBPE_METRICS`.
+        Names from :data:`~driftscope.monitors.estimation.registry.CBPE_METRICS`.
     draws : int
         Simulated label draws for the band.
     band_z : float

@@ -34,8 +34,8 @@ from threadpoolctl import threadpool_limits
 
 from driftscope.errors import NotFittedError
 from driftscope.extras import require
-from driftscope.monitors.catalog import DLE_METRICS
 from driftscope.monitors.estimation.cbpe import Estimate
+from driftscope.monitors.estimation.registry import DLE_METRICS
 
 MAX_CATEGORIES = 255
 MIN_LEAF_ROWS = 200
@@ -50,7 +50,7 @@ class DLE:
     features : dict of str to str
         Feature name -> type (numeric, categorical, binary); the prediction is added.
     metrics : sequence of str
-        Names from :data:`DLE_METRICS`.
+        Names from :data:`~driftscope.monitors.estimation.registry.DLE_METRICS`.
     band_z : float
         Half-width of the band in standard deviations.
     seed : int

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from driftscope.errors import NotFittedError, SchemaError
-from driftscope.monitors.catalog import ESTIMATED_METRICS
 from driftscope.monitors.estimation.calibration import ECE_BOUND
 from driftscope.monitors.estimation.cbpe import CBPE, Estimate
 from driftscope.monitors.estimation.dle import DLE
+from driftscope.monitors.estimation.registry import ESTIMATORS, metrics
 from driftscope.monitors.metrics import METRICS, MetricResult, classification_data, regression_data
 from driftscope.monitors.performance import class_probabilities
 from driftscope.monitors.windows import LABEL_COLUMN, as_like
@@ -80,7 +80,7 @@ class EstimatedPerformanceMonitor:
     features : dict of str to str
         Feature name -> type (DLE's inputs).
     metrics : sequence of str, optional
-        Default: every metric of :data:`ESTIMATED_METRICS` for the task.
+        Default: every metric the task's estimator estimates (:mod:`~driftscope.monitors.estimation.registry`).
     positive_label : Any
         The positive class of binary tasks.
     probability_classes : sequence of str, optional
@@ -106,7 +106,7 @@ class EstimatedPerformanceMonitor:
 
     def fit(self, reference: pd.DataFrame) -> "EstimatedPerformanceMonitor":
         """Calibrate (CBPE) or train the loss models (DLE) on the reference's labelled rows."""
-        allowed = ESTIMATED_METRICS[self.task]
+        allowed = metrics(self.task)
         self.metrics_ = tuple(self.metrics or allowed)
         unknown = [m for m in self.metrics_ if m not in allowed]
         if unknown:
@@ -117,7 +117,7 @@ class EstimatedPerformanceMonitor:
         self.label_like_ = reference[LABEL_COLUMN]
         labelled = reference[reference[LABEL_COLUMN].notna().to_numpy()].reset_index(drop=True)
         self.unreliable_reasons_: tuple[str, ...] = ()
-        if self.task == "regression":
+        if ESTIMATORS[self.task] == "dle":
             target = as_like(labelled[LABEL_COLUMN], self.label_like_).to_numpy(np.float64)
             self.estimator_: CBPE | DLE = DLE(self.features, self.metrics_, band_z=self.band_z, seed=self.seed)
             self.estimator_.fit(labelled, target)
@@ -151,7 +151,7 @@ class EstimatedPerformanceMonitor:
 
     def _result(self, estimate: Estimate, n: int) -> MetricResult:
         finite = bool(np.isfinite(estimate.value))
-        details = {"method": "dle" if self.task == "regression" else "cbpe", "sigma": estimate.sigma,
+        details = {"method": ESTIMATORS[self.task], "sigma": estimate.sigma,
                    "band_z": self.band_z, "min_labels": self.min_labels,
                    "higher_is_better": METRICS[estimate.metric].higher_is_better}
         if isinstance(self.estimator_, CBPE):

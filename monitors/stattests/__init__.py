@@ -12,10 +12,20 @@ Examples
 (1.0, True)
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from driftscope.monitors.stattests.base import DriftTestResult, StatTest, UnknownMethodError
-from driftscope.monitors.stattests.batch import ReferenceProfile, evaluate_columns, fit_reference
-from driftscope.monitors.stattests.evaluate import drift_test
-from driftscope.monitors.stattests.select import select_method
+
+if TYPE_CHECKING:
+    from driftscope.monitors.stattests.batch import ReferenceProfile, evaluate_columns, fit_reference
+    from driftscope.monitors.stattests.evaluate import drift_test
+    from driftscope.monitors.stattests.select import select_method
+
+_HOMES = {"ReferenceProfile": "batch", "evaluate_columns": "batch", "fit_reference": "batch", "drift_test": "evaluate",
+          "select_method": "select"}
+"""Public name -> the module defining it, imported on first access (PEP 562), so that reading the
+registry's names (what loading a config does) imports neither numpy nor pandas."""
 
 __all__ = [
     "DriftTestResult",
@@ -27,3 +37,9 @@ __all__ = [
     "fit_reference",
     "select_method",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from driftscope.alerting.config import RuleConfig
 from driftscope.modelspec import ModelConfig
 from driftscope.monitors.experiment_config import ExperimentConfig
-from driftscope.monitors.metrics import METRICS
+from driftscope.monitors.metric_registry import SPECS
 
 
 def experiment_errors(experiments: list[ExperimentConfig], models: Mapping[str, ModelConfig],
@@ -59,10 +59,10 @@ def _arm_errors(where: str, experiment: ExperimentConfig, model: ModelConfig) ->
 
 def _metric_errors(where: str, metric: str, model: ModelConfig) -> list[str]:
     errors = []
-    if model.task not in METRICS[metric].tasks:
+    if model.task not in SPECS[metric].tasks:
         errors.append(f"{where}: {metric!r} does not apply to a {model.task} model")
     if model.schema_.target is None:
         errors.append(f"{where}: {metric!r} needs schema.target (the labels) on model {model.name!r}")
-    if METRICS[metric].needs_probability and model.schema_.probability is None and not model.schema_.probabilities:
+    if SPECS[metric].needs_probability and model.schema_.probability is None and not model.schema_.probabilities:
         errors.append(f"{where}: {metric!r} needs schema.probability on model {model.name!r}")
     return errors

@@ -4,9 +4,9 @@ from driftscope.alerting.config import RuleConfig
 from driftscope.config.experiment_references import experiment_errors
 from driftscope.config.schema import Config
 from driftscope.modelspec import ModelConfig
-from driftscope.monitors.catalog import ESTIMATED_METRICS
 from driftscope.monitors.config import MonitorConfig, operational_metric_names
-from driftscope.monitors.metrics import METRICS
+from driftscope.monitors.estimation import registry as estimation
+from driftscope.monitors.metric_registry import SPECS
 
 LABELLED = ("performance", "concept_drift", "estimated_performance")
 
@@ -118,7 +118,7 @@ def _metric_errors(i: int, monitor: MonitorConfig, model: ModelConfig) -> list[s
     errors = []
     schema = model.schema_
     if monitor.kind == "estimated_performance":
-        valid = ESTIMATED_METRICS[model.task]
+        valid = estimation.metrics(model.task)
         errors += [f"monitors[{i}].metrics: {m!r} cannot be estimated for a {model.task} model; valid: "
                    f"{', '.join(valid)}" for m in monitor.metrics or [] if m not in valid]
         if model.task == "binary_classification" and schema.probability is None:
@@ -127,7 +127,7 @@ def _metric_errors(i: int, monitor: MonitorConfig, model: ModelConfig) -> list[s
             errors.append(f"monitors[{i}].kind: CBPE needs schema.probabilities on model {model.name!r}")
         return errors
     for metric in monitor.metrics or []:
-        if model.task not in METRICS[metric].tasks:
+        if model.task not in SPECS[metric].tasks:
             errors.append(f"monitors[{i}].metrics: {metric!r} does not apply to a {model.task} model")
     return errors
 

@@ -23,7 +23,7 @@ from driftscope.monitors.config import MonitorConfig
 from driftscope.monitors.experiment_config import ExperimentConfig
 from driftscope.naming import DEFAULT_DATABASE_URL, DEFAULT_REPORTS_DIR
 from driftscope.sections import Duration, Strict, by_name
-from driftscope.storage.archive import RetentionConfig
+from driftscope.storage.config import RetentionConfig
 
 __all__ = [
     "AlertsConfig", "AuthConfig", "ChannelConfig", "Config", "DashboardConfig", "EmailChannel", "ExperimentConfig",
