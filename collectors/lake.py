@@ -166,7 +166,8 @@ def collect_lake(engine: Engine, spec: SourceConfig, run_id: int) -> None:
         else:
             profiles, n_rows = local_profiles(fs, partition, specs, columns)
             by_label = ({} if not labelled else
-                        local_label_profiles(fs, partition.files, partition.day_micros, labelled, task, BATCH_ROWS))
+                        local_label_profiles(record_batches(fs, partition.files, list(labelled.values())),
+                                             partition.day_micros, labelled, task))
         _store(engine, spec, run_id, version_id, partition, marks.get(partition.key), profiles, n_rows, by_label)
         log.info("lake %s: profiled %s (%d rows)", spec.name, partition.key, n_rows)
 

@@ -1,19 +1,17 @@
 """Label profiles of a lake partition whose rows carry their label (the version schema's ``target`` column).
 
-Read with pyarrow in record batches like :func:`driftscope.collectors.lake.local_profiles`; labels
+Read in the record batches of :func:`driftscope.collectors.lake.record_batches`, as the features are; labels
 become text as the collectors store them (:func:`driftscope.collectors.coerce.as_text`), so a
 lake day's label profile is what ingesting the same rows with their labels would have built.
 Datasets without the target column have no label profiles. The Spark engine builds the same
 profiles inside its tasks (:func:`batch_label_profiles`).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-import fsspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 from driftscope.collectors.coerce import as_text
 from driftscope.collectors.target import Target
@@ -32,17 +30,14 @@ def label_columns(target: Target, version: str) -> dict[str, str]:
     return {column: target.column(name) for column, name in names.items() if name is not None}
 
 
-def local_label_profiles(fs: fsspec.AbstractFileSystem, files: tuple[str, ...], day_micros: int,
-                         columns: Mapping[str, str], task: str, batch_rows: int) -> dict[int, LabelledProfile]:
-    """The day's label profile (keyed by the day's start, µs), or none when the dataset has no label column."""
-    dataset = ds.dataset(list(files), filesystem=fs, format="parquet")
-    if columns.get("label") not in dataset.schema.names or columns.get("prediction") not in dataset.schema.names:
-        return {}
-    present = {store: source for store, source in columns.items() if source in dataset.schema.names}
-    day = LabelledProfile()
-    for batch in dataset.to_batches(columns=list(present.values()), batch_size=batch_rows):
-        day = merge(day, profile_rows(_label_frame(batch, present), task))
-    return {day_micros: day} if day.n_labelled else {}
+def local_label_profiles(batches: Iterable[pa.RecordBatch], day_micros: int, columns: Mapping[str, str],
+                         task: str) -> dict[int, LabelledProfile]:
+    """The day's label profile (keyed by the day's start, µs) from its record batches; none when they
+    lack the label or the prediction column."""
+    found: dict[int, LabelledProfile] = {}
+    for batch in batches:
+        found = batch_label_profiles(batch, np.full(batch.num_rows, day_micros, dtype=np.int64), columns, task, found)
+    return {day: profile for day, profile in found.items() if profile.n_labelled}
 
 
 def batch_label_profiles(batch: pa.RecordBatch, day_micros: np.ndarray, columns: Mapping[str, str], task: str,

@@ -22,8 +22,8 @@ from driftscope.collectors import log_outcomes, log_predictions
 from driftscope.config import Config, parse_config
 from driftscope.monitors.runner import run_monitors
 from driftscope.storage.archive import run_archive
-from driftscope.storage.config import RetentionConfig
 from driftscope.storage.archive_restore import list_archive, restore
+from driftscope.storage.config import RetentionConfig
 from driftscope.storage.db import transaction
 from driftscope.storage.labels import labels_for_window, write_labels
 from driftscope.storage.models import Outcome
