@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_collect import MODEL, SCHEMA, quarantined, setup
+from helpers_collect import MODEL, SCHEMA, log_rows, quarantined, setup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -132,13 +132,24 @@ def test_the_python_api_keeps_the_row_count_identity_in_the_store(sqlite_url, tm
         after = len(quarantined(engine))
     finally:
         engine.dispose()
-    for outcome in (summary, truth):
-        assert outcome.rows_read == outcome.rows_stored + outcome.rows_duplicate + outcome.rows_quarantined
-    assert summary.rows_read == len(frame) and summary.rows_stored + summary.rows_duplicate == int(expected.sum())
-    assert after - before == summary.rows_quarantined + truth.rows_quarantined
+    for outcome in (summary, truth):  # a conflicting duplicate (an id again with other content) is kept aside
+        assert outcome.rows_read == (outcome.rows_stored + outcome.rows_duplicate + outcome.rows_conflict
+                                     + outcome.rows_quarantined)
+    assert summary.rows_read == len(frame)
+    assert summary.rows_stored + summary.rows_duplicate + summary.rows_conflict == int(expected.sum())
+    assert after - before == summary.rows_quarantined + summary.rows_conflict + truth.rows_quarantined
     assert truth.rows_quarantined == sum(v in (None, "x", 0.5) for v in labels)
 
 
 def _models(engine) -> set[str]:
     with transaction(engine) as session:
         return {v.model for v in list_versions(session)}
+
+
+def test_an_id_twice_with_other_content_in_one_call_is_a_conflict_kept_aside(sqlite_engine, tmp_path) -> None:
+    setup(tmp_path, sqlite_engine, [])
+    rows = log_rows(2).assign(request_id="a", has_card=[0, 1])
+    summary = log_predictions(MODEL, "1.0", rows, engine=sqlite_engine)
+    assert (summary.rows_read, summary.rows_stored, summary.rows_conflict, summary.rows_quarantined) == (2, 1, 1, 0)
+    [reason] = quarantined(sqlite_engine)["reason"].tolist()
+    assert "conflicting duplicate" in reason
