@@ -74,7 +74,7 @@ bench: $(STAMP)
 # from the package index, so they are run by hand when a bound changes, not in CI.
 LOWEST := .venv-lowest
 LOWEST_TESTS ?= tests -m "not slow and not browser" -p no:cacheprovider
-lowest: $(STAMP)
+lowest: $(STAMP) $(WHEELHOUSE)/.stamp
 	$(BIN)/pip install --quiet uv
 	rm -rf $(LOWEST)
 	$(BIN)/uv venv --quiet --seed --python $(BIN)/python $(LOWEST)  # pip: the wheel test builds with it
