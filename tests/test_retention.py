@@ -214,7 +214,8 @@ def _archived_days(engine) -> int:
     return 0 if listing.empty else int(listing.set_index("kind").loc["predictions", "days"])
 
 
-def _wait_archived(engine, days: int, timeout: float = 60) -> None:
+def _wait_archived(engine, days: int, timeout: float = 180) -> None:
+    """Wait until ``days`` days are archived (bounded: a loaded machine took over 60 s to start and archive one)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _archived_days(engine) < days:
         time.sleep(0.05)
