@@ -27,6 +27,7 @@ from driftscope.collectors.config import SourceConfig
 from driftscope.extras import require
 from driftscope.storage.profiles import ColumnProfile, ColumnSpec, merge
 from driftscope.storage.profiles.labelled import LabelledProfile
+from driftscope.storage.profiles.labelled import merge as merge_labelled
 from driftscope.storage.profiles.store import BucketKey
 
 if TYPE_CHECKING:
@@ -90,8 +91,6 @@ def spark_profiles(spec: SourceConfig, fs: fsspec.AbstractFileSystem, partitions
 def _merge_tasks(collected: list[Any], partitions: list["Partition"]
                  ) -> dict[str, tuple[dict[BucketKey, ColumnProfile], int, dict[int, LabelledProfile]]]:
     """The tasks' pickled partial profiles merged on the driver, split by partition."""
-    from driftscope.storage.profiles.labelled import merge as merge_labelled
-
     profiles: dict[BucketKey, ColumnProfile] = {}
     by_label: dict[int, LabelledProfile] = {}
     rows: Counter[int] = Counter()

@@ -103,7 +103,7 @@ def _guardrail(guard: GuardrailConfig, requests: pd.DataFrame, status: np.ndarra
         share = status_counts(status)[name.split("_")[0]] / n if n else float("nan")
         return share, n, float(np.sqrt(share * (1 - share) / n)) if n else float("nan")
     if name == "request_rate":
-        return ((n / seconds, n, np.sqrt(n) / seconds) if seconds > 0 else (float("nan"), n, float("nan")))
+        return (n / seconds, n, np.sqrt(n) / seconds) if seconds > 0 else (float("nan"), n, float("nan"))
     values = outcomes.loc[outcomes["outcome"] == name[len("outcome:"):], "value"].to_numpy(dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:
