@@ -111,9 +111,11 @@ def file_format(path: str, configured: str | None) -> str:
 class FilesSource:
     """Reads the files matching ``spec.url``; see the module docstring for what is (re)read."""
 
-    def __init__(self, spec: SourceConfig) -> None:
+    def __init__(self, spec: SourceConfig, *, dictionary_columns: frozenset[str] = frozenset()) -> None:
+        """``dictionary_columns``: text columns of Parquet files to read as categoricals (see :func:`read_parquet`)."""
         self.name = spec.name
         self.spec = spec
+        self.dictionary_columns = dictionary_columns
 
     def batches(self, state: SourceState) -> Iterator[Batch | SourceFailure]:
         """Yield the new rows of every matching file, file by file, in name order."""
@@ -157,7 +159,8 @@ class FilesSource:
             start = _parquet_start(info, mark)
             if start is not None:
                 yield from read_parquet(fs, info.path, info.display, start=start, expected=mark,
-                                        identity=info.identity, size=info.size, page_size=self.spec.page_size)
+                                        identity=info.identity, size=info.size, page_size=self.spec.page_size,
+                                        dictionary_columns=self.dictionary_columns)
             return
         settled = info.mtime is None or time.time() - info.mtime > SETTLE_SECONDS
         compression = file_compression(info.path)

@@ -19,9 +19,13 @@ from driftscope.storage.collector_state import FileMark
 
 def read_parquet(
     fs: Any, path: str, display: str, *, start: int, expected: FileMark | None, identity: str, size: int,
-    page_size: int,
+    page_size: int, dictionary_columns: frozenset[str] = frozenset(),
 ) -> Iterator[Batch]:
     """Yield batches of the rows of ``path`` from row ``start`` on.
+
+    Text columns named in ``dictionary_columns`` come as pandas categoricals, decoded from the
+    file's dictionary pages without a Python string per row; other columns as pyarrow's
+    ``to_pandas`` gives them.
 
     Raises
     ------
@@ -31,6 +35,9 @@ def read_parquet(
     with fs.open(path, "rb") as handle:
         try:
             parquet = pq.ParquetFile(handle)
+            as_dictionary = sorted(dictionary_columns & set(parquet.schema_arrow.names))
+            if as_dictionary:
+                parquet = pq.ParquetFile(handle, metadata=parquet.metadata, read_dictionary=as_dictionary)
         except (pa.ArrowException, OSError) as exc:
             raise SourceError(f"not a readable Parquet file ({exc})") from exc
         sizes = [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)]

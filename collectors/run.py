@@ -165,7 +165,7 @@ def build_source(spec: SourceConfig, target: Target, *, follow_s: float | None =
                  stop: threading.Event | None = None) -> Source:
     """The source object of a configured source (``follow_s`` and ``stop``: see :func:`run_source`)."""
     factories: dict[str, Callable[[], Source]] = {
-        "files": lambda: FilesSource(spec),
+        "files": lambda: FilesSource(spec, dictionary_columns=target.dictionary_columns),
         "sql": lambda: SqlSource(spec, key_column=target.column(target.label_plan.schema["id"])),
         "http": lambda: HttpSource(spec),
         "kafka": lambda: KafkaSource(spec, follow_s=follow_s, stop=stop),

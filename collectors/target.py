@@ -76,6 +76,26 @@ class Target:
         return self.mapping.get(schema_name, schema_name)
 
     @property
+    def dictionary_columns(self) -> frozenset[str]:
+        """Source columns a columnar reader may hand over as categoricals (Arrow dictionaries).
+
+        The categorical features of prediction rows that every version reads as categorical and
+        that hold no other schema role (id, timestamp, prediction, ...) nor the version. Read so,
+        a batch holds one Python string per distinct value rather than per row, and validation
+        converts only the categories (:func:`driftscope.collectors.coerce.as_category`).
+        """
+        if self.records != "predictions":
+            return frozenset()
+        kinds: dict[str, set[str]] = {}
+        other = {self.version_column} if self.version_column else set()
+        for plan in self.versions.values():
+            for name, kind in plan.features.items():
+                kinds.setdefault(self.column(name), set()).add(kind)
+            other |= {self.column(name) for name in _role_columns({k: v for k, v in plan.schema.items()
+                                                                   if k != "features"})}
+        return frozenset(c for c, kind in kinds.items() if kind == {"categorical"} and c not in other)
+
+    @property
     def label_plan(self) -> VersionPlan:
         """The version whose schema names the id, target (or outcomes) and timestamp columns of ground truth
         and outcome rows.
@@ -85,6 +105,17 @@ class Target:
         if self.default_version is not None:
             return self.versions[self.default_version]
         return max(self.versions.values(), key=lambda plan: plan.id)
+
+
+def _role_columns(schema: Any) -> set[str]:
+    """Every column name a schema fragment mentions (its text values, in nested mappings and lists too)."""
+    if isinstance(schema, str):
+        return {schema}
+    if isinstance(schema, dict):
+        return set().union(*(_role_columns(v) for v in schema.values()))
+    if isinstance(schema, list | tuple):
+        return set().union(*(_role_columns(v) for v in schema))
+    return set()
 
 
 def load_target(

@@ -27,6 +27,7 @@ from helpers_collect import (
 )
 
 from driftscope.collectors import collect
+from driftscope.collectors.columns import UNSTORABLE
 
 FORMATS = ["csv", "jsonl", "parquet"]
 
@@ -390,3 +391,68 @@ def test_fsspec_urls_are_sources_too(sqlite_engine, tmp_path, scheme) -> None:
     assert (first.rows_stored, second.rows_read, second.rows_stored) == (5, 2, 2)
     [path] = marks(sqlite_engine, "remote")
     assert path == (str(tmp_path / "logs" / "a.csv") if scheme == "file" else f"memory://{root}/a.csv")
+
+
+def _profiles_of(engine, column: str) -> list[tuple[int, int, list[int], dict[str, int], int]]:
+    from driftscope.storage.db import transaction
+    from driftscope.storage.profiles.store import window_profiles
+    from driftscope.storage.registry import get_version
+
+    with transaction(engine) as session:
+        version = get_version(session, "credit-default", "1.0")
+        found = window_profiles(session, model_version_id=version.id, start=pd.Timestamp("2025-01-01", tz="UTC"),
+                                end=pd.Timestamp("2027-01-01", tz="UTC"))[column]
+    return [(p.n_rows, p.n_missing, p.counts.tolist(), p.new, p.other) for p in found]
+
+
+@pytest.mark.parametrize("page_size", [50, 1000])
+def test_parquet_categoricals_read_as_dictionaries_store_what_text_rows_store(
+        engine, sqlite_template, tmp_path, page_size) -> None:
+    """Categorical features come out of Parquet as Arrow dictionaries; the store must not see the difference.
+
+    The same rows, as JSON Lines (one Python string per value) and as Parquet (dictionary pages,
+    batches slicing row groups so a batch's dictionary holds values it does not use), with the
+    empty string, nulls, a NUL character, an unseen category and a number as text.
+    """
+    import shutil
+
+    import fsspec
+
+    from driftscope.collectors.parquetfiles import read_parquet
+    from driftscope.storage.db import make_engine
+
+    rows = log_rows(300).astype({"region": object})
+    rows.loc[[3, 4], "region"] = ""
+    rows.loc[[7, 130], "region"] = None
+    rows.loc[11, "region"] = "no\x00rth"
+    rows.loc[[20, 200, 201], "region"] = "atlantis"
+    rows.loc[250, "region"] = "7"
+    (tmp_path / "pq").mkdir()
+    (tmp_path / "text" / "logs").mkdir(parents=True)
+    write(rows, tmp_path / "pq" / "a.parquet")
+    write(rows, tmp_path / "text" / "logs" / "a.jsonl")
+    path = str(tmp_path / "pq" / "a.parquet")
+    [batch, *_] = read_parquet(fsspec.filesystem("file"), path, path, start=0, expected=None, identity="",
+                               size=0, page_size=page_size, dictionary_columns=frozenset({"region", "absent"}))
+    assert isinstance(batch.frame["region"].dtype, pd.CategoricalDtype)
+    assert batch.frame["request_id"].dtype == object
+    shutil.copy(sqlite_template, tmp_path / "text.db")
+    text_engine = make_engine(f"sqlite:///{tmp_path / 'text.db'}")
+    try:
+        [from_parquet] = collect(engine, setup(tmp_path, engine, [files_source("pq", "pq/*.parquet",
+                                                                               page_size=page_size)]))
+        [from_text] = collect(text_engine, setup(tmp_path / "text", text_engine,
+                                                 [files_source("text", "logs/*.jsonl", page_size=page_size)]))
+
+        assert (from_parquet.rows_stored, from_parquet.rows_quarantined) == (from_text.rows_stored,
+                                                                             from_text.rows_quarantined) == (299, 1)
+        got, want = (stored(e).sort_values("prediction_id").reset_index(drop=True) for e in (engine, text_engine))
+        assert got["region"].astype(object).where(got["region"].notna(), None).tolist() == \
+            want["region"].astype(object).where(want["region"].notna(), None).tolist()
+        assert [r[:1] for r in got["region"].dropna().astype(str)].count("a") == 3
+        assert [quarantined(e)["reason"].tolist() for e in (engine, text_engine)] == [[f"region: {UNSTORABLE}"]] * 2
+        assert volume(engine)[["n_rows", "n_new_categories"]].values.tolist() == \
+            volume(text_engine)[["n_rows", "n_new_categories"]].values.tolist()
+        assert _profiles_of(engine, "region") == _profiles_of(text_engine, "region")
+    finally:
+        text_engine.dispose()

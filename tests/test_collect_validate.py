@@ -51,15 +51,18 @@ def as_csv_text(value: object) -> str | None:
 
 @st.composite
 def batches(draw: st.DrawFn, max_rows: int = 40) -> tuple[pd.DataFrame, np.ndarray]:
-    """A raw batch (columns of one type, of mixed types, or Arrow-backed CSV text) and which rows must pass."""
+    """A raw batch (columns of one type, of mixed types, Arrow-backed CSV text, or a categorical feature as a
+    categorical) and which rows must pass."""
     n = draw(st.integers(0, max_rows))
     columns, verdicts = {}, np.ones(n, dtype=bool)
     for name, cells in CELLS.items():
-        mode = draw(st.sampled_from(["uniform", "mixed", "csv"]))
+        mode = draw(st.sampled_from(["uniform", "mixed", "csv"] + (["dictionary"] if name == "region" else [])))
         pool = [c for c in cells if mode != "uniform" or type(c[0]) is type(cells[0][0])]
         picks = draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
         values = [value for value, _ in picks]
-        if mode == "csv":
+        if mode == "dictionary":  # a Parquet text column read from its dictionary pages (Target.dictionary_columns)
+            columns[name] = pd.Series([as_csv_text(v) for v in values], dtype="category")
+        elif mode == "csv":
             columns[name] = pd.Series([as_csv_text(v) for v in values], dtype=pd.StringDtype("pyarrow"))
         else:
             columns[name] = pd.Series(values, dtype=None if mode == "uniform" else object)
@@ -153,3 +156,17 @@ def test_an_id_twice_with_other_content_in_one_call_is_a_conflict_kept_aside(sql
     assert (summary.rows_read, summary.rows_stored, summary.rows_conflict, summary.rows_quarantined) == (2, 1, 1, 0)
     [reason] = quarantined(sqlite_engine)["reason"].tolist()
     assert "conflicting duplicate" in reason
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({}, {"region"}),
+    ({"version_column": "region"}, set()),
+    ({"mapping": {"region": "predicted_label"}}, set()),
+    ({"records": "ground_truth"}, set()),
+    ({"versions": {"1.0": PLAN, "2.0": VersionPlan(2, "2.0", {**SCHEMA, "features": {"region": "numeric"}},
+                                                     prediction_kind="int", label_kind="int", categories={})}}, set()),
+])
+def test_only_columns_that_are_categorical_features_alone_are_read_as_dictionaries(change, expected) -> None:
+    from dataclasses import replace
+
+    assert replace(TARGET, **change).dictionary_columns == expected
