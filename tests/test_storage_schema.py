@@ -34,10 +34,13 @@ def test_predictions_are_laid_out_for_bulk_load(engine) -> None:
             "WHERE column_name = 'prediction_id' AND table_schema = current_schema()"
         )).all()
         storage = conn.execute(text(
-            "SELECT attstorage FROM pg_attribute WHERE attrelid = 'prediction_chunks'::regclass AND attname = 'data'"
-        )).scalar_one()
+            "SELECT attrelid::regclass::text, attname, attstorage FROM pg_attribute "
+            "WHERE attrelid IN ('prediction_chunks'::regclass, 'profiles'::regclass) "
+            "AND attname IN ('data', 'sketch', 'counts')"
+        )).all()
     assert dict(collations) == {"predictions": "C", "ground_truth": "C", "outcomes": "C"}
-    assert storage == "e"
+    assert {(table, column): kind for table, column, kind in storage} == {
+        ("prediction_chunks", "data"): "e", ("profiles", "sketch"): "e", ("profiles", "counts"): "e"}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
