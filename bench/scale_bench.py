@@ -6,8 +6,10 @@ on SQLite (and PostgreSQL with ``--pg-url``). Each monitor run is a separate pro
 time includes fitting on the 5 000-row reference and its peak RSS is that process's alone
 (``VmHWM``; a bare process with the imports is printed as the floor).
 
-(a) one daily window from raw rows and from profiles, with 1 and ``--days`` days stored;
-(b) the ``--days``-day window from raw rows and from profiles;
+(a) one daily window from raw rows and from profiles, with each of ``--days`` days stored (e.g. 1,10,30);
+(b) each ``--windows``-day window (e.g. 7,30) from raw rows and from profiles, with the last ``--days``
+    stored; the rows path of a window over ``--rows-max`` rows is skipped and says so (it holds the
+    window in memory: about 1.4 GB per million rows, so 30 days of 1M rows would need about 40 GB);
 (c) a hive-partitioned Parquet lake of ``--lake-rows`` rows per size (``LAKE_DAYS`` daily
     partitions of 4 files, written to a temporary folder under ``--tmp``, deleted after), profiled
     with ``engine: local`` and ``engine: spark`` (local[2]); the driver's peak RSS (Spark's JVM is
@@ -20,18 +22,20 @@ time includes fitting on the 5 000-row reference and its peak RSS is that proces
 Every child process is stopped after ``--timeout`` seconds (printed as such), so a run stays
 bounded on a shared machine.
 
-Run: ``python bench/scale_bench.py [--rows N] [--days D] [--lake-rows N,N] [--pg-url URL] [--skip-stores]``.
+Run: ``python bench/scale_bench.py [--rows N] [--days D,D] [--windows W,W] [--lake-rows N,N] [--pg-url URL]
+[--skip-stores]``. The issue's sizes: ``--rows 1000000 --days 1,10,30 --windows 7,30``.
 """
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +50,12 @@ SCHEMA = {"id": "request_id", "timestamp": "ts", "prediction": "predicted_label"
           "features": FEATURES}
 
 
-def write_config(root: Path, url: str, window_days: int, lake: Path | None = None) -> Path:
-    """Config with a rows-path and a profile-path monitor per window length (and lake sources)."""
+def write_config(root: Path, url: str, windows: list[int], lake: Path | None = None) -> Path:
+    """Config with a rows-path and a profile-path monitor per window length (1 day and ``windows``; lake sources)."""
     make_logs(5000, seed=1).to_parquet(root / "reference.parquet", index=False)
     monitors = [{"name": f"{path}-{days}d", "model": "bench", "kind": "data_drift", "window": f"{days}d",
                  "path": path, "tests": {c: {"method": "ks"} for c in FEATURES if c.startswith("num_")}}
-                for days in (1, window_days) for path in ("rows", "profile")]
+                for days in sorted({1, *windows}) for path in ("rows", "profile")]
     config = {"database_url": url, "monitors": monitors,
               "models": [{"name": "bench", "task": "binary_classification",
                           "versions": [{"version": "1", "reference": "reference.parquet"}], "schema": SCHEMA}]}
@@ -196,23 +200,43 @@ def run_store(url: str, args: argparse.Namespace, store: str) -> None:
     from driftscope.storage.db import make_engine
 
     with tempfile.TemporaryDirectory(prefix="scale_bench_") as tmp:
-        config_path = write_config(Path(tmp), url, args.days)
+        config_path = write_config(Path(tmp), url, args.windows)
         migrations.upgrade(url)
         engine = make_engine(url)
         apply_config(load_config(config_path), engine)
         engine.dispose()
         print(row(f"{store}: bare process (imports, no work)", child(["floor", str(config_path), "", "0"])))
-        store_days(config_path, 0, 1, args.rows)
-        for path in ("rows", "profile"):
-            print(row(f"{store}: (a) 1-day window, 1 day stored, {path}",
-                      child(["monitor", str(config_path), f"{path}-1d", "1"])), flush=True)
-        store_days(config_path, 1, args.days, args.rows)
-        for path in ("rows", "profile"):
-            print(row(f"{store}: (a) 1-day window, {args.days} days stored, {path}",
-                      child(["monitor", str(config_path), f"{path}-1d", str(args.days)])), flush=True)
-        for path in ("rows", "profile"):
-            print(row(f"{store}: (b) {args.days}-day window, {path}",
-                      child(["monitor", str(config_path), f"{path}-{args.days}d", str(args.days)])), flush=True)
+        first = first_stored_day(args.days[-1], args.windows)
+        stored = 0
+        for days in args.days:
+            start = time.perf_counter()
+            store_days(config_path, first + stored, first + days, args.rows)
+            print(f"<!-- {store}: days {stored}-{days - 1} written in {time.perf_counter() - start:.0f} s -->",
+                  flush=True)
+            stored = days
+            for path in ("rows", "profile"):
+                print(row(f"{store}: (a) 1-day window, {days} days stored, {path}",
+                          child(["monitor", str(config_path), f"{path}-1d", str(first + days)])), flush=True)
+        for window in args.windows:
+            for path in ("rows", "profile"):
+                label = f"{store}: (b) {window}-day window, {path}"
+                if path == "rows" and window * args.rows > args.rows_max:
+                    print(f"| {label} | | skipped: {window * args.rows:,} rows is over --rows-max {args.rows_max:,} "
+                          "(the rows path holds the window in memory) | |", flush=True)
+                    continue
+                print(row(label, child(["monitor", str(config_path), f"{path}-{window}d", str(first + stored)])),
+                      flush=True)
+
+
+def first_stored_day(days: int, windows: list[int]) -> int:
+    """The first stored day (after ``T0``) such that the ``days`` stored days end on a boundary of every window.
+
+    Windows are aligned on the Unix epoch, so the stored days end at the first common boundary of
+    the window lengths (their least common multiple, in days) that leaves room for ``days`` days.
+    """
+    period = math.lcm(1, *windows)
+    t0_day = (T0 - datetime(1970, 1, 1, tzinfo=UTC)).days
+    return -(-(t0_day + days) // period) * period - days - t0_day
 
 
 def run_lake(args: argparse.Namespace) -> None:
@@ -230,7 +254,7 @@ def run_lake(args: argparse.Namespace) -> None:
             print(f"<!-- lake of {total:,} rows written in {time.perf_counter() - start:.0f} s: {size:,.0f} MiB -->",
                   flush=True)
             url = f"sqlite:///{root / 'store.db'}"
-            config_path = write_config(root, url, LAKE_DAYS, lake=root / "lake")
+            config_path = write_config(root, url, [LAKE_DAYS], lake=root / "lake")
             migrations.upgrade(url)
             engine = make_engine(url)
             apply_config(load_config(config_path), engine)
@@ -248,14 +272,23 @@ def run_lake(args: argparse.Namespace) -> None:
                 print(row(label, child(["evidently", str(config_path), str(root / "lake"), "0"])), flush=True)
 
 
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
 def main() -> int:
     if sys.argv[1:2] == ["--child"]:
         measure(*sys.argv[2:5], int(sys.argv[5]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--days", type=int, default=5)
-    parser.add_argument("--lake-rows", type=lambda s: [int(x) for x in s.split(",")], default=[1_000_000, 3_000_000])
+    parser.add_argument("--rows", type=int, default=200_000, help="predictions a day")
+    parser.add_argument("--days", type=_ints, default=[1, 5],
+                        help="stored days at which (a) measures a 1-day window, ascending (e.g. 1,10,30)")
+    parser.add_argument("--windows", type=_ints, default=[5],
+                        help="(b)'s window lengths in days, at most the last --days")
+    parser.add_argument("--rows-max", type=int, default=10_000_000,
+                        help="(b) skips the rows path of windows above this many rows (about 1.4 GB per million)")
+    parser.add_argument("--lake-rows", type=_ints, default=[1_000_000, 3_000_000])
     parser.add_argument("--pg-url", default=os.environ.get("DRIFTSCOPE_TEST_PG_URL"))
     parser.add_argument("--skip-stores", action="store_true", help="only the lake measurements (c) and (d)")
     parser.add_argument("--evidently-max-rows", type=int, default=100_000_000)
@@ -264,7 +297,8 @@ def main() -> int:
     parser.add_argument("--tmp", default=None, help="folder for the lakes (default: the system's temporary folder)")
     args = parser.parse_args()
     TIMEOUT_S.update(child=args.timeout, evidently=args.evidently_timeout)
-    print(f"{args.rows:,} rows/day x {N_NUMERIC + N_CATEGORICAL} features; windows of 1 and {args.days} days\n")
+    print(f"{args.rows:,} rows/day x {N_NUMERIC + N_CATEGORICAL} features; {args.days} days stored; windows of 1 and "
+          f"{args.windows} days\n")
     print("| measurement | rows | seconds | peak RSS MiB |")
     print("|---|---:|---:|---:|")
     if not args.skip_stores:
