@@ -1,16 +1,26 @@
 """Label profiles in the store: exact under late labels, labels before predictions, corrections and re-ingest."""
 
+import itertools
 from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 from factories import T0, canonical_predictions, register_version
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from driftscope.storage.db import read_transaction, transaction
 from driftscope.storage.labels import write_labels
 from driftscope.storage.predictions import write_predictions
-from driftscope.storage.profiles.labelled import LabelledProfile, merge, merge_all, profile_rows
+from driftscope.storage.profiles.labelled import (
+    LEGACY_MOMENTS,
+    MOMENTS,
+    LabelledProfile,
+    merge,
+    merge_all,
+    profile_rows,
+)
 from driftscope.storage.profiles.labelled_store import backfill_labelled_all, bucket_profiles, window_labelled
 
 END = T0 + timedelta(days=2)
@@ -86,4 +96,40 @@ def test_regression_moments_merge_and_remove_exactly() -> None:
     y, e = frame["label"].astype(float), frame["label"].astype(float) - frame["prediction"]
     assert whole.moments[0] == 300
     np.testing.assert_allclose(whole.moments[1:4], [e.sum(), e.abs().sum(), (e * e).sum()])
-    np.testing.assert_allclose(whole.moments[8], ((y - y.mean()) ** 2).sum())
+    dev = y - y.mean()
+    np.testing.assert_allclose(whole.moments[8:], [(dev**2).sum(), (dev**3).sum(), (dev**4).sum(),
+                                                   (e * e * dev).sum(), (e * e * dev**2).sum()], rtol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(cuts=st.lists(st.integers(1, 199), max_size=6), removed=st.integers(0, 200), offset=st.sampled_from([0.0, 1e5]),
+       seed=st.integers(0, 1000))
+def test_regression_moments_of_any_split_and_removal_equal_the_direct_ones(cuts: list[int], removed: int,
+                                                                          offset: float, seed: int) -> None:
+    """Pébay's update of M3, M4 and the co-moments: any grouping, and removals (weight -1), give the direct sums."""
+    rng = np.random.default_rng(seed)
+    y = offset + rng.lognormal(2, 0.7, 200)
+    frame = pd.DataFrame({"label": y.astype(str), "prediction": y + rng.normal(0, 3, 200)})
+    bounds = [0, *sorted(set(cuts)), 200]
+    parts = [profile_rows(frame.iloc[a:b], "regression") for a, b in itertools.pairwise(bounds)]
+    merged = merge_all(rng.permutation(np.array(parts, dtype=object)).tolist())
+    kept = merge(merged, profile_rows(frame.iloc[:removed], "regression", weight=-1))
+    scale = np.maximum(np.abs(profile_rows(frame, "regression").moments), 1.0)  # removal: rounding of the whole
+    for got, rows in ((merged, frame), (kept, frame.iloc[removed:])):
+        want = profile_rows(rows, "regression")
+        np.testing.assert_allclose(got.moments / scale, want.moments / scale, atol=1e-8)
+
+
+def test_legacy_moments_load_and_merge_into_legacy_moments() -> None:
+    """Stored before the R² sums existed (9 values): they load, and a merge with them keeps 9 values."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"label": rng.normal(5, 1, 50).astype(str), "prediction": rng.normal(5, 1, 50)})
+    new = profile_rows(frame, "regression")
+    cells, moments = new.to_json()
+    legacy = LabelledProfile.from_json(cells, moments[:LEGACY_MOMENTS])
+    assert not legacy.has_r2_sums and new.has_r2_sums and len(moments) == len(MOMENTS)
+    both = merge(legacy, new)
+    assert not both.has_r2_sums and both.n_labelled == 100
+    np.testing.assert_allclose(both.moments, merge(new, new).moments[:LEGACY_MOMENTS])
+    assert LabelledProfile.from_json({}, [0.0] * LEGACY_MOMENTS).has_r2_sums  # an empty legacy row: nothing missing
+    assert merge(legacy, profile_rows(frame, "regression", weight=-1)).has_r2_sums  # all rows gone

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from driftscope.monitors.performance import PerformanceMonitor
+from driftscope.monitors.profiles.moments import r2_standard_error
 from driftscope.monitors.profiles.performance import ProfilePerformanceMonitor
-from driftscope.storage.profiles.labelled import merge_all, profile_rows
+from driftscope.storage.profiles.labelled import LEGACY_MOMENTS, LabelledProfile, merge_all, profile_rows
 
 CONFUSION = ("accuracy", "precision", "recall", "f1", "f1_macro", "specificity")
 BINARY = (*CONFUSION, "roc_auc", "brier", "log_loss")
@@ -86,11 +87,56 @@ def test_regression_metrics_from_moments_match_sklearn(seed: int) -> None:
                "mape": skm.mean_absolute_percentage_error(truth, estimate), "r2": skm.r2_score(truth, estimate)}
     for name in REGRESSION:
         assert profile[name].value == pytest.approx(sklearn[name], rel=1e-9) == pytest.approx(rows[name].value)
-    for name in ("mae", "rmse", "mape"):  # the error grew from 5 to 8: both paths call the drop
+    for name in REGRESSION:  # the error grew from 5 to 8: both paths call the drop
         assert rows[name].flagged and profile[name].flagged, name
         low, high = profile[name].ci_low, profile[name].ci_high
         assert low < profile[name].value < high
-    assert profile["r2"].p_value is None and not profile["r2"].flagged
+        assert "no_interval" not in profile[name].details
+
+
+def _regression_rows(kind: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Targets and predictions: normal, skewed (lognormal target, errors growing with it), heavy-tailed errors."""
+    if kind == "normal":
+        y = rng.normal(100, 25, n)
+        return y, y + rng.normal(0, 10, n)
+    if kind == "skewed":
+        y = rng.lognormal(3, 0.6, n)
+        return y, y + rng.normal(0, 0.3, n) * y
+    y = rng.normal(1e6, 50, n)  # a large offset: the centred sums keep their precision
+    return y, y + rng.standard_t(5, n) * 20
+
+
+@pytest.mark.parametrize("kind", ["normal", "skewed", "heavy_tailed"])
+def test_r2_standard_error_matches_a_bootstrap_of_r2_on_rows(kind: str) -> None:
+    """The delta-method SE from the merged moments is within 10 % of the sd of 4000 row-bootstrap R² values."""
+    rng = np.random.default_rng(7)
+    y, y_hat = _regression_rows(kind, 2000, rng)
+    frame = pd.DataFrame({"label": y.astype(str), "prediction": y_hat})
+    moments = merge_all(profile_rows(frame.iloc[i::7], "regression") for i in range(7)).moments
+    se = r2_standard_error(moments)
+    draws = rng.integers(0, y.size, (4000, y.size))
+    boot = np.array([skm.r2_score(y[i], y_hat[i]) for i in draws])
+    assert se == pytest.approx(boot.std(ddof=1), rel=0.10)
+    assert 1.0 - moments[3] / moments[8] == pytest.approx(skm.r2_score(y, y_hat), rel=1e-9)
+
+
+def test_r2_of_legacy_moments_has_no_interval_and_the_other_metrics_are_unaffected() -> None:
+    rng = np.random.default_rng(2)
+    y, y_hat = _regression_rows("normal", 500, rng)
+    window = profile_rows(pd.DataFrame({"label": y.astype(str), "prediction": y_hat}), "regression")
+    legacy = LabelledProfile.from_json(*(lambda cells, moments: (cells, moments[:LEGACY_MOMENTS]))(*window.to_json()))
+    assert window.has_r2_sums and not legacy.has_r2_sums
+    y_ref, y_hat_ref = _regression_rows("normal", 1000, rng)
+    monitor = ProfilePerformanceMonitor("regression", metrics=list(REGRESSION), n_bootstrap=200, min_labels=50).fit(
+        pd.DataFrame({"label": y_ref, "prediction": y_hat_ref}))
+    new = {m.metric: m for m in monitor.evaluate_profile(window, n_rows=500).metrics}
+    old = {m.metric: m for m in monitor.evaluate_profile(legacy, n_rows=500).metrics}
+    assert old["r2"].value == new["r2"].value and new["r2"].ci_low is not None and new["r2"].p_value is not None
+    assert old["r2"].ci_low is old["r2"].p_value is None and "backfill-profiles" in old["r2"].details["no_interval"]
+    for name in ("mae", "rmse", "mape"):
+        assert (old[name].value, old[name].ci_low, old[name].ci_high) == (new[name].value, new[name].ci_low,
+                                                                          new[name].ci_high)
+        assert "no_interval" not in old[name].details
 
 
 def test_multiclass_confusion_metrics_match_rows() -> None:

@@ -12,8 +12,8 @@ does (same reference values, bootstrap and calibrated nulls); only the window si
   from ``Multinomial(n, counts / n)``, which is the row bootstrap's distribution of every
   cell-count statistic (Brier and log loss lose the spread within a cell).
 * Regression: MAE, RMSE, MAPE and R² exact from the error moments. Their resampling distribution
-  is the normal one with the delta-method standard error (MAE ``sd(|e|)/sqrt(n)``, RMSE
-  ``sd(e²) / (2 RMSE sqrt(n))``, MAPE ``sd(ape)/sqrt(n)``); R² gets no interval and no drop test.
+  is the normal one with the delta-method standard error (:mod:`.moments`); R² of moments stored
+  before its standard error's sums existed gets no interval and no drop test (said in ``details``).
 * Multiclass probability metrics (per-class probabilities) are not profiled: status
   ``undefined`` with the reason in ``details``.
 
@@ -32,6 +32,7 @@ from driftscope.errors import NotFittedError, SchemaError
 from driftscope.monitors.bootstrap import BLOCK_CELLS, drop_p_value
 from driftscope.monitors.metrics import METRICS, ClassificationData, Metric, MetricResult, classification_data
 from driftscope.monitors.performance import PerformanceMonitor, PerformanceResult, _holm
+from driftscope.monitors.profiles.moments import Scored, moment_scores
 from driftscope.monitors.windows import as_like
 from driftscope.storage.profiles.labelled import LabelledProfile
 
@@ -39,9 +40,8 @@ PATH = "profile"
 CELL_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "f1_macro", "specificity", "roc_auc"})
 LOSS_METRICS = frozenset({"brier", "log_loss"})
 MOMENT_METRICS = frozenset({"mae", "rmse", "mape", "r2"})
-
-Scored = tuple[float, np.ndarray, float | None]
-"""A metric's value, its resampled values and its error bound (None: exact)."""
+LEGACY_R2 = ("the window's label profiles were stored before the sums of R²'s standard error existed; "
+             "`driftscope db backfill-profiles` rebuilds them")
 
 
 class ProfilePerformanceMonitor(PerformanceMonitor):
@@ -123,6 +123,8 @@ class ProfilePerformanceMonitor(PerformanceMonitor):
                 p_value = drop_p_value(samples + toward, self.reference_samples_[metric.name],
                                        higher_is_better=metric.higher_is_better)
             result = replace(result, p_value=p_value)
+        if samples.size == 0 and metric.name in MOMENT_METRICS and np.isfinite(value):
+            result = replace(result, details={**result.details, "no_interval": LEGACY_R2})
         return replace(result, path=PATH, error_bound=bound)
 
 
@@ -202,19 +204,3 @@ def weighted_mean(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
     total = weights @ valid.astype(np.float64)
     summed = weights @ np.where(valid, values, 0.0)
     return np.where(total > 0, summed / np.where(total > 0, total, 1.0), np.nan)
-
-
-def moment_scores(moments: np.ndarray, n_bootstrap: int, seed: int) -> dict[str, Scored]:
-    """Regression metrics from error moments, with normal resamples at their delta-method standard errors."""
-    n, _, s_abs, s_sq, s_e4, s_ape, s_ape2, _, m2_y = (float(v) for v in moments)
-    if n <= 0:
-        return {}
-    z = np.random.default_rng(seed).standard_normal(n_bootstrap)
-    mae, mse, mape = s_abs / n, s_sq / n, s_ape / n
-    se_mae = np.sqrt(max(mse - mae * mae, 0.0) / n)
-    se_mse = np.sqrt(max(s_e4 / n - mse * mse, 0.0) / n)
-    se_mape = np.sqrt(max(s_ape2 / n - mape * mape, 0.0) / n)
-    r2 = 1.0 - s_sq / m2_y if m2_y > 0 else float("nan")
-    return {"mae": (mae, mae + se_mae * z, None),
-            "rmse": (float(np.sqrt(mse)), np.sqrt(np.maximum(mse + se_mse * z, 0.0)), None),
-            "mape": (mape, mape + se_mape * z, None), "r2": (r2, np.empty(0), None)}
