@@ -22,6 +22,7 @@ from driftscope.storage.profiles.labelled import (
     profile_rows,
 )
 from driftscope.storage.profiles.labelled_store import backfill_labelled_all, bucket_profiles, window_labelled
+from driftscope.storage.registry import ensure_model, ensure_version
 
 END = T0 + timedelta(days=2)
 
@@ -38,6 +39,29 @@ def _assert_same(got: LabelledProfile | None, want: LabelledProfile) -> None:
         assert got.cells[key][0] == sums[0], key
         np.testing.assert_allclose(got.cells[key], sums, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(got.moments, want.moments, rtol=1e-9, atol=1e-9)
+    assert (got.scores is None) == (want.scores is None)
+    if got.scores is not None and want.scores is not None:
+        assert got.scores.ovr == want.scores.ovr  # counts: exact
+        for mine, theirs in ((got.scores.pairs, want.scores.pairs), (got.scores.rows, want.scores.rows)):
+            assert sorted(mine) == sorted(theirs)
+            for key, sums in theirs.items():
+                np.testing.assert_allclose(mine[key], sums, rtol=1e-9, atol=1e-9)
+
+
+CLASSES = ("a", "b", "c")
+MULTICLASS_SCHEMA = {"id": "request_id", "timestamp": "ts", "prediction": "predicted_label", "target": "kind",
+                     "probabilities": {c: f"p_{c}" for c in CLASSES}, "features": {"income": "numeric"}}
+
+
+def _multiclass_predictions(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(len(CLASSES)), n)
+    p[::17, 1] = np.nan  # a missing probability: left out of class b's AUC and of the losses
+    frame = canonical_predictions(n, step=timedelta(minutes=3), seed=seed).drop(columns=["probability"])
+    frame = frame[["prediction_id", "ts", "income"]].assign(prediction=np.array(CLASSES)[np.nanargmax(p, axis=1)])
+    for i, c in enumerate(CLASSES):
+        frame[f"probability:{c}"] = p[:, i]
+    return frame
 
 
 def _stored(engine: Engine, version_id: int) -> LabelledProfile | None:
@@ -72,6 +96,60 @@ def test_label_profiles_stay_exact_whatever_order_rows_and_labels_land_in(engine
     with transaction(engine) as session:
         assert backfill_labelled_all(session) == {version.id: 500}
     _assert_same(_stored(engine, version.id), want)
+
+
+def test_multiclass_scores_stay_exact_under_late_labels_corrections_reingest_and_backfill(engine: Engine) -> None:
+    with transaction(engine) as session:
+        model_id, _ = ensure_model(session, name="kinds", task="multiclass_classification", retrain_webhook=None)
+        version_id, _ = ensure_version(session, model_id=model_id, version="1", column_schema=MULTICLASS_SCHEMA,
+                                       status="active")
+    frame = _multiclass_predictions(600, 4)
+    truth = np.array(CLASSES)[np.random.default_rng(5).integers(0, 3, 600)]
+    with transaction(engine) as session:  # labels of rows 500..599 arrive before their predictions
+        write_labels(session, model_id=model_id, frame=_labels(frame.iloc[500:], truth[500:]), source="t")
+    with transaction(engine) as session:
+        write_predictions(session, model_version_id=version_id, frame=frame.iloc[:550], source="t")
+    with transaction(engine) as session:  # late labels for rows 0..399
+        write_labels(session, model_id=model_id, frame=_labels(frame.iloc[:400], truth[:400]), source="t")
+    with transaction(engine) as session:  # overlapping re-ingest: only rows 550..599 are new
+        write_predictions(session, model_version_id=version_id, frame=frame.iloc[300:], source="t")
+    relabelled = truth.copy()
+    relabelled[:100] = np.roll(relabelled[:100], 1)
+    with transaction(engine) as session:  # corrections (weight -1 then +1)
+        write_labels(session, model_id=model_id, frame=_labels(frame.iloc[:100], relabelled[:100]), source="fix")
+    labelled = np.r_[np.arange(400), np.arange(500, 600)]
+    want = profile_rows(frame.iloc[labelled].assign(label=relabelled[labelled]), "multiclass_classification")
+    assert want.scores is not None and sum(want.scores.ovr.values()) == 500 * 3 - len(range(0, 600, 17)) + sum(
+        1 for i in range(0, 600, 17) if 400 <= i < 500)
+    _assert_same(_stored(engine, version_id), want)
+    with transaction(engine) as session:
+        assert backfill_labelled_all(session) == {version_id: 500}
+    _assert_same(_stored(engine, version_id), want)
+
+
+@settings(max_examples=20, deadline=None)
+@given(cuts=st.lists(st.integers(1, 119), max_size=5), removed=st.integers(0, 120), seed=st.integers(0, 1000))
+def test_multiclass_scores_of_any_split_and_removal_equal_the_direct_ones(cuts: list[int], removed: int,
+                                                                         seed: int) -> None:
+    frame = _multiclass_predictions(120, seed).assign(label=lambda f: np.random.default_rng(seed).choice(CLASSES, 120))
+    bounds = [0, *sorted(set(cuts)), 120]
+    parts = [profile_rows(frame.iloc[a:b], "multiclass_classification") for a, b in itertools.pairwise(bounds)]
+    merged = merge_all(reversed(parts))
+    _assert_same(merged, profile_rows(frame, "multiclass_classification"))
+    kept = merge(merged, profile_rows(frame.iloc[:removed], "multiclass_classification", weight=-1))
+    _assert_same(kept, profile_rows(frame.iloc[removed:], "multiclass_classification"))
+
+
+def test_a_profile_without_scores_makes_a_merge_with_rows_lose_them() -> None:
+    """Stored before scores existed: merging keeps None while its rows are in, the new part once they are gone."""
+    frame = _multiclass_predictions(60, 1).assign(label="a")
+    new = profile_rows(frame, "multiclass_classification")
+    cells, moments = new.to_json()
+    legacy = LabelledProfile.from_json({k: v for k, v in cells.items() if k != "scores"}, moments)
+    assert merge(legacy, new).scores is None and merge(new, legacy).scores is None
+    emptied = merge(legacy, profile_rows(frame, "multiclass_classification", weight=-1))
+    assert emptied.n_labelled == 0 and merge(emptied, new).scores is not None
+    assert merge(LabelledProfile(), new).scores is not None
 
 
 def test_hourly_profiles_merge_to_the_window_profile_in_any_grouping() -> None:

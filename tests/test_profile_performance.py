@@ -158,3 +158,80 @@ def test_an_unchanged_window_is_not_called_degraded_on_either_path() -> None:
     rows, profile = _both("binary_classification", BINARY, _binary(3000, 1, 0.0), _binary(1500, 2, 0.0),
                           has_probability=True)
     assert not any(m.flagged for m in rows.values()) and not any(m.flagged for m in profile.values())
+
+
+MULTICLASS_PROBA = ("roc_auc", "roc_auc_weighted", "log_loss", "brier")
+
+
+def _multiclass(n: int, seed: int, signal: float, classes: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Rows with softmax probabilities per class (``signal`` on the true class's logit); every class labelled."""
+    rng = np.random.default_rng(seed)
+    k = len(classes)
+    y = rng.integers(0, k, n)
+    y[:k] = np.arange(k)
+    logits = rng.normal(0, 1, (n, k))
+    logits[np.arange(n), y] += signal
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    frame = pd.DataFrame({"label": np.array(classes)[y], "prediction": np.array(classes)[p.argmax(axis=1)]})
+    for i, name in enumerate(classes):
+        frame[f"probability:{name}"] = p[:, i]
+    return frame, y, p
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(60, 600), seed=st.integers(0, 10_000), signal=st.floats(0.0, 4.0), k=st.integers(3, 5))
+def test_multiclass_probability_metrics_from_profiles_match_rows_and_sklearn(n: int, seed: int, signal: float,
+                                                                             k: int) -> None:
+    classes = ["ant", "bee", "cat", "dog", "eel"][:k]
+    window, y, p = _multiclass(n, seed, signal, classes)
+    rows, profile = _both("multiclass_classification", MULTICLASS_PROBA, _multiclass(1500, 1, 2.0, classes)[0],
+                          window, has_probability=True, probability_classes=classes)
+    sklearn = {"roc_auc": skm.roc_auc_score(y, p, multi_class="ovr", average="macro"),
+               "roc_auc_weighted": skm.roc_auc_score(y, p, multi_class="ovr", average="weighted"),
+               "log_loss": skm.log_loss(y, p, labels=list(range(k))),
+               "brier": np.mean(((p - np.eye(k)[y]) ** 2).sum(axis=1))}
+    for name in ("log_loss", "brier"):  # sums of the true class's probability: exact up to rounding
+        assert profile[name].value == pytest.approx(sklearn[name], rel=1e-9) == pytest.approx(rows[name].value)
+        assert profile[name].error_bound is None and profile[name].ci_low < profile[name].value < profile[name].ci_high
+    for name in ("roc_auc", "roc_auc_weighted"):  # binned scores per class: within the mean of the class bounds
+        assert rows[name].value == pytest.approx(sklearn[name], rel=1e-12)
+        assert 0 <= profile[name].error_bound < 0.01 and profile[name].path == "profile"
+        assert abs(profile[name].value - sklearn[name]) <= profile[name].error_bound + 1e-12
+
+
+def test_multiclass_auc_interval_is_conservative_and_drops_are_called_on_both_paths() -> None:
+    """The comonotone coupling: the AUC interval is wider than the rows path's, not narrower; a real drop is called."""
+    classes = ["a", "b", "c", "d"]
+    rows, profile = _both("multiclass_classification", ("accuracy", *MULTICLASS_PROBA),
+                          _multiclass(3000, 1, 2.0, classes)[0], _multiclass(800, 2, 1.5, classes)[0],
+                          has_probability=True, probability_classes=classes, n_bootstrap=1000)
+    for name in ("roc_auc", "roc_auc_weighted"):
+        width = profile[name].ci_high - profile[name].ci_low
+        assert 1.0 < width / (rows[name].ci_high - rows[name].ci_low) < 2.5, name
+    for name in ("accuracy", *MULTICLASS_PROBA):
+        assert rows[name].flagged and profile[name].flagged, name
+
+
+def test_an_unchanged_multiclass_window_is_not_called_degraded() -> None:
+    classes = ["a", "b", "c"]
+    rows, profile = _both("multiclass_classification", MULTICLASS_PROBA, _multiclass(3000, 1, 2.0, classes)[0],
+                          _multiclass(1500, 5, 2.0, classes)[0], has_probability=True, probability_classes=classes)
+    assert not any(m.flagged for m in rows.values()) and not any(m.flagged for m in profile.values())
+
+
+def test_a_multiclass_profile_without_scores_leaves_the_probability_metrics_undefined() -> None:
+    """Stored before per-class probabilities were profiled: undefined with the reason; confusion metrics unaffected."""
+    classes = ["a", "b", "c"]
+    window = _multiclass(400, 3, 1.0, classes)[0]
+    cells, moments = profile_rows(window, "multiclass_classification").to_json()
+    legacy = LabelledProfile.from_json({k: v for k, v in cells.items() if k != "scores"}, moments)
+    assert legacy.scores is None
+    monitor = ProfilePerformanceMonitor("multiclass_classification", metrics=["accuracy", *MULTICLASS_PROBA],
+                                        has_probability=True, probability_classes=classes, n_bootstrap=200).fit(
+        _multiclass(1000, 1, 2.0, classes)[0])
+    result = {m.metric: m for m in monitor.evaluate_profile(legacy, n_rows=400).metrics}
+    assert result["accuracy"].status == "ok" and result["accuracy"].value == np.mean(window["label"] ==
+                                                                                     window["prediction"])
+    for name in MULTICLASS_PROBA:
+        assert result[name].status == "undefined" and "backfill-profiles" in result[name].details["reason"]

@@ -14,8 +14,10 @@ does (same reference values, bootstrap and calibrated nulls); only the window si
 * Regression: MAE, RMSE, MAPE and R² exact from the error moments. Their resampling distribution
   is the normal one with the delta-method standard error (:mod:`.moments`); R² of moments stored
   before its standard error's sums existed gets no interval and no drop test (said in ``details``).
-* Multiclass probability metrics (per-class probabilities) are not profiled: status
-  ``undefined`` with the reason in ``details``.
+* Multiclass probability metrics (per-class probabilities): from the profile's ``scores``
+  (:mod:`.class_metrics`): one-vs-rest ROC AUC (macro, weighted) of the binned scores within
+  their error bound, log loss and Brier exact. A profile without ``scores`` (stored before
+  they were profiled) gives status ``undefined`` with the reason in ``details``.
 
 A drop is judged at the value moved by its error bound towards the reference, so a difference
 within the binning error is never called a drop. Results record ``path="profile"`` and the bound.
@@ -32,6 +34,7 @@ from driftscope.errors import NotFittedError, SchemaError
 from driftscope.monitors.bootstrap import BLOCK_CELLS, drop_p_value
 from driftscope.monitors.metrics import METRICS, ClassificationData, Metric, MetricResult, classification_data
 from driftscope.monitors.performance import PerformanceMonitor, PerformanceResult, _holm
+from driftscope.monitors.profiles.class_metrics import CLASS_METRICS, class_metric_scores
 from driftscope.monitors.profiles.moments import Scored, moment_scores
 from driftscope.monitors.windows import as_like
 from driftscope.storage.profiles.labelled import LabelledProfile
@@ -40,6 +43,8 @@ PATH = "profile"
 CELL_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "f1_macro", "specificity", "roc_auc"})
 LOSS_METRICS = frozenset({"brier", "log_loss"})
 MOMENT_METRICS = frozenset({"mae", "rmse", "mape", "r2"})
+NO_SCORES = ("the window's label profiles hold no per-class probabilities (stored before they were profiled, "
+             "or the rows log none): `driftscope db backfill-profiles` rebuilds them")
 LEGACY_R2 = ("the window's label profiles were stored before the sums of R²'s standard error existed; "
              "`driftscope db backfill-profiles` rebuilds them")
 
@@ -82,11 +87,18 @@ class ProfilePerformanceMonitor(PerformanceMonitor):
     def _score(self, profile: LabelledProfile) -> dict[str, Scored]:
         if self.task == "regression":
             return moment_scores(profile.moments, self.n_bootstrap, self.seed)
-        if self.task != "binary_classification" and self.has_probability:
-            names = {m.name for m in self.metrics_} & (CELL_METRICS - {"roc_auc"})
-        else:
-            names = {m.name for m in self.metrics_}
-        return cell_scores(self._cell_data(profile), names, self.n_bootstrap, self.seed)
+        names = {m.name for m in self.metrics_}
+        if self.task == "binary_classification" or not self.has_probability:
+            return cell_scores(self._cell_data(profile), names, self.n_bootstrap, self.seed)
+        scored = cell_scores(self._cell_data(profile), names & (CELL_METRICS - {"roc_auc"}), self.n_bootstrap,
+                             self.seed)
+        if profile.scores is None:
+            return scored
+        counts: dict[str, float] = {}
+        for (label, _, _), sums in profile.cells.items():
+            counts[label] = counts.get(label, 0.0) + float(sums[0])
+        return scored | class_metric_scores(profile.scores, counts, self.label_like_, names & CLASS_METRICS,
+                                            self.n_bootstrap, self.seed)
 
     def _cell_data(self, profile: LabelledProfile) -> "CellData":
         """The profile's cells as weighted pseudo-rows, labels and predictions read like the reference target."""
@@ -111,7 +123,7 @@ class ProfilePerformanceMonitor(PerformanceMonitor):
         if scored is None:
             return MetricResult(metric.name, "undefined", None, n, reference_value=self.reference_values_.get(
                 metric.name), threshold=self.level, path=PATH, details={
-                **self._details(metric), "reason": "not computable from label profiles (per-class probabilities)"})
+                **self._details(metric), "reason": NO_SCORES})
         value, samples, bound = scored
         result = self._judge(metric, value, samples, n)
         if bound and result.p_value is not None:

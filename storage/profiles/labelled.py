@@ -8,7 +8,11 @@ spells them; the monitor converts both to the reference target's type when it re
 score bin is ``floor(p * SCORE_BINS)`` clipped to ``[0, SCORE_BINS - 1]`` (equal-width bins over
 [0, 1]; ``-1`` without a finite probability). Counts per (label, prediction) are the confusion
 matrix at the model's decision (the logged prediction); counts per (label, bin) are the score
-histograms per class that ROC AUC is computed from.
+histograms per class that ROC AUC is computed from. A multiclass model that logs per-class
+probabilities also gets ``scores`` (:mod:`.class_scores`): per (label, class, bin of that class's
+probability) counts for the one-vs-rest ROC AUC and per-class sums for log loss and Brier.
+Profiles stored before ``scores`` existed load with ``scores=None``; a merge keeps ``None`` when
+a side without ``scores`` holds classification rows (the part would be incomplete).
 
 Regression: the error moments of ``e = y - y_hat``: ``n``, ``sum e``, ``sum |e|``, ``sum e**2``,
 ``sum e**4``, ``sum |e| / max(|y|, EPS)`` and its square, the target's mean ``ȳ`` and central sums
@@ -34,10 +38,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from driftscope.storage.profiles.class_scores import EMPTY_SUMS as EMPTY_SUMS
+from driftscope.storage.profiles.class_scores import EPS as EPS
+from driftscope.storage.profiles.class_scores import SCORE_BINS as SCORE_BINS
+from driftscope.storage.profiles.class_scores import ClassScores, merge_scores, scores_by_bucket
 from driftscope.storage.profiles.spec import category_name
 
-SCORE_BINS = 200
-EPS = float(np.finfo(np.float64).eps)
 N_SUMS = 5
 """Per cell: rows, sum p, sum p², sum ln p, sum ln(1 - p)."""
 MOMENTS = ("n", "sum_e", "sum_abs_e", "sum_sq_e", "sum_e4", "sum_ape", "sum_ape2", "mean_y", "m2_y",
@@ -45,8 +51,6 @@ MOMENTS = ("n", "sum_e", "sum_abs_e", "sum_sq_e", "sum_e4", "sum_ape", "sum_ape2
 LEGACY_MOMENTS = 9
 """Values of the moments stored before R² had a standard error (through ``m2_y``)."""
 CellKey = tuple[str, str, int]
-EMPTY_SUMS = 1e-9
-"""Sums this close to 0 in a cell without rows are rounding left over from removed rows."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,10 +64,13 @@ class LabelledProfile:
     moments : numpy.ndarray
         Regression: the values named by :data:`MOMENTS` (zeros without rows); only the first
         :data:`LEGACY_MOMENTS` of them in a profile stored before the others existed.
+    scores : ClassScores or None
+        Multiclass rows with per-class probabilities: :mod:`.class_scores`; None when not profiled.
     """
 
     cells: dict[CellKey, np.ndarray] = field(default_factory=dict)
     moments: np.ndarray = field(default_factory=lambda: np.zeros(len(MOMENTS)))
+    scores: ClassScores | None = None
 
     @property
     def has_r2_sums(self) -> bool:
@@ -76,23 +83,26 @@ class LabelledProfile:
         return round(sum(float(c[0]) for c in self.cells.values()) + float(self.moments[0]))
 
     def to_json(self) -> tuple[dict[str, list[Any]], list[float]]:
-        """``cells`` (columnar: ``label``, ``prediction``, ``bin`` and the sums row-major in ``sums``)
-        and ``moments`` as JSON-safe values (the ``label_profiles`` columns)."""
+        """``cells`` (columnar: ``label``, ``prediction``, ``bin`` and the sums row-major in ``sums``;
+        ``scores`` when profiled) and ``moments`` as JSON-safe values (the ``label_profiles`` columns)."""
         keys = sorted(self.cells)
         labels, predictions, bins = (list(part) for part in zip(*keys, strict=True)) if keys else ([], [], [])
         sums = np.array([self.cells[k] for k in keys], dtype=np.float64).reshape(-1).tolist()
-        cells = {"label": labels, "prediction": predictions, "bin": bins, "sums": sums}
+        cells: dict[str, Any] = {"label": labels, "prediction": predictions, "bin": bins, "sums": sums}
+        if self.scores is not None:
+            cells["scores"] = self.scores.to_json()
         return cells, [float(v) for v in self.moments]
 
     @classmethod
-    def from_json(cls, cells: Mapping[str, list[Any]], moments: Iterable[float]) -> "LabelledProfile":
+    def from_json(cls, cells: Mapping[str, Any], moments: Iterable[float]) -> "LabelledProfile":
         """The inverse of :meth:`to_json`; legacy moments without rows read as the current empty ones."""
         sums = np.asarray(cells.get("sums", []), dtype=np.float64).reshape(-1, N_SUMS)
         keys = zip(cells.get("label", []), cells.get("prediction", []), cells.get("bin", []), strict=True)
         values = np.asarray(list(moments), dtype=np.float64)
         if not values.any():
             values = np.zeros(len(MOMENTS))
-        return cls(dict(zip(keys, sums, strict=True)), values)
+        scores = ClassScores.from_json(cells["scores"]) if "scores" in cells else None
+        return cls(dict(zip(keys, sums, strict=True)), values, scores)
 
 
 def merge(a: LabelledProfile, b: LabelledProfile) -> LabelledProfile:
@@ -115,7 +125,16 @@ def merge(a: LabelledProfile, b: LabelledProfile) -> LabelledProfile:
             cells.pop(key, None)
         else:
             cells[key] = total
-    return LabelledProfile(cells, _merge_moments(a.moments, b.moments))
+    return LabelledProfile(cells, _merge_moments(a.moments, b.moments), _merged_scores(a, b))
+
+
+def _merged_scores(a: LabelledProfile, b: LabelledProfile) -> ClassScores | None:
+    """Both sides' scores added; None when a side without them holds classification rows."""
+    if a.scores is None:
+        return None if b.scores is None or a.cells else b.scores
+    if b.scores is None:
+        return None if b.cells else a.scores
+    return merge_scores(a.scores, b.scores)
 
 
 def merge_all(profiles: Iterable[LabelledProfile]) -> LabelledProfile:
@@ -182,7 +201,8 @@ def profiles_by_bucket(frame: pd.DataFrame, buckets: np.ndarray, task: str, *, w
         return {}
     if task == "regression":
         return {b: LabelledProfile(moments=m * _moment_sign(weight)) for b, m in error_moments(frame, buckets).items()}
-    return {b: LabelledProfile(cells=c) for b, c in class_cells(frame, buckets, weight).items()}
+    scores = scores_by_bucket(frame, buckets, weight)
+    return {b: LabelledProfile(cells=c, scores=scores.get(b)) for b, c in class_cells(frame, buckets, weight).items()}
 
 
 def class_cells(frame: pd.DataFrame, buckets: np.ndarray, weight: int = 1) -> dict[int, dict[CellKey, np.ndarray]]:
