@@ -235,3 +235,20 @@ def test_a_multiclass_profile_without_scores_leaves_the_probability_metrics_unde
                                                                                      window["prediction"])
     for name in MULTICLASS_PROBA:
         assert result[name].status == "undefined" and "backfill-profiles" in result[name].details["reason"]
+
+
+def test_lake_label_profiles_carry_the_per_class_probabilities() -> None:
+    """The lake's record batches (local engine and Spark tasks alike) give the profile ingesting the rows gives."""
+    import pyarrow as pa
+
+    from driftscope.collectors.lake_labels import batch_label_profiles
+
+    classes = ["a", "b", "c"]
+    frame = _multiclass(300, 4, 1.0, classes)[0]
+    dataset = frame.rename(columns={f"probability:{c}": f"p_{c}" for c in classes} | {"label": "kind"})
+    columns = {"prediction": "prediction", **{f"probability:{c}": f"p_{c}" for c in classes}, "label": "kind"}
+    got = batch_label_profiles(pa.RecordBatch.from_pandas(dataset), np.zeros(300, dtype=np.int64), columns,
+                               "multiclass_classification", {})[0]
+    want = profile_rows(frame, "multiclass_classification")
+    assert got.scores is not None and want.scores is not None
+    assert got.scores.ovr == want.scores.ovr and sorted(got.scores.pairs) == sorted(want.scores.pairs)
