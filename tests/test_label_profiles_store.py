@@ -21,7 +21,12 @@ from driftscope.storage.profiles.labelled import (
     merge_all,
     profile_rows,
 )
-from driftscope.storage.profiles.labelled_store import backfill_labelled_all, bucket_profiles, window_labelled
+from driftscope.storage.profiles.labelled_store import (
+    backfill_labelled_all,
+    bucket_profiles,
+    replace_labelled,
+    window_labelled,
+)
 from driftscope.storage.registry import ensure_model, ensure_version
 
 END = T0 + timedelta(days=2)
@@ -211,3 +216,18 @@ def test_legacy_moments_load_and_merge_into_legacy_moments() -> None:
     np.testing.assert_allclose(both.moments, merge(new, new).moments[:LEGACY_MOMENTS])
     assert LabelledProfile.from_json({}, [0.0] * LEGACY_MOMENTS).has_r2_sums  # an empty legacy row: nothing missing
     assert merge(legacy, profile_rows(frame, "regression", weight=-1)).has_r2_sums  # all rows gone
+
+
+def test_backfill_rebuilds_the_hourly_label_profiles_and_keeps_a_lakes_days(engine: Engine) -> None:
+    """A lake's day buckets have no rows in the store to rebuild them from: backfill must not delete them."""
+    version = register_version(engine)
+    frame = canonical_predictions(48, step=timedelta(hours=1), seed=1)
+    day = profile_rows(frame.assign(label="1"), "binary_classification")
+    day_start = int((END - T0).total_seconds() * 1_000_000) + int(T0.timestamp() * 1_000_000)
+    with transaction(engine) as session:
+        replace_labelled(session, model_version_id=version.id, starts=[day_start], profiles={day_start: day},
+                         bucket_seconds=86_400)
+        assert backfill_labelled_all(session) == {version.id: 0}
+    with read_transaction(engine) as session:
+        kept = window_labelled(session, model_version_id=version.id, start=END, end=END + timedelta(days=1))
+    _assert_same(kept, day)

@@ -160,8 +160,12 @@ def update_for_labels(session: Session, *, model_id: int, added: pd.DataFrame, r
 
 
 def backfill_labelled_version(session: Session, *, model_version_id: int) -> int:
-    """Recompute the version's hourly label profiles from its stored chunks and labels; labelled rows counted."""
-    session.execute(delete(LabelProfileRow).where(LabelProfileRow.model_version_id == model_version_id))
+    """Recompute the version's hourly label profiles from its stored chunks and labels; labelled rows counted.
+
+    Other buckets (a lake's days, whose rows are not in the store) are left as they are.
+    """
+    session.execute(delete(LabelProfileRow).where(LabelProfileRow.model_version_id == model_version_id,
+                                                  LabelProfileRow.bucket_seconds == HOUR))
     model_id, task = _model_of(session, model_version_id)
     chunk_ids = session.execute(select(PredictionChunk.id).where(PredictionChunk.model_version_id == model_version_id)
                                 .order_by(PredictionChunk.id)).scalars().all()
