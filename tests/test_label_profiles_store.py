@@ -5,12 +5,13 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from factories import T0, canonical_predictions, register_version
+from factories import CREDIT_SCHEMA, T0, canonical_predictions, register_version
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from driftscope.storage.db import read_transaction, transaction
+from driftscope.storage import migrations
+from driftscope.storage.db import make_engine, read_transaction, transaction
 from driftscope.storage.labels import write_labels
 from driftscope.storage.predictions import write_predictions
 from driftscope.storage.profiles.labelled import (
@@ -231,3 +232,35 @@ def test_backfill_rebuilds_the_hourly_label_profiles_and_keeps_a_lakes_days(engi
     with read_transaction(engine) as session:
         kept = window_labelled(session, model_version_id=version.id, start=END, end=END + timedelta(days=1))
     _assert_same(kept, day)
+
+
+def test_migration_0014_rebuilds_legacy_label_profiles_and_its_downgrade_strips_the_new_sums(scratch_url: str) -> None:
+    """Downgraded to 0013 the rows are in the old format (R² sums and scores gone); upgrading rebuilds them."""
+    migrations.upgrade(scratch_url)
+    engine = make_engine(scratch_url)
+    try:
+        rng = np.random.default_rng(3)
+        multiclass = _multiclass_predictions(200, 2)
+        frames = {"multiclass_classification": multiclass,
+                  "regression": multiclass[["prediction_id", "ts", "income"]].assign(prediction=rng.normal(0, 1, 200))}
+        truth = {"multiclass_classification": rng.choice(CLASSES, 200), "regression": rng.normal(0, 1, 200).astype(str)}
+        schemas = {"multiclass_classification": MULTICLASS_SCHEMA, "regression": {**CREDIT_SCHEMA, "probability": None}}
+        versions = {}
+        for task, schema in schemas.items():
+            with transaction(engine) as session:
+                model_id, _ = ensure_model(session, name=task, task=task, retrain_webhook=None)
+                versions[task], _ = ensure_version(session, model_id=model_id, version="1", column_schema=schema,
+                                                   status="active")
+                write_predictions(session, model_version_id=versions[task], frame=frames[task], source="t")
+                write_labels(session, model_id=model_id, frame=_labels(frames[task], truth[task]), source="t")
+        want = {task: profile_rows(frames[task].assign(label=truth[task]), task) for task in versions}
+        assert want["regression"].has_r2_sums and want["multiclass_classification"].scores is not None
+        migrations.downgrade(scratch_url, "0013")
+        legacy = {task: _stored(engine, version_id) for task, version_id in versions.items()}
+        assert not legacy["regression"].has_r2_sums and legacy["multiclass_classification"].scores is None
+        np.testing.assert_allclose(legacy["regression"].moments, want["regression"].moments[:LEGACY_MOMENTS])
+        migrations.upgrade(scratch_url)
+        for task, version_id in versions.items():
+            _assert_same(_stored(engine, version_id), want[task])
+    finally:
+        engine.dispose()

@@ -188,6 +188,24 @@ def backfill_labelled_all(session: Session) -> dict[int, int]:
     return {version_id: backfill_labelled_version(session, model_version_id=version_id) for version_id in ids}
 
 
+def backfill_labelled_legacy(session: Session) -> dict[int, int]:
+    """:func:`backfill_labelled_version` for the versions with an hourly label profile stored before the R²
+    sums (regression) or the per-class scores (multiclass with ``probabilities``) existed; labelled rows by version id.
+    """
+    found = session.execute(select(ModelVersion.id, Model.task, ModelVersion.column_schema)
+                            .join(Model, Model.id == ModelVersion.model_id).order_by(ModelVersion.id)).all()
+    done = {}
+    for version_id, task, schema in found:
+        if task != "regression" and not (task == "multiclass_classification" and (schema or {}).get("probabilities")):
+            continue
+        rows = session.execute(select(LabelProfileRow.cells, LabelProfileRow.moments).where(
+            LabelProfileRow.model_version_id == version_id, LabelProfileRow.bucket_seconds == HOUR)).all()
+        profiles = [LabelledProfile.from_json(cells, moments) for cells, moments in rows]
+        if any(not p.has_r2_sums or (p.cells and p.scores is None) for p in profiles):
+            done[int(version_id)] = backfill_labelled_version(session, model_version_id=int(version_id))
+    return done
+
+
 def version_task(session: Session, *, model_version_id: int) -> str:
     """The task of the version's model (``binary_classification``, ``multiclass_classification``, ``regression``)."""
     return _model_of(session, model_version_id)[1]
