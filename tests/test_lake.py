@@ -218,3 +218,22 @@ def test_spark_and_local_engines_give_the_same_multiclass_label_profiles(spark, 
             assert set(a) == set(b)
             for key, sums in a.items():
                 np.testing.assert_allclose(sums, b[key], rtol=1e-9)
+
+
+def test_backfilling_profiles_keeps_a_lakes_day_profiles(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """``driftscope db backfill-profiles`` rebuilds hourly buckets from stored chunks; a lake's days have none."""
+    from driftscope.storage.db import transaction
+    from driftscope.storage.profiles.backfill import backfill_all
+    from driftscope.storage.profiles.labelled_store import backfill_labelled_all
+
+    lake = tmp_path / "lake"
+    for seed, day in enumerate(DAYS):
+        _write_day(lake, day, seed, labelled=True)
+    config = _config(tmp_path, sqlite_engine, lake)
+    assert collect(sqlite_engine, config, sources=["lake-local"])[0].rows_read == 4500
+    profiles, labels = _stored(sqlite_engine), _stored_labels(sqlite_engine)
+    with transaction(sqlite_engine) as session:
+        backfill_all(session)
+        backfill_labelled_all(session)
+    _same(_stored(sqlite_engine), profiles)
+    assert [p.n_labelled for p in _stored_labels(sqlite_engine)] == [p.n_labelled for p in labels] == [1500] * 3
