@@ -15,17 +15,18 @@ import pyarrow as pa
 
 from driftscope.collectors.coerce import as_text
 from driftscope.collectors.target import Target
+from driftscope.modelspec import probability_column
 from driftscope.storage.profiles.labelled import LabelledProfile, merge, profile_rows
-
-LABELLED = ("prediction", "probability", "label")
 
 
 def label_columns(target: Target, version: str) -> dict[str, str]:
-    """Store column -> dataset column of ``prediction``, ``probability`` and ``label`` (empty without a target)."""
+    """Store column -> dataset column of ``prediction``, ``probability``, the per-class probabilities
+    (``probability:<class>``) and ``label`` (empty without a target)."""
     schema = target.versions[version].schema
     if schema.get("target") is None:
         return {}
-    names = {"prediction": schema.get("prediction"), "probability": schema.get("probability"),
+    per_class = {probability_column(str(cls)): name for cls, name in (schema.get("probabilities") or {}).items()}
+    names = {"prediction": schema.get("prediction"), "probability": schema.get("probability"), **per_class,
              "label": schema.get("target")}
     return {column: target.column(name) for column, name in names.items() if name is not None}
 

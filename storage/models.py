@@ -722,7 +722,9 @@ class LabelProfileRow(Base):
     """What the performance metrics need from one version's labelled predictions in one UTC time bucket.
 
     ``cells`` holds, column-wise, each cell's label, prediction, score bin and ``[n, sum p, sum p^2,
-    sum ln p, sum ln(1 - p)]`` (classification), ``moments`` the error moments (regression); see
+    sum ln p, sum ln(1 - p)]`` (classification) and, for multiclass rows with per-class
+    probabilities, ``scores`` (:mod:`driftscope.storage.profiles.class_scores`); ``moments`` the
+    error moments (regression: 13 values, 9 in rows stored before R²'s standard error); see
     :mod:`driftscope.storage.profiles.labelled`. Buckets as :class:`ColumnProfileRow`.
     """
 

@@ -139,3 +139,20 @@ def clean_streamlit(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     streamlit.cache_data.clear()
     streamlit.cache_resource.clear()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated database: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    base = request.getfixturevalue("pg_url")
+    admin = create_engine(make_url(base), isolation_level="AUTOCOMMIT")
+    name = f"driftscope_scratch_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -155,3 +155,85 @@ def test_other_sources_refuse_lake_keys(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'engine' applies to lake sources only"):
         parse_config(document, base_dir=tmp_path)
 
+
+
+KIND_CLASSES = ("ant", "bee", "cat")
+
+
+def _multiclass_day(n: int, seed: int, day: str | None = None) -> pd.DataFrame:
+    """Rows of a multiclass model with per-class probabilities (``p_<class>``), in the dataset's names."""
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, 3, n)
+    logits = rng.normal(0, 1, (n, 3))
+    logits[np.arange(n), kind] += 1.5
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    p[::13, 2] = np.nan  # a missing probability
+    start = pd.Timestamp(day or "2026-01-01", tz="UTC")
+    frame = pd.DataFrame({"ts": start + pd.to_timedelta(np.arange(n) * 50, unit="s"), "income": rng.normal(0, 1, n),
+                          "predicted_kind": np.array(KIND_CLASSES)[np.nanargmax(p, axis=1)],
+                          "kind": np.array(KIND_CLASSES)[kind]})
+    for i, name in enumerate(KIND_CLASSES):
+        frame[f"p_{name}"] = p[:, i]
+    return frame
+
+
+def test_spark_and_local_engines_give_the_same_multiclass_label_profiles(spark, sqlite_engine: Engine,  # type: ignore[no-untyped-def]
+                                                                         tmp_path: Path) -> None:
+    lake = tmp_path / "kinds"
+    for seed, day in enumerate(DAYS):
+        folder = lake / f"scored_date={day}"
+        folder.mkdir(parents=True)
+        frame = _multiclass_day(900, seed, day)
+        for i, part in enumerate(np.array_split(np.arange(900), 2)):
+            frame.iloc[part].to_parquet(folder / f"part-{i}.parquet", index=False)
+    reference = tmp_path / "kinds_reference.parquet"
+    _multiclass_day(2000, 50).drop(columns=["ts"]).to_parquet(reference, index=False)
+    schema = {"id": "request_id", "timestamp": "ts", "prediction": "predicted_kind", "target": "kind",
+              "probabilities": {c: f"p_{c}" for c in KIND_CLASSES}, "features": {"income": "numeric"}}
+    base = {"kind": "lake", "model": "kinds", "version": "1", "records": "predictions", "url": str(lake),
+            "partition": "scored_date"}
+    document = {"database_url": str(sqlite_engine.url), "monitors": [],
+                "models": [{"name": "kinds", "task": "multiclass_classification", "schema": schema,
+                            "versions": [{"version": "1", "reference": str(reference)}]}],
+                "sources": [{"name": "lake-local", **base, "engine": "local"},
+                            {"name": "lake-spark", **base, "engine": "spark", "spark_master": "local[2]"}]}
+    config = applied(sqlite_engine, parse_config(document, base_dir=tmp_path))
+
+    def stored() -> list:
+        with read_transaction(sqlite_engine) as session:
+            version = get_version(session, "kinds", "1")
+            return [window_labelled(session, model_version_id=version.id, start=START + timedelta(days=d),
+                                    end=START + timedelta(days=d + 1)) for d in range(3)]
+
+    assert collect(sqlite_engine, config, sources=["lake-local"])[0].rows_read == 2700
+    local = stored()
+    [by_spark] = collect(sqlite_engine, config, sources=["lake-spark"])
+    assert (by_spark.status, by_spark.error) == ("succeeded", None)
+    for mine, theirs in zip(local, stored(), strict=True):
+        assert mine.n_labelled == theirs.n_labelled == 900
+        assert mine.scores is not None and theirs.scores is not None
+        assert mine.scores.ovr == theirs.scores.ovr and sum(mine.scores.ovr.values()) == 900 * 3 - 70
+        for part in ("pairs", "rows"):
+            a, b = getattr(mine.scores, part), getattr(theirs.scores, part)
+            assert set(a) == set(b)
+            for key, sums in a.items():
+                np.testing.assert_allclose(sums, b[key], rtol=1e-9)
+
+
+def test_backfilling_profiles_keeps_a_lakes_day_profiles(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """``driftscope db backfill-profiles`` rebuilds hourly buckets from stored chunks; a lake's days have none."""
+    from driftscope.storage.db import transaction
+    from driftscope.storage.profiles.backfill import backfill_all
+    from driftscope.storage.profiles.labelled_store import backfill_labelled_all
+
+    lake = tmp_path / "lake"
+    for seed, day in enumerate(DAYS):
+        _write_day(lake, day, seed, labelled=True)
+    config = _config(tmp_path, sqlite_engine, lake)
+    assert collect(sqlite_engine, config, sources=["lake-local"])[0].rows_read == 4500
+    profiles, labels = _stored(sqlite_engine), _stored_labels(sqlite_engine)
+    with transaction(sqlite_engine) as session:
+        backfill_all(session)
+        backfill_labelled_all(session)
+    _same(_stored(sqlite_engine), profiles)
+    assert [p.n_labelled for p in _stored_labels(sqlite_engine)] == [p.n_labelled for p in labels] == [1500] * 3

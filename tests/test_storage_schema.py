@@ -3,11 +3,9 @@
 import os
 import threading
 import time
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from driftscope.storage import migrations
 from driftscope.storage.db import make_engine, transaction
@@ -41,23 +39,6 @@ def test_predictions_are_laid_out_for_bulk_load(engine) -> None:
     assert dict(collations) == {"predictions": "C", "ground_truth": "C", "outcomes": "C"}
     assert {(table, column): kind for table, column, kind in storage} == {
         ("prediction_chunks", "data"): "e", ("profiles", "sketch"): "e", ("profiles", "counts"): "e"}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def scratch_url(request, tmp_path):
-    """An empty, unmigrated database: a new SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'scratch.db'}"
-        return
-    base = request.getfixturevalue("pg_url")
-    admin = create_engine(make_url(base), isolation_level="AUTOCOMMIT")
-    name = f"driftscope_scratch_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_upgrade_downgrade_upgrade(scratch_url) -> None:

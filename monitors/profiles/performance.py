@@ -12,10 +12,12 @@ does (same reference values, bootstrap and calibrated nulls); only the window si
   from ``Multinomial(n, counts / n)``, which is the row bootstrap's distribution of every
   cell-count statistic (Brier and log loss lose the spread within a cell).
 * Regression: MAE, RMSE, MAPE and R² exact from the error moments. Their resampling distribution
-  is the normal one with the delta-method standard error (MAE ``sd(|e|)/sqrt(n)``, RMSE
-  ``sd(e²) / (2 RMSE sqrt(n))``, MAPE ``sd(ape)/sqrt(n)``); R² gets no interval and no drop test.
-* Multiclass probability metrics (per-class probabilities) are not profiled: status
-  ``undefined`` with the reason in ``details``.
+  is the normal one with the delta-method standard error (:mod:`.moments`); R² of moments stored
+  before its standard error's sums existed gets no interval and no drop test (said in ``details``).
+* Multiclass probability metrics (per-class probabilities): from the profile's ``scores``
+  (:mod:`.class_metrics`): one-vs-rest ROC AUC (macro, weighted) of the binned scores within
+  their error bound, log loss and Brier exact. A profile without ``scores`` (stored before
+  they were profiled) gives status ``undefined`` with the reason in ``details``.
 
 A drop is judged at the value moved by its error bound towards the reference, so a difference
 within the binning error is never called a drop. Results record ``path="profile"`` and the bound.
@@ -32,6 +34,8 @@ from driftscope.errors import NotFittedError, SchemaError
 from driftscope.monitors.bootstrap import BLOCK_CELLS, drop_p_value
 from driftscope.monitors.metrics import METRICS, ClassificationData, Metric, MetricResult, classification_data
 from driftscope.monitors.performance import PerformanceMonitor, PerformanceResult, _holm
+from driftscope.monitors.profiles.class_metrics import CLASS_METRICS, class_metric_scores
+from driftscope.monitors.profiles.moments import Scored, moment_scores
 from driftscope.monitors.windows import as_like
 from driftscope.storage.profiles.labelled import LabelledProfile
 
@@ -39,9 +43,10 @@ PATH = "profile"
 CELL_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "f1_macro", "specificity", "roc_auc"})
 LOSS_METRICS = frozenset({"brier", "log_loss"})
 MOMENT_METRICS = frozenset({"mae", "rmse", "mape", "r2"})
-
-Scored = tuple[float, np.ndarray, float | None]
-"""A metric's value, its resampled values and its error bound (None: exact)."""
+NO_SCORES = ("the window's label profiles hold no per-class probabilities (stored before they were profiled, "
+             "or the rows log none): `driftscope db backfill-profiles` rebuilds them")
+LEGACY_R2 = ("the window's label profiles were stored before the sums of R²'s standard error existed; "
+             "`driftscope db backfill-profiles` rebuilds them")
 
 
 class ProfilePerformanceMonitor(PerformanceMonitor):
@@ -82,11 +87,18 @@ class ProfilePerformanceMonitor(PerformanceMonitor):
     def _score(self, profile: LabelledProfile) -> dict[str, Scored]:
         if self.task == "regression":
             return moment_scores(profile.moments, self.n_bootstrap, self.seed)
-        if self.task != "binary_classification" and self.has_probability:
-            names = {m.name for m in self.metrics_} & (CELL_METRICS - {"roc_auc"})
-        else:
-            names = {m.name for m in self.metrics_}
-        return cell_scores(self._cell_data(profile), names, self.n_bootstrap, self.seed)
+        names = {m.name for m in self.metrics_}
+        if self.task == "binary_classification" or not self.has_probability:
+            return cell_scores(self._cell_data(profile), names, self.n_bootstrap, self.seed)
+        scored = cell_scores(self._cell_data(profile), names & (CELL_METRICS - {"roc_auc"}), self.n_bootstrap,
+                             self.seed)
+        if profile.scores is None:
+            return scored
+        counts: dict[str, float] = {}
+        for (label, _, _), sums in profile.cells.items():
+            counts[label] = counts.get(label, 0.0) + float(sums[0])
+        return scored | class_metric_scores(profile.scores, counts, self.label_like_, names & CLASS_METRICS,
+                                            self.n_bootstrap, self.seed)
 
     def _cell_data(self, profile: LabelledProfile) -> "CellData":
         """The profile's cells as weighted pseudo-rows, labels and predictions read like the reference target."""
@@ -111,7 +123,7 @@ class ProfilePerformanceMonitor(PerformanceMonitor):
         if scored is None:
             return MetricResult(metric.name, "undefined", None, n, reference_value=self.reference_values_.get(
                 metric.name), threshold=self.level, path=PATH, details={
-                **self._details(metric), "reason": "not computable from label profiles (per-class probabilities)"})
+                **self._details(metric), "reason": NO_SCORES})
         value, samples, bound = scored
         result = self._judge(metric, value, samples, n)
         if bound and result.p_value is not None:
@@ -123,6 +135,8 @@ class ProfilePerformanceMonitor(PerformanceMonitor):
                 p_value = drop_p_value(samples + toward, self.reference_samples_[metric.name],
                                        higher_is_better=metric.higher_is_better)
             result = replace(result, p_value=p_value)
+        if samples.size == 0 and metric.name in MOMENT_METRICS and np.isfinite(value):
+            result = replace(result, details={**result.details, "no_interval": LEGACY_R2})
         return replace(result, path=PATH, error_bound=bound)
 
 
@@ -202,19 +216,3 @@ def weighted_mean(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
     total = weights @ valid.astype(np.float64)
     summed = weights @ np.where(valid, values, 0.0)
     return np.where(total > 0, summed / np.where(total > 0, total, 1.0), np.nan)
-
-
-def moment_scores(moments: np.ndarray, n_bootstrap: int, seed: int) -> dict[str, Scored]:
-    """Regression metrics from error moments, with normal resamples at their delta-method standard errors."""
-    n, _, s_abs, s_sq, s_e4, s_ape, s_ape2, _, m2_y = (float(v) for v in moments)
-    if n <= 0:
-        return {}
-    z = np.random.default_rng(seed).standard_normal(n_bootstrap)
-    mae, mse, mape = s_abs / n, s_sq / n, s_ape / n
-    se_mae = np.sqrt(max(mse - mae * mae, 0.0) / n)
-    se_mse = np.sqrt(max(s_e4 / n - mse * mse, 0.0) / n)
-    se_mape = np.sqrt(max(s_ape2 / n - mape * mape, 0.0) / n)
-    r2 = 1.0 - s_sq / m2_y if m2_y > 0 else float("nan")
-    return {"mae": (mae, mae + se_mae * z, None),
-            "rmse": (float(np.sqrt(mse)), np.sqrt(np.maximum(mse + se_mse * z, 0.0)), None),
-            "mape": (mape, mape + se_mape * z, None), "r2": (r2, np.empty(0), None)}

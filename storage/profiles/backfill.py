@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.storage.arrow_frames import decode_frames, decode_table
 from driftscope.storage.models import ColumnProfileRow, Model, ModelVersion, PredictionChunk, ReferenceDataset
-from driftscope.storage.profiles.compute import profile_table
+from driftscope.storage.profiles.compute import HOUR, profile_table
 from driftscope.storage.profiles.spec import build_specs
 from driftscope.storage.profiles.store import add_profiles, save_specs
 
@@ -26,7 +26,11 @@ def profiled_types(column_schema: dict[str, Any], task: str) -> dict[str, str]:
 
 
 def backfill_version(session: Session, *, model_version_id: int) -> int:
-    """Recompute the specs and hourly profiles of one version; returns the rows profiled (0: no reference)."""
+    """Recompute the specs and hourly profiles of one version; returns the rows profiled (0: no reference).
+
+    Other buckets (a lake's days, whose rows are not in the store) are left as they are; the specs
+    rebuilt from the same reference are the ones they were computed with.
+    """
     found = session.execute(
         select(ReferenceDataset.data, ModelVersion.column_schema, Model.task)
         .join(ModelVersion, ModelVersion.id == ReferenceDataset.model_version_id)
@@ -38,7 +42,8 @@ def backfill_version(session: Session, *, model_version_id: int) -> int:
     blob, column_schema, task = found
     specs = build_specs(decode_frames([blob]), profiled_types(column_schema, task))
     save_specs(session, model_version_id=model_version_id, specs=specs)
-    session.execute(delete(ColumnProfileRow).where(ColumnProfileRow.model_version_id == model_version_id))
+    session.execute(delete(ColumnProfileRow).where(ColumnProfileRow.model_version_id == model_version_id,
+                                                   ColumnProfileRow.bucket_seconds == HOUR))
     chunk_ids = session.execute(select(PredictionChunk.id).where(PredictionChunk.model_version_id == model_version_id)
                                 .order_by(PredictionChunk.id)).scalars().all()
     n_rows = 0

@@ -8,16 +8,27 @@ spells them; the monitor converts both to the reference target's type when it re
 score bin is ``floor(p * SCORE_BINS)`` clipped to ``[0, SCORE_BINS - 1]`` (equal-width bins over
 [0, 1]; ``-1`` without a finite probability). Counts per (label, prediction) are the confusion
 matrix at the model's decision (the logged prediction); counts per (label, bin) are the score
-histograms per class that ROC AUC is computed from.
+histograms per class that ROC AUC is computed from. A multiclass model that logs per-class
+probabilities also gets ``scores`` (:mod:`.class_scores`): per (label, class, bin of that class's
+probability) counts for the one-vs-rest ROC AUC and per-class sums for log loss and Brier.
+Profiles stored before ``scores`` existed load with ``scores=None``; a merge keeps ``None`` when
+a side without ``scores`` holds classification rows (the part would be incomplete).
 
 Regression: the error moments of ``e = y - y_hat``: ``n``, ``sum e``, ``sum |e|``, ``sum e**2``,
-``sum e**4``, ``sum |e| / max(|y|, EPS)`` and its square, and the target's mean and sum of squared
-deviations (Chan et al.'s pairwise update, as :mod:`.profile`). MAE, RMSE, mean error, MAPE and R²
-are exact functions of them.
+``sum e**4``, ``sum |e| / max(|y|, EPS)`` and its square, the target's mean ``ȳ`` and central sums
+``M2 = sum (y - ȳ)**2``, ``M3``, ``M4``, and the co-moments ``sum e**2 (y - ȳ)`` and
+``sum e**2 (y - ȳ)**2``. MAE, RMSE, mean error, MAPE and R² are exact functions of them; R²'s
+delta-method standard error needs ``sum e**4``, ``M4`` and ``sum e**2 (y - ȳ)**2``
+(:func:`driftscope.monitors.profiles.moments.r2_standard_error`); ``M3`` and
+``sum e**2 (y - ȳ)`` are what merging the fourth-order sums needs. The central sums merge by
+Pébay's pairwise update (Chan et al.'s for ``M2``, as :mod:`.profile`), the co-moments by
+shifting each part to the merged mean. Profiles stored before the last four (9 values, a
+:data:`LEGACY_MOMENTS` profile) still load and merge; a merge with one of them keeps the first 9.
 
-Everything merges by addition (the target moments by Chan's update), so merging is associative
-and commutative; counts merge exactly, sums up to floating-point rounding. A profile with weight
-``-1`` removes rows: a corrected label is its old row removed and its new row added.
+Everything merges by addition (the target moments by the updates above, which are algebraic
+identities and so hold for negative counts too), so merging is associative and commutative;
+counts merge exactly, sums up to floating-point rounding. A profile with weight ``-1`` removes
+rows: a corrected label is its old row removed and its new row added.
 """
 
 from collections.abc import Iterable, Mapping
@@ -27,16 +38,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from driftscope.storage.profiles.class_scores import EMPTY_SUMS as EMPTY_SUMS
+from driftscope.storage.profiles.class_scores import EPS as EPS
+from driftscope.storage.profiles.class_scores import SCORE_BINS as SCORE_BINS
+from driftscope.storage.profiles.class_scores import ClassScores, merge_scores, scores_by_bucket
 from driftscope.storage.profiles.spec import category_name
 
-SCORE_BINS = 200
-EPS = float(np.finfo(np.float64).eps)
 N_SUMS = 5
 """Per cell: rows, sum p, sum p², sum ln p, sum ln(1 - p)."""
-MOMENTS = ("n", "sum_e", "sum_abs_e", "sum_sq_e", "sum_e4", "sum_ape", "sum_ape2", "mean_y", "m2_y")
+MOMENTS = ("n", "sum_e", "sum_abs_e", "sum_sq_e", "sum_e4", "sum_ape", "sum_ape2", "mean_y", "m2_y",
+           "m3_y", "m4_y", "sum_sq_e_dy", "sum_sq_e_dy2")
+LEGACY_MOMENTS = 9
+"""Values of the moments stored before R² had a standard error (through ``m2_y``)."""
 CellKey = tuple[str, str, int]
-EMPTY_SUMS = 1e-9
-"""Sums this close to 0 in a cell without rows are rounding left over from removed rows."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,11 +62,20 @@ class LabelledProfile:
     cells : dict of (label, prediction, bin) to numpy.ndarray
         Classification: per cell ``[n, sum p, sum p², sum ln p, sum ln(1 - p)]`` (float64).
     moments : numpy.ndarray
-        Regression: the values named by :data:`MOMENTS` (zeros without rows).
+        Regression: the values named by :data:`MOMENTS` (zeros without rows); only the first
+        :data:`LEGACY_MOMENTS` of them in a profile stored before the others existed.
+    scores : ClassScores or None
+        Multiclass rows with per-class probabilities: :mod:`.class_scores`; None when not profiled.
     """
 
     cells: dict[CellKey, np.ndarray] = field(default_factory=dict)
     moments: np.ndarray = field(default_factory=lambda: np.zeros(len(MOMENTS)))
+    scores: ClassScores | None = None
+
+    @property
+    def has_r2_sums(self) -> bool:
+        """Whether the moments hold the sums R²'s standard error needs (not a legacy profile)."""
+        return self.moments.size == len(MOMENTS)
 
     @property
     def n_labelled(self) -> int:
@@ -60,20 +83,26 @@ class LabelledProfile:
         return round(sum(float(c[0]) for c in self.cells.values()) + float(self.moments[0]))
 
     def to_json(self) -> tuple[dict[str, list[Any]], list[float]]:
-        """``cells`` (columnar: ``label``, ``prediction``, ``bin`` and the sums row-major in ``sums``)
-        and ``moments`` as JSON-safe values (the ``label_profiles`` columns)."""
+        """``cells`` (columnar: ``label``, ``prediction``, ``bin`` and the sums row-major in ``sums``;
+        ``scores`` when profiled) and ``moments`` as JSON-safe values (the ``label_profiles`` columns)."""
         keys = sorted(self.cells)
         labels, predictions, bins = (list(part) for part in zip(*keys, strict=True)) if keys else ([], [], [])
         sums = np.array([self.cells[k] for k in keys], dtype=np.float64).reshape(-1).tolist()
-        cells = {"label": labels, "prediction": predictions, "bin": bins, "sums": sums}
+        cells: dict[str, Any] = {"label": labels, "prediction": predictions, "bin": bins, "sums": sums}
+        if self.scores is not None:
+            cells["scores"] = self.scores.to_json()
         return cells, [float(v) for v in self.moments]
 
     @classmethod
-    def from_json(cls, cells: Mapping[str, list[Any]], moments: Iterable[float]) -> "LabelledProfile":
-        """The inverse of :meth:`to_json`."""
+    def from_json(cls, cells: Mapping[str, Any], moments: Iterable[float]) -> "LabelledProfile":
+        """The inverse of :meth:`to_json`; legacy moments without rows read as the current empty ones."""
         sums = np.asarray(cells.get("sums", []), dtype=np.float64).reshape(-1, N_SUMS)
         keys = zip(cells.get("label", []), cells.get("prediction", []), cells.get("bin", []), strict=True)
-        return cls(dict(zip(keys, sums, strict=True)), np.asarray(list(moments), dtype=np.float64))
+        values = np.asarray(list(moments), dtype=np.float64)
+        if not values.any():
+            values = np.zeros(len(MOMENTS))
+        scores = ClassScores.from_json(cells["scores"]) if "scores" in cells else None
+        return cls(dict(zip(keys, sums, strict=True)), values, scores)
 
 
 def merge(a: LabelledProfile, b: LabelledProfile) -> LabelledProfile:
@@ -96,7 +125,16 @@ def merge(a: LabelledProfile, b: LabelledProfile) -> LabelledProfile:
             cells.pop(key, None)
         else:
             cells[key] = total
-    return LabelledProfile(cells, _merge_moments(a.moments, b.moments))
+    return LabelledProfile(cells, _merge_moments(a.moments, b.moments), _merged_scores(a, b))
+
+
+def _merged_scores(a: LabelledProfile, b: LabelledProfile) -> ClassScores | None:
+    """Both sides' scores added; None when a side without them holds classification rows."""
+    if a.scores is None:
+        return None if b.scores is None or a.cells else b.scores
+    if b.scores is None:
+        return None if b.cells else a.scores
+    return merge_scores(a.scores, b.scores)
 
 
 def merge_all(profiles: Iterable[LabelledProfile]) -> LabelledProfile:
@@ -108,15 +146,39 @@ def merge_all(profiles: Iterable[LabelledProfile]) -> LabelledProfile:
 
 
 def _merge_moments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Sums add; the target's mean and M2 by Chan's update, which a negative count inverts."""
+    """Sums add; the target's central sums by Pébay's update, the co-moments shifted to the merged mean.
+
+    With ``d = ȳ_b - ȳ_a`` (Pébay 2008, eq. 3.1 and 3.3):
+    ``M2 = M2_a + M2_b + d² n_a n_b / n``,
+    ``M3 = M3_a + M3_b + d³ n_a n_b (n_a - n_b) / n² + 3 d (n_a M2_b - n_b M2_a) / n``,
+    ``M4 = M4_a + M4_b + d⁴ n_a n_b (n_a² - n_a n_b + n_b²) / n³ + 6 d² (n_a² M2_b + n_b² M2_a) / n²
+    + 4 d (n_a M3_b - n_b M3_a) / n``; a part whose mean lies ``s`` above the merged one adds
+    ``C1 + s S`` to ``sum e² (y - ȳ)`` and ``C2 + 2 s C1 + s² S`` to ``sum e² (y - ȳ)²``
+    (``S = sum e²``). A negative count inverts them. An empty side leaves the other unchanged; with
+    a legacy side only the first :data:`LEGACY_MOMENTS` values are kept.
+    """
+    if not b.any():
+        return a.copy()
+    if not a.any():
+        return b.copy()
+    size = min(a.size, b.size)
+    a, b = a[:size], b[:size]
     n_a, n_b = a[0], b[0]
     n = n_a + n_b
-    out = a + b
     if round(n) == 0:
         return np.zeros(len(MOMENTS))
-    delta = b[7] - a[7]
-    out[7] = a[7] + delta * n_b / n
-    out[8] = a[8] + b[8] + delta * delta * n_a * n_b / n
+    out = a + b
+    d = b[7] - a[7]
+    out[7] = a[7] + d * n_b / n
+    out[8] = a[8] + b[8] + d * d * n_a * n_b / n
+    if size == LEGACY_MOMENTS:
+        return out
+    out[9] = a[9] + b[9] + d**3 * n_a * n_b * (n_a - n_b) / n**2 + 3.0 * d * (n_a * b[8] - n_b * a[8]) / n
+    out[10] = (a[10] + b[10] + d**4 * n_a * n_b * (n_a * n_a - n_a * n_b + n_b * n_b) / n**3
+               + 6.0 * d * d * (n_a * n_a * b[8] + n_b * n_b * a[8]) / n**2 + 4.0 * d * (n_a * b[9] - n_b * a[9]) / n)
+    s_a, s_b = -d * n_b / n, d * n_a / n
+    out[11] = a[11] + s_a * a[3] + b[11] + s_b * b[3]
+    out[12] = a[12] + 2.0 * s_a * a[11] + s_a * s_a * a[3] + b[12] + 2.0 * s_b * b[11] + s_b * s_b * b[3]
     return out
 
 
@@ -139,7 +201,8 @@ def profiles_by_bucket(frame: pd.DataFrame, buckets: np.ndarray, task: str, *, w
         return {}
     if task == "regression":
         return {b: LabelledProfile(moments=m * _moment_sign(weight)) for b, m in error_moments(frame, buckets).items()}
-    return {b: LabelledProfile(cells=c) for b, c in class_cells(frame, buckets, weight).items()}
+    scores = scores_by_bucket(frame, buckets, weight)
+    return {b: LabelledProfile(cells=c, scores=scores.get(b)) for b, c in class_cells(frame, buckets, weight).items()}
 
 
 def class_cells(frame: pd.DataFrame, buckets: np.ndarray, weight: int = 1) -> dict[int, dict[CellKey, np.ndarray]]:
@@ -183,9 +246,11 @@ def error_moments(frame: pd.DataFrame, buckets: np.ndarray) -> dict[int, np.ndar
     grouped = parts.groupby("bucket", sort=True)
     sums = grouped.sum()
     mean_y = sums["y"] / sums["n"]
-    parts["dev2"] = np.square(y - mean_y.reindex(buckets).to_numpy())
-    m2_y = parts.groupby("bucket", sort=True)["dev2"].sum()
-    table = sums.drop(columns=["y"]).assign(mean_y=mean_y, m2_y=m2_y).to_numpy(np.float64)
+    dev = y - mean_y.reindex(buckets).to_numpy()
+    dev2, sq_e = dev * dev, e * e
+    central = pd.DataFrame({"bucket": buckets, "m2_y": dev2, "m3_y": dev2 * dev, "m4_y": dev2 * dev2,
+                            "sum_sq_e_dy": sq_e * dev, "sum_sq_e_dy2": sq_e * dev2}).groupby("bucket", sort=True).sum()
+    table = pd.concat([sums.drop(columns=["y"]).assign(mean_y=mean_y), central], axis=1).to_numpy(np.float64)
     return {int(b): table[i] for i, b in enumerate(sums.index.tolist())}
 
 

@@ -160,8 +160,12 @@ def update_for_labels(session: Session, *, model_id: int, added: pd.DataFrame, r
 
 
 def backfill_labelled_version(session: Session, *, model_version_id: int) -> int:
-    """Recompute the version's hourly label profiles from its stored chunks and labels; labelled rows counted."""
-    session.execute(delete(LabelProfileRow).where(LabelProfileRow.model_version_id == model_version_id))
+    """Recompute the version's hourly label profiles from its stored chunks and labels; labelled rows counted.
+
+    Other buckets (a lake's days, whose rows are not in the store) are left as they are.
+    """
+    session.execute(delete(LabelProfileRow).where(LabelProfileRow.model_version_id == model_version_id,
+                                                  LabelProfileRow.bucket_seconds == HOUR))
     model_id, task = _model_of(session, model_version_id)
     chunk_ids = session.execute(select(PredictionChunk.id).where(PredictionChunk.model_version_id == model_version_id)
                                 .order_by(PredictionChunk.id)).scalars().all()
@@ -182,6 +186,24 @@ def backfill_labelled_all(session: Session) -> dict[int, int]:
     """:func:`backfill_labelled_version` for every version; labelled rows profiled by version id."""
     ids = session.execute(select(ModelVersion.id).order_by(ModelVersion.id)).scalars().all()
     return {version_id: backfill_labelled_version(session, model_version_id=version_id) for version_id in ids}
+
+
+def backfill_labelled_legacy(session: Session) -> dict[int, int]:
+    """:func:`backfill_labelled_version` for the versions with an hourly label profile stored before the R²
+    sums (regression) or the per-class scores (multiclass with ``probabilities``) existed; labelled rows by version id.
+    """
+    found = session.execute(select(ModelVersion.id, Model.task, ModelVersion.column_schema)
+                            .join(Model, Model.id == ModelVersion.model_id).order_by(ModelVersion.id)).all()
+    done = {}
+    for version_id, task, schema in found:
+        if task != "regression" and not (task == "multiclass_classification" and (schema or {}).get("probabilities")):
+            continue
+        rows = session.execute(select(LabelProfileRow.cells, LabelProfileRow.moments).where(
+            LabelProfileRow.model_version_id == version_id, LabelProfileRow.bucket_seconds == HOUR)).all()
+        profiles = [LabelledProfile.from_json(cells, moments) for cells, moments in rows]
+        if any(not p.has_r2_sums or (p.cells and p.scores is None) for p in profiles):
+            done[int(version_id)] = backfill_labelled_version(session, model_version_id=int(version_id))
+    return done
 
 
 def version_task(session: Session, *, model_version_id: int) -> str:
