@@ -234,8 +234,8 @@ def test_backfill_rebuilds_the_hourly_label_profiles_and_keeps_a_lakes_days(engi
     _assert_same(kept, day)
 
 
-def test_migration_0014_rebuilds_legacy_label_profiles_and_its_downgrade_strips_the_new_sums(scratch_url: str) -> None:
-    """Downgraded to 0013 the rows are in the old format (R² sums and scores gone); upgrading rebuilds them."""
+def test_migration_0015_rebuilds_legacy_label_profiles_and_its_downgrade_strips_the_new_sums(scratch_url: str) -> None:
+    """Downgraded to 0014 the rows are in the old format (R² sums and scores gone); upgrading rebuilds them."""
     migrations.upgrade(scratch_url)
     engine = make_engine(scratch_url)
     try:
@@ -255,7 +255,7 @@ def test_migration_0014_rebuilds_legacy_label_profiles_and_its_downgrade_strips_
                 write_labels(session, model_id=model_id, frame=_labels(frames[task], truth[task]), source="t")
         want = {task: profile_rows(frames[task].assign(label=truth[task]), task) for task in versions}
         assert want["regression"].has_r2_sums and want["multiclass_classification"].scores is not None
-        migrations.downgrade(scratch_url, "0013")
+        migrations.downgrade(scratch_url, "0014")
         legacy = {task: _stored(engine, version_id) for task, version_id in versions.items()}
         assert not legacy["regression"].has_r2_sums and legacy["multiclass_classification"].scores is None
         np.testing.assert_allclose(legacy["regression"].moments, want["regression"].moments[:LEGACY_MOMENTS])

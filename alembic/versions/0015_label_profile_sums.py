@@ -1,7 +1,7 @@
 """label profiles: the sums of R²'s standard error and the per-class scores of multiclass models
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-01 11:00:00
 
 No schema change: ``label_profiles.moments`` gains four values (13 instead of 9) for regression
@@ -10,7 +10,7 @@ probabilities (see ``driftscope.storage.profiles.labelled``). Rows without them 
 then has no interval, the multiclass probability metrics stay undefined); upgrading rebuilds the
 hourly label profiles of the versions that have such rows from their stored chunks and labels
 (``driftscope db backfill-profiles`` does the same on demand; a lake's day buckets are left to the
-lake source). Downgrading strips the new values, so 0013's code reads every row.
+lake source). Downgrading strips the new values, so the code of 0013 and 0014 reads every row.
 """
 from collections.abc import Sequence
 
@@ -19,8 +19,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-revision: str = '0014'
-down_revision: str | None = '0013'
+revision: str = '0015'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
