@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from driftscope.storage.arrow_frames import decode_frames, decode_table
 from driftscope.storage.models import ColumnProfileRow, Model, ModelVersion, PredictionChunk, ReferenceDataset
 from driftscope.storage.profiles.compute import profile_table
+from driftscope.storage.profiles.days import mark_version
 from driftscope.storage.profiles.spec import build_specs
 from driftscope.storage.profiles.store import add_profiles, save_specs
 
@@ -39,6 +40,7 @@ def backfill_version(session: Session, *, model_version_id: int) -> int:
     specs = build_specs(decode_frames([blob]), profiled_types(column_schema, task))
     save_specs(session, model_version_id=model_version_id, specs=specs)
     session.execute(delete(ColumnProfileRow).where(ColumnProfileRow.model_version_id == model_version_id))
+    mark_version(session, model_version_id=model_version_id)
     chunk_ids = session.execute(select(PredictionChunk.id).where(PredictionChunk.model_version_id == model_version_id)
                                 .order_by(PredictionChunk.id)).scalars().all()
     n_rows = 0
