@@ -21,8 +21,16 @@ from driftscope.storage.profiles import sketch as kll
 from driftscope.storage.profiles.backfill import backfill_version, profiled_types
 from driftscope.storage.profiles.compute import HOUR, profile_table
 from driftscope.storage.profiles.rollup import _roll_day, build_rollups, rolled_days
-from driftscope.storage.profiles.store import load_specs, profile_frame, save_specs, window_profiles
+from driftscope.storage.profiles.store import (
+    add_profiles,
+    load_specs,
+    profile_frame,
+    replace_profiles,
+    save_specs,
+    window_profiles,
+)
 from driftscope.storage.registry import ensure_reference
+from driftscope.storage.version_summary import store_stamp
 
 DAYS = 6
 END = T0 + timedelta(days=DAYS)
@@ -166,3 +174,20 @@ def test_the_migration_records_the_days_of_existing_profiles(db_url: str) -> Non
     assert roll_up_profiles(engine, now=LATER) == 3
     _check(engine, version_id, "income", T0 + timedelta(hours=3), T0 + timedelta(days=3))
     engine.dispose()
+
+
+def test_the_store_stamp_changes_with_every_profile_write_and_not_with_a_rollup(engine: Engine) -> None:
+    version_id = _setup(engine)
+    with read_transaction(engine) as session:
+        specs, first = load_specs(session, model_version_id=version_id), store_stamp(session)
+    table = pa.Table.from_pandas(canonical_predictions(5, start=T0 + timedelta(days=1), seed=3).drop(
+        columns="prediction_id"), preserve_index=False)
+    stamps = [first]
+    for write in (add_profiles, replace_profiles):  # as a backfill and a lake collect write them: no volume, no run
+        with transaction(engine) as session:
+            write(session, model_version_id=version_id, profiles=profile_table(table, specs), bucket_seconds=HOUR)
+            stamps.append(store_stamp(session))
+    assert roll_up_profiles(engine, now=LATER) == 1
+    with read_transaction(engine) as session:
+        stamps.append(store_stamp(session))
+    assert len(set(stamps[:3])) == 3 and stamps[3] == stamps[2]
