@@ -19,7 +19,7 @@ from driftscope.storage.predictions import write_predictions
 from driftscope.storage.profiles import build_specs, merge_all
 from driftscope.storage.profiles import sketch as kll
 from driftscope.storage.profiles.backfill import backfill_version, profiled_types
-from driftscope.storage.profiles.compute import HOUR, profile_table
+from driftscope.storage.profiles.compute import DAY, HOUR, profile_table
 from driftscope.storage.profiles.rollup import _roll_day, build_rollups, rolled_days
 from driftscope.storage.profiles.store import (
     add_profiles,
@@ -191,3 +191,20 @@ def test_the_store_stamp_changes_with_every_profile_write_and_not_with_a_rollup(
     with read_transaction(engine) as session:
         stamps.append(store_stamp(session))
     assert len(set(stamps[:3])) == 3 and stamps[3] == stamps[2]
+
+
+def test_a_lake_versions_day_profiles_are_read_beside_rolled_days(engine: Engine) -> None:
+    """Day buckets (lake partitions) have no hourly rows to roll up: their days are marked rolled and the
+    day buckets are still read, once each."""
+    version_id = _setup(engine)
+    table = pa.Table.from_pandas(canonical_predictions(DAYS * 100, step=timedelta(minutes=14), seed=4).drop(
+        columns="prediction_id"), preserve_index=False)
+    with transaction(engine) as session:
+        specs = load_specs(session, model_version_id=version_id)
+        replace_profiles(session, model_version_id=version_id, profiles=profile_table(table, specs, bucket_seconds=DAY),
+                         bucket_seconds=DAY)
+    roll_up_profiles(engine, now=LATER)
+    assert len(_rolled(engine, version_id)) == DAYS
+    for column in COLUMNS:
+        _check(engine, version_id, column, T0 + timedelta(hours=1), END)
+        _check(engine, version_id, column, T0, END)
