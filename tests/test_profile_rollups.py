@@ -5,11 +5,13 @@ from datetime import timedelta
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from factories import CREDIT_SCHEMA, T0, canonical_predictions, register_version
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
+from driftscope.cli import main
 from driftscope.pipeline import roll_up_profiles
 from driftscope.storage import migrations, profile_reads
 from driftscope.storage.bulk import insert_frame
@@ -208,3 +210,13 @@ def test_a_lake_versions_day_profiles_are_read_beside_rolled_days(engine: Engine
     for column in COLUMNS:
         _check(engine, version_id, column, T0 + timedelta(hours=1), END)
         _check(engine, version_id, column, T0, END)
+
+
+def test_backfill_profiles_rebuilds_the_rollups(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    engine = make_engine(db_url)
+    version_id = _setup(engine)
+    assert main(["db", "backfill-profiles", "--database-url", db_url]) == 0
+    assert f"rolled up the profiles of {DAYS} ended days" in capsys.readouterr().out  # every day was retired
+    assert len(_rolled(engine, version_id)) == DAYS
+    _check(engine, version_id, "income", T0 + timedelta(hours=2), END)
+    engine.dispose()
