@@ -1,6 +1,7 @@
 """Daily roll-ups of the hourly profiles: a long-range read from them equals the merge of the hours, on
 any range and after late rows, spec changes and builds from a revision that has moved since."""
 
+import threading
 from datetime import timedelta
 
 import numpy as np
@@ -220,3 +221,35 @@ def test_backfill_profiles_rebuilds_the_rollups(db_url: str, capsys: pytest.Capt
     assert len(_rolled(engine, version_id)) == DAYS
     _check(engine, version_id, "income", T0 + timedelta(hours=2), END)
     engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_build_racing_an_uncommitted_late_write_is_never_used(engine: Engine) -> None:
+    """PostgreSQL, two transactions at once: a writer holds a late row of a rolled-up day uncommitted while
+    the builder rolls the day up again from the hours it can see; whichever order they finish in, the
+    day is read from its hours (with the late row) until a build after the write."""
+    version_id = _setup(engine)
+    day = T0 + timedelta(days=4)
+    with transaction(engine) as session:  # an earlier write retires the day, so the builder will take it
+        write_predictions(session, model_version_id=version_id, source="late", frame=canonical_predictions(
+            1, start=day + timedelta(hours=1, minutes=3), seed=7, id_prefix="early"))
+    holding, release = threading.Event(), threading.Event()
+
+    def late_writer() -> None:
+        with transaction(engine) as session:
+            write_predictions(session, model_version_id=version_id, source="late", frame=canonical_predictions(
+                4, start=day + timedelta(hours=9, minutes=2), seed=8, id_prefix="late"))
+            holding.set()
+            release.wait(30)
+
+    writer = threading.Thread(target=late_writer)
+    writer.start()
+    assert holding.wait(30)
+    threading.Timer(1.0, release.set).start()  # the builder's mark waits for the writer's row lock meanwhile
+    with transaction(engine) as session:
+        assert build_rollups(session, before=LATER) == 1
+    writer.join(30)
+    assert day not in _rolled(engine, version_id)
+    _check(engine, version_id, "income", T0, END)
+    assert roll_up_profiles(engine, now=LATER) == 1 and day in _rolled(engine, version_id)
+    _check(engine, version_id, "income", T0, END)
