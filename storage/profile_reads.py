@@ -139,7 +139,10 @@ def range_profile(session: Session, *, model_version_id: int, column: str, start
     of the range's hourly profiles. The merge is vectorised (:func:`~driftscope.storage.profiles.rollup.merge_rows`)
     and equals :func:`driftscope.storage.profiles.merge_all` of the buckets: counts exactly, moments
     up to rounding, new categories summed by name before the ``TOP_NEW`` cut. ``n_buckets`` counts the
-    hourly (and lake day) profiles merged, whether read directly or through roll-ups.
+    hourly (and lake day) profiles merged, whether read directly or through roll-ups. The roll-up
+    lookup and the read of the hours are two statements: on PostgreSQL (read committed) a write
+    committed between them shows only in days read from their hours; each day is exact as of one of
+    the two statements.
     """
     spec = load_specs(session, model_version_id=model_version_id).get(column)
     if spec is None:
