@@ -7,7 +7,10 @@ as on a first visit) and a full render of the page under Streamlit's AppTest, fi
 caches and again with warm ones. The range is the dashboard's default: the 30 days up to the newest
 data.
 
-Run: ``python bench/dashboard_bench.py [--rows N] [--quick] [--pg-url URL] [--reuse]``. The SQLite
+``--profile-year`` measures only the Feature page's *Whole range* reads over a year of hourly
+profiles, without and with the daily roll-ups, in one run (about a minute with ``--pg-url``).
+
+Run: ``python bench/dashboard_bench.py [--rows N] [--quick] [--pg-url URL] [--reuse] [--profile-year]``. The SQLite
 store is kept in ``bench/out/``; with ``--pg-url`` the database ``driftscope_dashboard_bench_<rows>``
 is filled and measured too, then dropped. ``--reuse`` skips filling stores an earlier run left (and
 keeps the PostgreSQL database for the next one).
@@ -26,9 +29,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from driftscope.pipeline import roll_up_profiles
 from driftscope.storage import (
     alerts,
     drift_history,
@@ -47,8 +52,8 @@ from driftscope.storage.labels import write_labels
 from driftscope.storage.predictions import read_window, write_predictions
 from driftscope.storage.profiles import build_specs
 from driftscope.storage.profiles.backfill import profiled_types
-from driftscope.storage.profiles.compute import histogram_cells
-from driftscope.storage.profiles.store import load_specs, save_specs
+from driftscope.storage.profiles.compute import histogram_cells, profile_table
+from driftscope.storage.profiles.store import add_profiles, load_specs, save_specs
 from driftscope.storage.results import add_detector_events, add_drift_results, add_metric_values, finish_run, start_run
 
 HERE = Path(__file__).resolve().parent
@@ -341,6 +346,122 @@ def measure(engine: Engine, url: str, label: str) -> None:
     compare_range_figures(engine, ids, end)
 
 
+YEAR_T0 = datetime(2025, 1, 1, tzinfo=UTC)
+YEAR_COLUMNS = {**dict.fromkeys(NUMERIC[:4], "numeric"), **dict.fromkeys(CATEGORICAL[:2], "categorical")}
+ROWS_PER_HOUR = 300
+
+
+def fill_profile_year(engine: Engine) -> int:
+    """One version with a year of hourly profiles of :data:`YEAR_COLUMNS` (no prediction rows), month by month.
+
+    ``ROWS_PER_HOUR`` rows an hour, so every hourly KLL sketch has compacted, as in a busy store.
+    Returns the version id.
+    """
+    rng = np.random.default_rng(3)
+    with transaction(engine) as session:
+        model_id, _ = registry.ensure_model(session, name="year", task="binary_classification", retrain_webhook=None)
+        version_id, _ = registry.ensure_version(session, model_id=model_id, version="1.0", status="active",
+                                                column_schema={"id": "id", "timestamp": "ts", "features": YEAR_COLUMNS})
+        specs = build_specs(frame(5_000, YEAR_T0 - DAY, DAY, "ref", 0, rng), YEAR_COLUMNS)
+        save_specs(session, model_version_id=version_id, specs=specs)
+    for month in range(12):
+        start = YEAR_T0 + month * 30 * DAY if month < 11 else YEAR_T0 + 330 * DAY
+        span = 30 * DAY if month < 11 else YEAR_T0 + 365 * DAY - start
+        n = int(span.total_seconds() // 3600) * ROWS_PER_HOUR
+        table = pa.Table.from_pandas(frame(n, start, span, "y", 0, rng)[["ts", *YEAR_COLUMNS]], preserve_index=False)
+        with transaction(engine) as session:
+            add_profiles(session, model_version_id=version_id, profiles=profile_table(table, specs))
+    return version_id
+
+
+def measure_profile_year(engine: Engine, label: str) -> None:
+    """The Whole range tab's reads (num_0 and cat_0) over a year of hourly profiles, without and with roll-ups.
+
+    Same run, same store: first with no roll-up (every hourly row read and merged, as before roll-ups),
+    then after :func:`~driftscope.pipeline.roll_up_profiles`, then after a late write to one day (that
+    day read from its hours). The range starts and ends mid-day. Also the cost of the writer's day-revision
+    upsert against a one-hour :func:`add_profiles` call of the same columns.
+    """
+    from driftscope.storage.profiles.days import mark_days
+
+    started = time.perf_counter()
+    version_id = fill_profile_year(engine)
+    fill_s = time.perf_counter() - started
+    start, end = YEAR_T0 + timedelta(hours=5), YEAR_T0 + 364 * DAY + timedelta(hours=19)
+
+    def read(s: Any) -> Any:
+        for column in ("num_0", "cat_0"):
+            rp = profile_reads.range_profile(s, model_version_id=version_id, column=column, start=start, end=end)
+            profile_reads.distribution(rp), profile_reads.quantiles(rp)
+        return rp
+
+    _, before = time_queries(engine, [read], repeat=5)
+    started = time.perf_counter()
+    days = roll_up_profiles(engine, now=YEAR_T0 + 400 * DAY, budget_s=3600)
+    build_s = time.perf_counter() - started
+    _, after = time_queries(engine, [read], repeat=5)
+    with transaction(engine) as session:
+        specs = load_specs(session, model_version_id=version_id)
+        late = pa.Table.from_pandas(frame(10, YEAR_T0 + 100 * DAY + timedelta(hours=3), timedelta(minutes=10), "late",
+                                          0, np.random.default_rng(4))[["ts", *YEAR_COLUMNS]], preserve_index=False)
+        add_profiles(session, model_version_id=version_id, profiles=profile_table(late, specs))
+    _, late_read = time_queries(engine, [read], repeat=5)
+    hour = pa.Table.from_pandas(frame(ROWS_PER_HOUR, YEAR_T0 + 200 * DAY, timedelta(hours=1), "w", 0,
+                                      np.random.default_rng(5))[["ts", *YEAR_COLUMNS]], preserve_index=False)
+    hour_profiles = profile_table(hour, specs)
+    marks, writes = [], []
+    for _ in range(20):
+        with transaction(engine) as session:
+            t = time.perf_counter()
+            mark_days(session, model_version_id=version_id, starts=[s for s, _ in hour_profiles])
+            marks.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            add_profiles(session, model_version_id=version_id, profiles=hour_profiles)
+            writes.append(time.perf_counter() - t)
+    _, stamp = time_queries(engine, [version_summary.store_stamp], repeat=5)
+    print(f"\n### {label}: a year of hourly profiles, {len(YEAR_COLUMNS)} columns, {ROWS_PER_HOUR} rows an hour "
+          f"(filled in {fill_s:.0f} s), load {os.getloadavg()[0]:.1f}\n")
+    print("| Whole range tab reads, num_0 + cat_0, 2025-01-01 05:00 - 2025-12-31 19:00 | median of 5 (s) | "
+          "vs hourly |")
+    print("|---|---:|---:|")
+    print(f"| hourly profiles only (no roll-up: 2 x ~8,750 rows) | {before:.3f} | 1.00 |")
+    print(f"| with daily roll-ups (2 x (363 days + 38 edge hours)) | {after:.3f} | {after / before:.3f} |")
+    print(f"| with roll-ups, one day changed by a late row since | {late_read:.3f} | {late_read / before:.3f} |")
+    print(f"\nBuilding the roll-ups of {days} days: {build_s:.2f} s. Store stamp (incl. the profile day "
+          f"revisions): {stamp * 1000:.1f} ms. Writer: day-revision upsert {statistics.median(marks) * 1000:.2f} ms "
+          f"per call vs add_profiles of one hour x {len(YEAR_COLUMNS)} columns {statistics.median(writes) * 1000:.1f}"
+          f" ms (medians of 20).", flush=True)
+
+
+def run_profile_year(pg_url: str | None) -> None:
+    """:func:`measure_profile_year` on a new SQLite file in ``bench/out/`` and, with ``pg_url``, a new database."""
+    path = HERE / "out" / "dashboard_bench_year.db"
+    path.parent.mkdir(exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    migrations.upgrade(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")
+    measure_profile_year(engine, "SQLite")
+    engine.dispose()
+    if pg_url is None:
+        return
+    admin = create_engine(make_url(pg_url), isolation_level="AUTOCOMMIT")
+    name = "driftscope_dashboard_bench_year"
+    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        migrations.upgrade(url)
+        engine = make_engine(url)
+        measure_profile_year(engine, "PostgreSQL")
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def _versions(engine: Engine) -> list[registry.VersionInfo]:
     with transaction(engine) as session:
         return registry.list_versions(session)
@@ -352,6 +473,7 @@ def fill(engine: Engine, rows: int) -> float:
     ids = register(engine)
     fill_predictions(engine, ids, rows)
     fill_results(engine, ids)
+    roll_up_profiles(engine, now=T0 + DAYS * DAY, budget_s=3600)  # as the scheduler's tick would have
     return time.perf_counter() - started
 
 
@@ -405,7 +527,12 @@ def main() -> int:
     parser.add_argument("--pg-url", help="also fill and measure a database on this PostgreSQL server")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the stores of an earlier run (bench/out/ SQLite file, kept PostgreSQL database)")
+    parser.add_argument("--profile-year", action="store_true",
+                        help="only the Whole range reads over a year of hourly profiles, without and with roll-ups")
     args = parser.parse_args()
+    if args.profile_year:
+        run_profile_year(args.pg_url)
+        return 0
     rows = 1_000_000 if args.quick else args.rows
     print("## Dashboard pages over a large store\n")
     print("Goal: every page under 2 s. Queries are the storage calls a first visit makes (no cache); the "

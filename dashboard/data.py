@@ -3,7 +3,9 @@
 Reads are ``st.cache_data`` entries with a ``ttl`` and ``max_entries``; the engine is passed as an
 underscored (unhashed) argument, and every key holds the store URL and the store's *stamp*
 (:func:`driftscope.storage.version_summary.store_stamp`, itself cached for :data:`STAMP_TTL_S`), so new monitor
-results, alerts and runs show on the next page load without a restart. Reads fall in three groups
+results, alerts, runs and profiles show on the next page load without a restart, whichever process
+wrote them (profiles written outside a collector run, by ``db backfill-profiles`` or a lake collect
+elsewhere, change the stamp through their day revisions). Reads fall in three groups
 (results, alerts, retraining); each write clears the group it changes. Database failures arrive as
 :class:`~driftscope.errors.StorageError` with a readable message.
 """
@@ -145,7 +147,7 @@ def _read(cache: Callable[..., Any], store: Store, name: str, **params: Any) -> 
 
 
 def stamp(store: Store) -> str:
-    """The store's data stamp: changes whenever results, alerts or runs are written (checked every 2 s)."""
+    """The store's data stamp: changes whenever results, alerts, runs or profiles are written (checked every 2 s)."""
     return _stamp(store.engine, store.url)
 
 

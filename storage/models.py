@@ -718,6 +718,56 @@ class ColumnProfileRow(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=_now())
 
 
+class ProfileDay(Base):
+    """The revision of one version's profiles of one UTC day: bumped by every write to them.
+
+    Every profile write (:func:`driftscope.storage.profiles.store.add_profiles`,
+    ``replace_profiles``, a spec change) upserts ``revision + 1`` for the days it touched in its own
+    transaction, so a day's roll-up (:class:`ProfileRollupRow`) built at revision ``r`` is valid
+    exactly while the day is still at ``r``. ``rolled_revision`` is the revision at which every
+    column's roll-up of the day was built (a column without hourly rows that day has no roll-up
+    row). The sum of the revisions only grows, so it is also the dashboard's change stamp of the
+    profiles.
+    """
+
+    __tablename__ = "profile_days"
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[datetime] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
+    rolled_revision: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    changed_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
+class ProfileRollupRow(Base):
+    """The merge of one column's hourly profiles (``bucket_seconds`` 3600) of one UTC day.
+
+    Fields as :class:`ColumnProfileRow`; ``n_hours`` is the number of hourly profiles merged and
+    ``revision`` the day's :class:`ProfileDay` revision the roll-up was built from (valid only while
+    they are equal).
+    """
+
+    __tablename__ = "profile_rollups"
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    column: Mapped[str] = mapped_column(String(200), primary_key=True)
+    day: Mapped[datetime] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
+    n_hours: Mapped[int] = mapped_column(Integer)
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    n_missing: Mapped[int] = mapped_column(BigInteger)
+    minimum: Mapped[float | None] = mapped_column(Float)
+    maximum: Mapped[float | None] = mapped_column(Float)
+    mean: Mapped[float | None] = mapped_column(Float)
+    m2: Mapped[float | None] = mapped_column(Float)
+    counts: Mapped[list[Any]]
+    new_categories: Mapped[dict[str, Any]]
+    other: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    sketch: Mapped[bytes] = mapped_column(Blob)
+
+
 class LabelProfileRow(Base):
     """What the performance metrics need from one version's labelled predictions in one UTC time bucket.
 

@@ -1,8 +1,10 @@
 """Range reads from profiles for the dashboard: volume, missing values, distributions and quantiles.
 
-A page's figures over a long range come from the range's stored profiles (one row per column and
-hour, or per day for lake sources), never from its prediction rows, so they cost the same at any
-history length, and a lake-backed version (profiles only, no rows) shows them too.
+A page's figures over a long range come from the range's stored profiles, never from its
+prediction rows, and a lake-backed version (profiles only, no rows) shows them too. A range reads
+one row per column and whole day where the day has a current daily roll-up
+(:mod:`driftscope.storage.profiles.rollup`), and the hourly profiles of the partial days at its
+edges (and of days not rolled up yet), so its cost grows with days, not hours, and stays exact.
 
 Exact from profiles: row and missing counts, minimum and maximum, histogram counts on the
 version's fixed bins (:mod:`driftscope.storage.profiles.spec`), reference-category counts and the
@@ -16,20 +18,18 @@ lie *wholly* inside them (a lake day bucket counts only in ranges covering the w
 profile path of the monitors reads them (:func:`driftscope.storage.profiles.store.window_profiles`).
 """
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from driftscope.storage.models import ColumnProfileRow
-from driftscope.storage.profiles import ColumnProfile, ColumnSpec, empty_profile
+from driftscope.storage.profiles import ColumnProfile, ColumnSpec, rollup
 from driftscope.storage.profiles import sketch as kll
-from driftscope.storage.profiles.profile import TOP_NEW
+from driftscope.storage.profiles.compute import HOUR
 from driftscope.storage.profiles.store import load_specs
 from driftscope.storage.result_series import volume_series
 from driftscope.storage.version_summary import overview
@@ -133,48 +133,30 @@ def range_profile(session: Session, *, model_version_id: int, column: str, start
                   ) -> RangeProfile | None:
     """The merged profile of one column over ``[start, end)``; None when the column has no spec.
 
-    The merge is vectorised over the range's buckets (one sum per field, one sketch merge) and
-    equals :func:`driftscope.storage.profiles.merge_all` of them: counts exactly, moments up to
-    rounding, new categories summed by name before the ``TOP_NEW`` cut.
+    Whole days with a current daily roll-up (:mod:`driftscope.storage.profiles.rollup`) are read as
+    one row each; the hours of the partial days at the edges and of days not rolled up (yet, or
+    since a late write) are read as they are, so the result always holds the same rows as the merge
+    of the range's hourly profiles. The merge is vectorised (:func:`~driftscope.storage.profiles.rollup.merge_rows`)
+    and equals :func:`driftscope.storage.profiles.merge_all` of the buckets: counts exactly, moments
+    up to rounding, new categories summed by name before the ``TOP_NEW`` cut. ``n_buckets`` counts the
+    hourly (and lake day) profiles merged, whether read directly or through roll-ups. The roll-up
+    lookup and the read of the hours are two statements: on PostgreSQL (read committed) a write
+    committed between them shows only in days read from their hours; each day is exact as of one of
+    the two statements.
     """
     spec = load_specs(session, model_version_id=model_version_id).get(column)
     if spec is None:
         return None
+    days, rolled, rolled_hours = rollup.rolled_days(session, model_version_id=model_version_id, column=column,
+                                                    start=start, end=end)
     t = ColumnProfileRow
+    hours = [and_(t.bucket_start >= a, t.bucket_start < b) for a, b in rollup.uncovered(start, end, days)]
     rows = session.execute(select(
-        t.bucket_start, t.bucket_seconds, t.n_rows, t.n_missing, t.minimum, t.maximum, t.mean, t.m2, t.counts,
-        t.new_categories, t.other, t.sketch,
+        t.bucket_start, t.bucket_seconds, *(getattr(t, f) for f in rollup.FIELDS),
     ).where(t.model_version_id == model_version_id, t.column == column, t.bucket_start >= start,
-            t.bucket_start < end)).all()
-    inside = [r for r in rows if _utc(r[0]) + timedelta(seconds=r[1]) <= pd.Timestamp(end)]
-    return RangeProfile(spec, _merged(inside, spec.n_cells), len(inside))
-
-
-def _merged(rows: list[Any], n_cells: int) -> ColumnProfile:
-    """Chan et al.'s pairwise moments summed over all parts at once: ``M2 = Σ M2_i + Σ n_i (mean_i - mean)²``."""
-    if not rows:
-        return empty_profile(n_cells)
-    n_rows = np.array([r[2] for r in rows], dtype=np.int64)
-    n_missing = np.array([r[3] for r in rows], dtype=np.int64)
-    stats = np.array([[np.nan if v is None else v for v in r[4:8]] for r in rows], dtype=np.float64)
-    n_values = (n_rows - n_missing).astype(np.float64)
-    has = n_values > 0
-    total = float(n_values.sum())
-    mean = float((n_values[has] * stats[has, 2]).sum() / total) if total else float("nan")
-    m2 = float(stats[has, 3].sum() + (n_values[has] * (stats[has, 2] - mean) ** 2).sum()) if total else float("nan")
-    counts = np.zeros(n_cells, dtype=np.int64)
-    for r in rows:
-        counts += np.asarray(r[8], dtype=np.int64)
-    new: Counter[str] = Counter()
-    for r in rows:
-        new.update({str(k): int(v) for k, v in r[9].items()})
-    ranked = sorted(new.items(), key=lambda item: (-item[1], item[0]))
-    return ColumnProfile(
-        n_rows=int(n_rows.sum()), n_missing=int(n_missing.sum()), counts=counts,
-        minimum=_extreme(np.nanmin, stats[:, 0]), maximum=_extreme(np.nanmax, stats[:, 1]), mean=mean, m2=m2,
-        new=dict(ranked[:TOP_NEW]), other=int(sum(r[10] for r in rows)) + sum(n for _, n in ranked[TOP_NEW:]),
-        sketch=kll.merge_blobs([bytes(r[11]) for r in rows]),
-    )
+            t.bucket_start < end, or_(t.bucket_seconds != HOUR, *hours))).all()
+    inside = [tuple(r[2:]) for r in rows if _utc(r[0]) + timedelta(seconds=r[1]) <= pd.Timestamp(end)]
+    return RangeProfile(spec, rollup.merge_rows(inside + rolled, spec.n_cells), len(inside) + rolled_hours)
 
 
 def distribution(rp: RangeProfile) -> pd.DataFrame:
@@ -223,10 +205,6 @@ def quantiles(rp: RangeProfile, probs: tuple[float, ...] = QUANTILES) -> pd.Data
     sketch = kll.load(rp.profile.sketch)
     values = [float(sketch.get_quantile(q)) for q in probs]
     return pd.DataFrame({"q": list(probs), "value": values, "rank_error": kll.cdf_error(sketch)})
-
-
-def _extreme(reduce: Any, values: np.ndarray) -> float:
-    return float(reduce(values)) if not np.isnan(values).all() else float("nan")
 
 
 def _cells(edges: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray, list[str]]:

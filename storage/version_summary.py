@@ -37,6 +37,7 @@ from driftscope.storage.models import (
     MonitorDefinition,
     MonitorRun,
     PredictionVolume,
+    ProfileDay,
     RetrainingRequest,
 )
 
@@ -87,10 +88,13 @@ def _message(engine: Engine, doing: str, exc: SQLAlchemyError) -> str:
 
 
 def store_stamp(session: Session) -> str:
-    """A short text that changes whenever results, alerts, runs, requests, labels or volumes change.
+    """A short text that changes whenever results, alerts, runs, requests, labels, volumes or profiles change.
 
     The dashboard keys its caches on it, so new results appear on the next page load without a
-    restart. It reads only maxima of primary keys and small tables (no scan of prediction rows).
+    restart, whichever process wrote them (a collector run, ``db backfill-profiles``, a lake collect
+    elsewhere). It reads only maxima of primary keys and small tables (no scan of prediction rows);
+    profiles count through their day revisions (:class:`~driftscope.storage.models.ProfileDay`, one
+    row per version and day, whose sum grows with every profile write).
     """
     parts = [
         select(func.count(MonitorRun.id), func.max(MonitorRun.id), func.max(MonitorRun.finished_at)),
@@ -104,6 +108,7 @@ def store_stamp(session: Session) -> str:
         select(func.count(), func.sum(PredictionVolume.n_rows)).select_from(PredictionVolume),
         select(func.count(ModelVersion.id), func.max(ModelVersion.id)),
         select(func.max(ExperimentLook.id), func.max(ExperimentLook.computed_at)),
+        select(func.count(), func.sum(ProfileDay.revision)).select_from(ProfileDay),
     ]
     values = [value for query in parts for value in session.execute(query).one()]
     return "|".join("" if v is None else str(v) for v in values)

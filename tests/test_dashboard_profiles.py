@@ -227,3 +227,45 @@ def test_the_whole_range_tab_of_a_version_with_rows(monkeypatch: pytest.MonkeyPa
     shown = {m.label: m.value for m in at.metric}
     assert shown["Rows"] == f"{DAYS * 1440:,}"
     assert any("x over the selected range" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+REWRITE_PARTITION = """
+import sys
+from datetime import timedelta
+import pyarrow as pa
+from test_dashboard_profiles import T0, rows
+from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.profiles.compute import DAY, profile_table
+from driftscope.storage.profiles.store import load_specs, replace_profiles
+
+url, version_id = sys.argv[1], int(sys.argv[2])
+frame = rows(2000, "r", 3)
+frame["ts"] = T0 + timedelta(days=1) + (frame["ts"] - T0) * 0.7  # 2,000 rows, all on the second day
+table = pa.Table.from_pandas(frame.drop(columns="prediction_id"), preserve_index=False)
+engine = make_engine(url)
+with transaction(engine) as session:
+    specs = load_specs(session, model_version_id=version_id)
+    replace_profiles(session, model_version_id=version_id, profiles=profile_table(table, specs, bucket_seconds=DAY),
+                     bucket_seconds=DAY)
+"""
+
+
+def test_profiles_written_by_another_process_show_on_the_next_page_run(monkeypatch: pytest.MonkeyPatch,
+                                                                       sqlite_url: str) -> None:
+    """A lake partition rewritten by another process (no collector run, no volume) shows within the stamp's TTL."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from driftscope.dashboard.data import STAMP_TTL_S
+
+    ids = seed(sqlite_url)
+    at = open_page(monkeypatch, sqlite_url, "feature", model="lake", version="1.0", feature="x", **RANGE)
+    assert {m.label: m.value for m in at.metric}["Rows"] == f"{DAYS * 1440:,}"
+    here = Path(__file__).parent
+    subprocess.run([sys.executable, "-c", REWRITE_PARTITION, sqlite_url, str(ids["lake"])], check=True, cwd=here,
+                   env={**__import__("os").environ, "PYTHONPATH": str(here)}, timeout=120)
+    time.sleep(STAMP_TTL_S + 0.5)
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Rows"] == f"{(DAYS - 1) * 1440 + 2000:,}"

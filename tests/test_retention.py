@@ -259,3 +259,23 @@ def test_archive_killed_with_sigkill_at_random_points_loses_no_row(db_url, tmp_p
         assert int(listing["outcomes"][6]) == len(snapshot[2])  # every outcome of a logged prediction
     finally:
         engine.dispose()
+
+
+def test_backfill_profiles_keeps_the_profiles_of_archived_days(engine, tmp_path, capsys) -> None:
+    """Archived days' rows are in Parquet, not in the store: a backfill cannot rebuild their hourly
+    profiles (column and label profiles) and must keep them as they are; the stored days are rebuilt."""
+    from driftscope.storage.models import ColumnProfileRow, LabelProfileRow
+
+    def hourly(model):  # type: ignore[no-untyped-def]
+        with transaction(engine) as session:
+            return session.execute(select(model.bucket_start, func.count()).where(model.bucket_seconds == 3600)
+                                   .group_by(model.bucket_start).order_by(model.bucket_start)).all()
+
+    _setup(engine, tmp_path)
+    before = {model: hourly(model) for model in (ColumnProfileRow, LabelProfileRow)}
+    run_archive(engine, RetentionConfig(raw="1d", archive=str(tmp_path / "archive")),
+                now=D0 + timedelta(days=3, hours=12))
+    assert main(["db", "backfill-profiles", "--database-url", engine.url.render_as_string(hide_password=False)]) == 0
+    capsys.readouterr()
+    for model, rows in before.items():
+        assert len(rows) > 48 and hourly(model) == rows

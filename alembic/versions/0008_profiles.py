@@ -10,15 +10,15 @@ Create Date: 2026-12-01 04:30:00
   sketch (see ``driftscope.storage.profiles``).
 * ``drift_results.path`` (``rows`` or ``profile``) and ``drift_results.error_bound``.
 
-Upgrading an existing store backfills specs and hourly profiles of every version that has a
-reference, from its stored chunks (``driftscope profiles backfill`` does the same on demand).
+The specs and hourly profiles of a store's existing versions are backfilled by migration 0016,
+once the tables the profile writers also use exist (``driftscope db backfill-profiles`` does the
+same on demand).
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
 
 from driftscope.storage import models as storage_models
 
@@ -67,9 +67,6 @@ def upgrade() -> None:
     with op.batch_alter_table('drift_results', schema=None) as batch_op:
         batch_op.add_column(sa.Column('path', sa.String(length=20), server_default='rows', nullable=False))
         batch_op.add_column(sa.Column('error_bound', sa.Float(), nullable=True))
-    from driftscope.storage.profiles.backfill import backfill_all
-
-    backfill_all(Session(bind=op.get_bind()))
 
 
 def downgrade() -> None:

@@ -4,7 +4,7 @@
 * :func:`monitor_cycle`: run monitors and the experiments of their models -> judge every run in the rules'
   outbox and the experiments' looks -> deliver due notifications.
 * :func:`tick`: judge runs left in the outbox (a crashed cycle's) -> evaluate ``no_data`` rules ->
-  deliver due notifications (retries included).
+  deliver due notifications (retries included) -> roll up the profiles of ended days.
 * :func:`run_job`: any of these under a job's lease (one holder across processes), logged as one
   ``logfmt`` line per run on the ``driftscope.jobs`` logger.
 
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
@@ -36,11 +36,14 @@ from driftscope.alerting.rules.experiments import evaluate_experiments
 from driftscope.alerting.rules.source_lag import evaluate_source_lag
 from driftscope.config import Config
 from driftscope.storage.db import transaction
+from driftscope.storage.profiles.rollup import build_rollups
 from driftscope.storage.results import RunInfo, pending_runs
 from driftscope.storage.scheduler_state import acquire_lease, claim_slot, get_lease, release_lease, renew_lease
 
 log = logging.getLogger(__name__)
 job_log = logging.getLogger("driftscope.jobs")
+ROLLUP_DAYS_PER_TRANSACTION = 8
+ROLLUP_BUDGET_S = 20.0
 _STOP = threading.Event()
 scheduled_slot: ContextVar[datetime | None] = ContextVar("scheduled_slot", default=None)
 """The scheduled time of the job run in progress (set by the scheduler's executor; None for ``--once``)."""
@@ -150,7 +153,8 @@ def drain_outbox(engine: Engine, config: Config, *, now: datetime | None = None)
 def tick(
     engine: Engine, config: Config, *, now: datetime | None = None, backoff: Backoff = DEFAULT_BACKOFF
 ) -> CycleReport:
-    """Judge runs left in the outbox, evaluate ``no_data`` rules, deliver due notifications (and retries)."""
+    """Judge runs left in the outbox, evaluate ``no_data`` rules, deliver due notifications (and retries),
+    then roll up the profiles of ended days (:func:`roll_up_profiles`)."""
     changes = drain_outbox(engine, config, now=now)
     changes += judge_experiments(engine, config, now=now)
     with transaction(engine) as session:
@@ -158,7 +162,26 @@ def tick(
         changes += evaluate_source_lag(session, config, now=now,
                                        sources={s.name: (s.model, s.version) for s in config.sources})
     deliveries = deliver_due(engine, config, backoff=backoff, should_stop=stop_requested)
+    roll_up_profiles(engine, now=now)
     return CycleReport([], changes, deliveries)
+
+
+def roll_up_profiles(engine: Engine, *, now: datetime | None = None, budget_s: float = ROLLUP_BUDGET_S) -> int:
+    """Build the daily profile roll-ups of days that have ended (:mod:`driftscope.storage.profiles.rollup`).
+
+    A few days per transaction (short writer locks on SQLite), until none is left, a stop is
+    requested or about ``budget_s`` seconds are spent: a year of history is rolled up over a few
+    ticks. Returns the days rolled up.
+    """
+    now = now or datetime.now(UTC)
+    started, done = time.monotonic(), 0
+    while not stop_requested() and time.monotonic() - started < budget_s:
+        with transaction(engine) as session:
+            built = build_rollups(session, before=now, limit=ROLLUP_DAYS_PER_TRANSACTION)
+        done += built
+        if built < ROLLUP_DAYS_PER_TRANSACTION:
+            break
+    return done
 
 
 def logfmt(**fields: Any) -> str:

@@ -6,12 +6,14 @@ the archive have no chunks in the store and are not profiled (restore them first
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from driftscope.storage.arrow_frames import decode_frames, decode_table
 from driftscope.storage.models import ColumnProfileRow, Model, ModelVersion, PredictionChunk, ReferenceDataset
-from driftscope.storage.profiles.compute import HOUR, profile_table
+from driftscope.storage.profiles.compute import profile_table
+from driftscope.storage.profiles.days import mark_version
+from driftscope.storage.profiles.rebuild import delete_rebuildable_hours
 from driftscope.storage.profiles.spec import build_specs
 from driftscope.storage.profiles.store import add_profiles, save_specs
 
@@ -28,8 +30,9 @@ def profiled_types(column_schema: dict[str, Any], task: str) -> dict[str, str]:
 def backfill_version(session: Session, *, model_version_id: int) -> int:
     """Recompute the specs and hourly profiles of one version; returns the rows profiled (0: no reference).
 
-    Other buckets (a lake's days, whose rows are not in the store) are left as they are; the specs
-    rebuilt from the same reference are the ones they were computed with.
+    Buckets whose rows are not in the store (a lake's days, archived days:
+    :mod:`~driftscope.storage.profiles.rebuild`) are left as they are; the specs rebuilt from the
+    same reference are the ones they were computed with.
     """
     found = session.execute(
         select(ReferenceDataset.data, ModelVersion.column_schema, Model.task)
@@ -42,8 +45,8 @@ def backfill_version(session: Session, *, model_version_id: int) -> int:
     blob, column_schema, task = found
     specs = build_specs(decode_frames([blob]), profiled_types(column_schema, task))
     save_specs(session, model_version_id=model_version_id, specs=specs)
-    session.execute(delete(ColumnProfileRow).where(ColumnProfileRow.model_version_id == model_version_id,
-                                                   ColumnProfileRow.bucket_seconds == HOUR))
+    delete_rebuildable_hours(session, ColumnProfileRow, model_version_id=model_version_id)
+    mark_version(session, model_version_id=model_version_id)
     chunk_ids = session.execute(select(PredictionChunk.id).where(PredictionChunk.model_version_id == model_version_id)
                                 .order_by(PredictionChunk.id)).scalars().all()
     n_rows = 0

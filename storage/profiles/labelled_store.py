@@ -39,6 +39,7 @@ from driftscope.storage.models import (
 )
 from driftscope.storage.profiles.compute import HOUR
 from driftscope.storage.profiles.labelled import LabelledProfile, merge, merge_all, profiles_by_bucket
+from driftscope.storage.profiles.rebuild import delete_rebuildable_hours
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = 1_000_000
@@ -162,10 +163,10 @@ def update_for_labels(session: Session, *, model_id: int, added: pd.DataFrame, r
 def backfill_labelled_version(session: Session, *, model_version_id: int) -> int:
     """Recompute the version's hourly label profiles from its stored chunks and labels; labelled rows counted.
 
-    Other buckets (a lake's days, whose rows are not in the store) are left as they are.
+    Buckets whose rows are not in the store (a lake's days, archived days:
+    :mod:`~driftscope.storage.profiles.rebuild`) are left as they are.
     """
-    session.execute(delete(LabelProfileRow).where(LabelProfileRow.model_version_id == model_version_id,
-                                                  LabelProfileRow.bucket_seconds == HOUR))
+    delete_rebuildable_hours(session, LabelProfileRow, model_version_id=model_version_id)
     model_id, task = _model_of(session, model_version_id)
     chunk_ids = session.execute(select(PredictionChunk.id).where(PredictionChunk.model_version_id == model_version_id)
                                 .order_by(PredictionChunk.id)).scalars().all()

@@ -1,4 +1,8 @@
-"""Read and write profiles and their specs. Flush, never commit: the caller owns the transaction."""
+"""Read and write profiles and their specs. Flush, never commit: the caller owns the transaction.
+
+Every write bumps the revision of the days it changes (:mod:`driftscope.storage.profiles.days`) in
+the same transaction, which retires their daily roll-ups and changes the dashboard's stamp.
+"""
 
 import json
 from collections.abc import Mapping, Sequence
@@ -14,6 +18,7 @@ from sqlalchemy.orm import Session
 from driftscope.storage.bulk import insert_frame
 from driftscope.storage.models import ColumnProfileRow, ProfileSpec
 from driftscope.storage.profiles.compute import HOUR, profile_table
+from driftscope.storage.profiles.days import mark_days, mark_version
 from driftscope.storage.profiles.profile import ColumnProfile, merge
 from driftscope.storage.profiles.spec import ColumnSpec
 
@@ -32,6 +37,7 @@ def save_specs(session: Session, *, model_version_id: int, specs: Mapping[str, C
         return False
     session.execute(delete(ProfileSpec).where(ProfileSpec.model_version_id == model_version_id))
     session.execute(delete(ColumnProfileRow).where(ColumnProfileRow.model_version_id == model_version_id))
+    mark_version(session, model_version_id=model_version_id)
     session.add_all(ProfileSpec(model_version_id=model_version_id, column=c, spec=s.to_json())
                     for c, s in specs.items())
     session.flush()
@@ -78,6 +84,7 @@ def add_profiles(session: Session, *, model_version_id: int, profiles: Mapping[B
     """Merge ``profiles`` into the stored ones of the same buckets (new rows where none are stored)."""
     if not profiles:
         return
+    mark_days(session, model_version_id=model_version_id, starts=[start for start, _ in profiles])
     stored = _stored_rows(session, model_version_id, bucket_seconds, list(profiles))
     if stored:
         session.execute(_UPDATE_MERGED, [
@@ -91,6 +98,7 @@ def replace_profiles(session: Session, *, model_version_id: int, profiles: Mappi
                      bucket_seconds: int) -> None:
     """Store ``profiles`` in place of whatever the same buckets held (a recomputed partition)."""
     starts = sorted({start for start, _ in profiles})
+    mark_days(session, model_version_id=model_version_id, starts=starts)
     if starts:
         session.execute(delete(ColumnProfileRow).where(
             ColumnProfileRow.model_version_id == model_version_id,

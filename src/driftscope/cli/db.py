@@ -14,7 +14,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         ("upgrade", _upgrade, "apply every migration (creates the tables on a new store)"),
         ("current", _current, "print the store's schema revision"),
         ("backfill-profiles", _backfill,
-         "recompute every version's profiles from its reference and stored rows, and its label profiles"),
+         "recompute every version's profiles from its reference and stored rows, its label profiles, and the "
+         "daily roll-ups of its profiles"),
     ):
         sub = actions.add_parser(name, help=text)
         sub.add_argument("--database-url", help="SQLAlchemy URL (default: the config's, else $DRIFTSCOPE_DATABASE_URL)")
@@ -51,6 +52,7 @@ def _current(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from driftscope.pipeline import roll_up_profiles
     from driftscope.storage.db import make_engine, transaction
     from driftscope.storage.profiles.backfill import backfill_all
     from driftscope.storage.profiles.labelled_store import backfill_labelled_all
@@ -60,10 +62,12 @@ def _backfill(args: argparse.Namespace) -> int:
         with transaction(engine) as session:
             done = backfill_all(session)
             labelled = backfill_labelled_all(session)
+        rolled = roll_up_profiles(engine, budget_s=float("inf"))
     finally:
         engine.dispose()
     for version_id, n_rows in done.items():
         print(f"model version id {version_id}: profiled {n_rows} stored rows")
     for version_id, n_labelled in labelled.items():
         print(f"model version id {version_id}: profiled {n_labelled} labelled rows")
+    print(f"rolled up the profiles of {rolled} ended days")
     return 0
