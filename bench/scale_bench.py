@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -231,12 +231,16 @@ def run_store(url: str, args: argparse.Namespace, store: str) -> None:
 def first_stored_day(days: int, windows: list[int]) -> int:
     """The first stored day (after ``T0``) such that the ``days`` stored days end on a boundary of every window.
 
-    Windows are aligned on the Unix epoch, so the stored days end at the first common boundary of
-    the window lengths (their least common multiple, in days) that leaves room for ``days`` days.
+    The end is the first day from ``T0 + days`` on that :func:`driftscope.monitors.windows.align`
+    keeps for every window length (whole weeks align on Mondays, other lengths on the Unix epoch).
     """
-    period = math.lcm(1, *windows)
-    t0_day = (T0 - datetime(1970, 1, 1, tzinfo=UTC)).days
-    return -(-(t0_day + days) // period) * period - days - t0_day
+    from driftscope.monitors.windows import align
+
+    for offset in range(math.lcm(7, *windows) + 1):
+        end = T0 + timedelta(days=days + offset)
+        if all(align(end, timedelta(days=w)) == end for w in windows):
+            return offset
+    raise ValueError(f"no common boundary of {windows}-day windows")
 
 
 def run_lake(args: argparse.Namespace) -> None:
