@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Strict editable install: the package folders are mapped into one import name, `driftscope`, through
 # a tree of links, so it is reinstalled whenever a module is added or removed (.venv/.modules changes).
-MODULES := $(sort $(wildcard src/driftscope/*.py src/driftscope/*/*.py storage/*.py collectors/*.py \
+MODULES := $(sort $(wildcard src/driftscope/*.py src/driftscope/*/*.py storage/*.py storage/*/*.py collectors/*.py \
 	monitors/*.py monitors/*/*.py alerting/*.py alerting/*/*.py dashboard/*.py dashboard/*/*.py \
 	alembic/*.py alembic/versions/*.py))
 
