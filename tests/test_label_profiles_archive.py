@@ -101,23 +101,31 @@ def test_late_labels_and_corrections_of_archived_predictions_keep_the_label_prof
     _assert_same(_rows_path(engine, version), want)
 
 
-def test_only_archived_days_whose_id_range_can_hold_a_label_are_read(
-        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("ids", ["ordered", "random"])
+def test_only_archived_days_that_can_hold_a_label_are_read(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ids: str) -> None:
+    """Ordered ids: the parts' footers rule the other day out; random ids: the days' id filters do."""
     version = register_version(engine)
+    rng = np.random.default_rng(7)
     days = [canonical_predictions(480, start=T0 + timedelta(days=d), step=timedelta(minutes=3), seed=d,
                                   id_prefix=f"d{d}-") for d in range(2)]
+    if ids == "random":
+        for day in days:
+            day["prediction_id"] = [f"{v:032x}" for v in rng.integers(0, 2**63, len(day))]
     for day in days:
         with transaction(engine) as session:
             write_predictions(session, model_version_id=version.id, frame=day, source="t")
     run_archive(engine, RetentionConfig(raw="1d", archive=str(tmp_path / "archive")), now=T0 + timedelta(days=3))
     real_read = labelled_archive.read_part
-    reads: list[str] = []
-    monkeypatch.setattr(labelled_archive, "read_part", lambda part: reads.append(part.path) or real_read(part))
+    reads: list[tuple[str, str]] = []
+    monkeypatch.setattr(labelled_archive, "read_part",
+                        lambda part: reads.append((part.kind, Path(part.path).parent.name)) or real_read(part))
 
     _write(engine, version, days[1].iloc[:5], np.ones(5, dtype=np.int64))
-    assert [Path(p).parent.name for p in reads] == ["day=2026-01-02"]
+    assert [day for kind, day in reads if kind == "predictions"] == ["day=2026-01-02"]
     reads.clear()
-    _write(engine, version, pd.DataFrame({"prediction_id": ["e1", "c9"], "ts": [T0, T0]}), np.ones(2, dtype=np.int64))
-    assert reads == []  # labels before their predictions: outside every archived day's id range
+    unknown = ["e1", "c9"] if ids == "ordered" else [f"{v:032x}" for v in rng.integers(0, 2**63, 20)]
+    _write(engine, version, pd.DataFrame({"prediction_id": unknown, "ts": T0}), np.ones(len(unknown), dtype=np.int64))
+    assert [kind for kind, _ in reads if kind == "predictions"] == []  # labels before their predictions
     profile = _stored(engine, version.id)
     assert profile is not None and profile.n_labelled == 5

@@ -4,17 +4,20 @@ A label (or a correction) can land after its prediction's day was moved to the a
 (:mod:`driftscope.storage.archive`); the label profile of the prediction's bucket still has to
 gain it, so the label writer looks the prediction up in the archive. Only the ids with no stored
 prediction in any version of the model are looked for, and only in the archived (not restored)
-prediction parts whose Parquet statistics can hold one of them: each part's footer (a few KB,
-read without the rest of the file) gives its row groups' smallest and largest ``prediction_id``,
-and a part none of whose ranges holds an id is skipped. A part that can hold one is read whole
-and verified (as every archive read), then filtered to the ids.
+days that can hold one of them, in two cheap steps before any day is read:
 
-Cost per label batch that holds ids without a stored prediction (labels that arrived before
-their prediction, or after it was archived): one footer read per archived day of each version,
-plus the full read of each day whose id ranges cover one of them. With ids that grow with time
-(a sequence, ULID, UUIDv7, a timestamp prefix) that is the days that hold them; with random ids
-(UUIDv4) every day's range covers nearly every id, so such a batch reads every archived day of
-the model. A batch whose ids are all stored reads nothing from the archive.
+1. each predictions part's Parquet footer (a few KB, read without the rest of the file) gives its
+   row groups' smallest and largest ``prediction_id``; a part none of whose ranges holds an id is
+   skipped (decisive for ids that grow with time: a sequence, ULID, UUIDv7, a timestamp prefix);
+2. the day's Bloom filter of its ids (:mod:`driftscope.storage.archive_ids`, about 1.25 bytes per
+   archived prediction, ~0.8 % false positives) rules out the day unless it may hold an id
+   (decisive for random ids; days archived before filters were written cannot tell).
+
+A day that passes both is read whole and verified (as every archive read), then filtered to the
+ids. Cost per label batch that holds ids without a stored prediction (labels that arrived before
+their prediction, or after it was archived): one footer per archived day of the model's versions,
+one filter per day whose footer cannot rule it out, and the days that hold the ids (plus ~0.8 %
+false positives per id and day). A batch whose ids are all stored reads nothing from the archive.
 """
 
 from collections.abc import Iterator
@@ -30,6 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from driftscope.storage.archive_files import ArchiveError, Part, open_fs, read_part
+from driftscope.storage.archive_ids import KIND as ID_FILTER
+from driftscope.storage.archive_ids import may_hold
 from driftscope.storage.models import ArchiveSegment, ModelVersion
 
 ID = "prediction_id"
@@ -55,7 +60,7 @@ def archived_matches(session: Session, *, model_id: int, prediction_ids: list[st
         select(ArchiveSegment.model_version_id, ArchiveSegment.day, ArchiveSegment.kind, ArchiveSegment.path,
                ArchiveSegment.n_rows, ArchiveSegment.sha256)
         .join(ModelVersion, ModelVersion.id == ArchiveSegment.model_version_id)
-        .where(ModelVersion.model_id == model_id, ArchiveSegment.kind.in_(["predictions", "labels"]),
+        .where(ModelVersion.model_id == model_id, ArchiveSegment.kind.in_(["predictions", "labels", ID_FILTER]),
                ArchiveSegment.restored_at.is_(None))
         .order_by(ArchiveSegment.model_version_id, ArchiveSegment.day, ArchiveSegment.id)).all()
     days: dict[tuple[int, datetime], dict[str, list[Part]]] = {}
@@ -63,7 +68,10 @@ def archived_matches(session: Session, *, model_id: int, prediction_ids: list[st
         days.setdefault((int(version_id), day), {}).setdefault(kind, []).append(Part(path, kind, int(n_rows), sha))
     found: dict[int, list[tuple[pd.DataFrame, pd.DataFrame]]] = {}
     for (version_id, _), parts in days.items():
-        predictions = [_rows_of(read_part(p), wanted) for p in parts.get("predictions", []) if _may_hold(p, wanted)]
+        candidates = [p for p in parts.get("predictions", []) if _may_hold(p, wanted)]
+        if not candidates or not _filters_may_hold(parts, wanted):
+            continue
+        predictions = [_rows_of(read_part(p), wanted) for p in candidates]
         predictions = [t for t in predictions if t.num_rows]
         if not predictions:
             continue
@@ -99,6 +107,14 @@ def _may_hold(part: Part, wanted: np.ndarray) -> bool:
         if np.searchsorted(wanted, high, side="right") > np.searchsorted(wanted, low, side="left"):
             return True
     return False
+
+
+def _filters_may_hold(parts: dict[str, list[Part]], wanted: np.ndarray) -> bool:
+    """Whether the day's id filters may hold one of ``wanted``; True when a predictions part has none."""
+    filters = parts.get(ID_FILTER, [])
+    if len(filters) < len(parts.get("predictions", [])):  # parts archived before filters were written
+        return True
+    return any(bool(may_hold(read_part(f), wanted).any()) for f in filters)
 
 
 def _rows_of(table: pa.Table, ids: np.ndarray) -> pa.Table:
