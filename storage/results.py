@@ -292,9 +292,9 @@ def runs_with_new_profiles(
 
     A window the store holds no predictions for (a lake source's) is computed from its profiles, so
     it is stale when a column profile (and, with ``labelled``, a label profile) starting in it was
-    written at or after the run started: ``updated_at >= monitor_runs.started_at``. A bucket's
-    ``updated_at`` is when it was inserted, which for a lake day is when its partition was last
-    (re)computed (:func:`driftscope.storage.profiles.store.replace_profiles` and
+    written at or after the run started: ``updated_at >= monitor_runs.started_at``. For a lake day,
+    a bucket's ``updated_at`` is when its partition was last (re)computed
+    (:func:`driftscope.storage.profiles.store.replace_profiles` and
     :func:`driftscope.storage.profiles.labelled_store.replace_labelled` replace the day's rows).
     SQLite's clock has whole seconds, so a partition written in the run's second counts, at the cost
     of at most one extra recompute. A run stamps ``started_at`` when it stores its results, so a
