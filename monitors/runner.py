@@ -16,7 +16,10 @@ recompute earlier runs whose window ended in the last :data:`LABEL_LOOKBACK` (14
 and whose labels changed since they ran (``driftscope.storage.results.runs_with_new_labels``): labels arrive days
 late. A failed run in that span whose window has labels counts as changed (it stored none), so
 it is retried. Operational monitors likewise recompute the runs of that span whose predictions
-gained an outcome since they ran (``driftscope.storage.results.runs_with_new_outcomes``).
+gained an outcome since they ran (``driftscope.storage.results.runs_with_new_outcomes``), and
+data-drift and performance monitors those whose window holds a profile written since they ran (a
+new or rewritten lake partition: ``driftscope.storage.results.runs_with_new_profiles``), so the
+next scheduled run recomputes each such window once.
 """
 
 import dataclasses
@@ -25,6 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -72,6 +76,7 @@ from driftscope.storage.results import (
     get_run,
     runs_with_new_labels,
     runs_with_new_outcomes,
+    runs_with_new_profiles,
     start_run,
 )
 
@@ -80,6 +85,8 @@ log = logging.getLogger(__name__)
 LABEL_LOOKBACK = timedelta(days=14)
 ESTIMATE_LOOKBACK = timedelta(days=90)
 LABELLED_KINDS = frozenset({"performance", "concept_drift", "estimated_performance"})
+PROFILE_KINDS = frozenset({"data_drift", "performance"})
+"""Kinds that can compute a window from stored profiles (:mod:`driftscope.monitors.profile_path`)."""
 LIVE_STATUSES = frozenset({"active", "shadow"})
 Fitted = DataDriftMonitor | PerformanceMonitor | ConceptDriftMonitor | EstimatedPerformanceMonitor
 Result = DataDriftResult | PerformanceResult | ConceptDriftResult | EstimationResult | OperationalResult
@@ -211,7 +218,7 @@ def plan(
         elif backfill_from is not None:
             windows = tiles_between(backfill_from, _backfill_end(session, info, width, backfill_until, now), width)
         else:
-            windows = _latest_and_relabelled(session, monitor, monitor_id, info, now)
+            windows = _latest_and_stale(session, monitor, monitor_id, info, now)
         targets.append(Target(monitor, monitor_id, info, tuple(windows)))
     return targets
 
@@ -227,23 +234,23 @@ def _backfill_end(session: Session, info: VersionInfo, width: Width, until: date
     return min(now, next_boundary(holding_last, width))
 
 
-def _latest_and_relabelled(
+def _latest_and_stale(
     session: Session, monitor: MonitorConfig, monitor_id: int, info: VersionInfo, now: datetime
 ) -> list[Window]:
+    """The latest tile, after the earlier windows in the lookback whose inputs changed since they ran."""
     latest = latest_tile(now, monitor.window)
-    if monitor.kind == "operational":
-        find_stale = runs_with_new_outcomes
-    elif monitor.kind in LABELLED_KINDS:
-        find_stale = runs_with_new_labels
-    else:
-        return [latest]
     lookback = ESTIMATE_LOOKBACK if monitor.kind == "estimated_performance" else LABEL_LOOKBACK
-    stale = find_stale(
-        session, monitor_id=monitor_id, model_id=info.model_id, model_version_id=info.id,
-        since=latest.end - timedelta(seconds=max(lookback.total_seconds(), nominal_seconds(monitor.window))),
-        before=latest.end,
-    )
-    return [Window(run.window_start, run.window_end) for run in stale] + [latest]
+    since = latest.end - timedelta(seconds=max(lookback.total_seconds(), nominal_seconds(monitor.window)))
+    span: dict[str, Any] = {"monitor_id": monitor_id, "model_version_id": info.id, "since": since, "before": latest.end}
+    stale: list[RunInfo] = []
+    if monitor.kind == "operational":
+        stale += runs_with_new_outcomes(session, model_id=info.model_id, **span)
+    if monitor.kind in LABELLED_KINDS:
+        stale += runs_with_new_labels(session, model_id=info.model_id, **span)
+    if monitor.kind in PROFILE_KINDS:
+        stale += runs_with_new_profiles(session, labelled=monitor.kind in LABELLED_KINDS, **span)
+    windows = sorted({(run.window_start, run.window_end) for run in stale})
+    return [Window(start, end) for start, end in windows] + [latest]
 
 
 class StoreNullCache:

@@ -15,7 +15,9 @@ version scoring the same request) is archived with this day and also stays, so t
 reads and later archives it too.
 
 Reads are transparent: :mod:`driftscope.storage.archive_reads` hands predictions, labels and
-outcomes the archived part of a window.
+outcomes the archived part of a window. Beside each predictions part goes a Bloom filter of its ids
+(kind ``id_filter``, :mod:`driftscope.storage.archive_ids`): a label that lands later looks for its
+prediction only in the days that can hold it.
 """
 
 import logging
@@ -29,6 +31,8 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from driftscope.storage.archive_files import add_to_manifest, check_writable, day_folder, write_part
+from driftscope.storage.archive_ids import KIND as ID_FILTER
+from driftscope.storage.archive_ids import build_filter
 from driftscope.storage.archive_outcomes import day_outcomes, delete_outcomes
 from driftscope.storage.archive_rows import IN_SLICE, held_elsewhere, utc_table
 from driftscope.storage.arrow_frames import decode_table
@@ -113,6 +117,8 @@ def archive_day(engine: Engine, root: str, *, model: str, version: str, version_
         outcome_ids, outcomes = day_outcomes(session, version_id, chunk_ids)
     folder = day_folder(root, model, version, day)
     tables = {"predictions": predictions, "labels": labels, "label_revisions": revisions, "outcomes": outcomes}
+    if predictions.num_rows:
+        tables[ID_FILTER] = build_filter(predictions.column("prediction_id"))
     parts = [write_part(folder, kind, table) for kind, table in tables.items() if table.num_rows]
     add_to_manifest(folder, parts)
     with transaction(engine) as session:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.storage.archive import day_start, label_ids
 from driftscope.storage.archive_files import ArchiveError, Part, read_part, verify_part
+from driftscope.storage.archive_ids import KIND as ID_FILTER
 from driftscope.storage.archive_outcomes import restore_outcomes
 from driftscope.storage.db import is_postgres, read_transaction, transaction
 from driftscope.storage.models import ArchiveSegment, GroundTruth, LabelRevision, Model, ModelVersion
@@ -37,7 +38,7 @@ class Restored:
 
 
 def list_archive(session: Session) -> pd.DataFrame:
-    """Archived spans per model version and kind (columns :data:`LIST_COLUMNS`)."""
+    """Archived spans per model version and kind of rows (columns :data:`LIST_COLUMNS`; id filters left out)."""
     rows = session.execute(
         select(Model.name, ModelVersion.version, ArchiveSegment.kind, func.min(ArchiveSegment.day),
                func.max(ArchiveSegment.day), func.count(func.distinct(ArchiveSegment.day)),
@@ -45,6 +46,7 @@ def list_archive(session: Session) -> pd.DataFrame:
                func.count(func.distinct(ArchiveSegment.day)).filter(ArchiveSegment.restored_at.is_not(None)))
         .join(ModelVersion, ModelVersion.id == ArchiveSegment.model_version_id)
         .join(Model, Model.id == ModelVersion.model_id)
+        .where(ArchiveSegment.kind != ID_FILTER)
         .group_by(Model.name, ModelVersion.version, ArchiveSegment.kind)
         .order_by(Model.name, ModelVersion.version, ArchiveSegment.kind)
     ).all()

@@ -662,7 +662,8 @@ class ArchiveSegment(Base):
 
     Recorded in the transaction that deletes the rows from the store, after the file was read
     back and matched ``sha256`` and ``n_rows``; ``restored_at`` is set when the rows were put back.
-    ``kind`` is ``predictions``, ``labels``, ``label_revisions`` or ``outcomes``.
+    ``kind`` is ``predictions``, ``labels``, ``label_revisions``, ``outcomes`` or ``id_filter`` (a Bloom
+    filter of the predictions' ids: :mod:`driftscope.storage.archive_ids`).
     """
 
     __tablename__ = "archive_segments"

@@ -22,16 +22,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from driftscope.redact import scrub
 from driftscope.storage.models import (
     ArchiveSegment,
     Base,
+    ColumnProfileRow,
     DetectorEvent,
     DriftResult,
     GroundTruth,
+    LabelProfileRow,
     MetricValue,
     MonitorDefinition,
     MonitorRun,
@@ -246,14 +248,16 @@ def runs_with_new_labels(
 ) -> list[RunInfo]:
     """Finished runs with ``since <= window_end < before`` whose window's labels changed after the run.
 
-    A window's labels changed when the number of labels joined to its predictions differs from the
-    run's ``n_labels`` (labels arrived late) or a label was written after the run started
-    (``ground_truth.updated_at > monitor_runs.started_at``). Oldest window first.
+    A window's labels changed when the number of labels joined to its stored predictions is not
+    zero and differs from the run's ``n_labels`` (labels arrived late) or a label was written after
+    the run started (``ground_truth.updated_at > monitor_runs.started_at``). A window without stored
+    predictions (a lake source's: its labels came from label profiles) is never stale by count; a
+    rewritten partition marks it (:func:`runs_with_new_profiles`). Oldest window first.
     """
     n_labels_now = _labels_in_run_window(model_id, func.count(GroundTruth.id)).scalar_subquery()
     labels = _labels_in_run_window(model_id, GroundTruth.id)
     updated_after = labels.where(GroundTruth.updated_at > MonitorRun.started_at).exists()
-    changed = or_(n_labels_now != MonitorRun.n_labels, updated_after)
+    changed = or_(and_(n_labels_now != MonitorRun.n_labels, n_labels_now > 0), updated_after)
     return _stale_runs(session, monitor_id=monitor_id, model_version_id=model_version_id, since=since, before=before,
                        changed=changed)
 
@@ -278,6 +282,42 @@ def runs_with_new_outcomes(
     )
     return _stale_runs(session, monitor_id=monitor_id, model_version_id=model_version_id, since=since, before=before,
                        changed=arrived)
+
+
+def runs_with_new_profiles(
+    session: Session, *, monitor_id: int, model_version_id: int, since: datetime, before: datetime,
+    labelled: bool = False,
+) -> list[RunInfo]:
+    """Finished runs with ``since <= window_end < before`` over profiles only, with a profile written after the run.
+
+    A window the store holds no predictions for (a lake source's) is computed from its profiles, so
+    it is stale when a column profile (and, with ``labelled``, a label profile) starting in it was
+    written at or after the run started: ``updated_at >= monitor_runs.started_at``. For a lake day,
+    a bucket's ``updated_at`` is when its partition was last (re)computed
+    (:func:`driftscope.storage.profiles.store.replace_profiles` and
+    :func:`driftscope.storage.profiles.labelled_store.replace_labelled` replace the day's rows).
+    SQLite's clock has whole seconds, so a partition written in the run's second counts, at the cost
+    of at most one extra recompute. A run stamps ``started_at`` when it stores its results, so a
+    partition rewritten while the run was computing is missed (as late labels are). Windows with
+    stored predictions are judged by their rows (:func:`runs_with_new_labels`). Oldest window first.
+    """
+    changed = _profiles_written_after_run(ColumnProfileRow)
+    if labelled:
+        changed = or_(changed, _profiles_written_after_run(LabelProfileRow))
+    rows = select(Prediction.ts).where(Prediction.model_version_id == MonitorRun.model_version_id,
+                                       Prediction.ts >= MonitorRun.window_start, Prediction.ts < MonitorRun.window_end)
+    return _stale_runs(session, monitor_id=monitor_id, model_version_id=model_version_id, since=since, before=before,
+                       changed=and_(changed, ~rows.exists()))
+
+
+def _profiles_written_after_run(table: type[ColumnProfileRow] | type[LabelProfileRow]) -> Any:
+    """EXISTS: a bucket of ``table`` starting in the enclosing run's window, written at or after the run."""
+    return (
+        select(table.bucket_start)
+        .where(table.model_version_id == MonitorRun.model_version_id, table.bucket_start >= MonitorRun.window_start,
+               table.bucket_start < MonitorRun.window_end, table.updated_at >= MonitorRun.started_at)
+        .exists()
+    )
 
 
 def _stale_runs(session: Session, *, monitor_id: int, model_version_id: int, since: datetime, before: datetime,

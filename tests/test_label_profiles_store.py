@@ -264,3 +264,12 @@ def test_migration_0015_rebuilds_legacy_label_profiles_and_its_downgrade_strips_
             _assert_same(_stored(engine, version_id), want[task])
     finally:
         engine.dispose()
+
+
+def test_multiclass_scores_of_rows_all_removed_equal_the_empty_profile() -> None:
+    """The case hypothesis found: every row removed again leaves no scores part, as a profile of no rows."""
+    frame = _multiclass_predictions(120, 0).assign(label=lambda f: np.random.default_rng(0).choice(CLASSES, 120))
+    whole = profile_rows(frame, "multiclass_classification")
+    emptied = merge(whole, profile_rows(frame, "multiclass_classification", weight=-1))
+    _assert_same(emptied, profile_rows(frame.iloc[:0], "multiclass_classification"))
+    assert emptied.scores is None and emptied.n_labelled == 0

@@ -2,23 +2,27 @@
 
 import os
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_alerts import ENV, Receiver, webhook_channel
 from helpers_monitor import applied, config_document, credit_frame
 from sqlalchemy import Engine
 
 from driftscope.collectors import collect
 from driftscope.config import parse_config
 from driftscope.errors import ConfigError
+from driftscope.pipeline import monitor_cycle
 from driftscope.storage.db import read_transaction
 from driftscope.storage.profiles import sketch as kll
 from driftscope.storage.profiles.labelled_store import window_labelled
 from driftscope.storage.profiles.store import window_profiles
 from driftscope.storage.registry import get_version
+from driftscope.storage.results import RunInfo, list_runs
 
 DAYS = ("2026-01-05", "2026-01-06", "2026-01-07")
 START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -125,6 +129,62 @@ def test_spark_and_local_engines_give_the_same_profiles(spark, sqlite_engine: En
         assert set(mine.cells) == set(theirs.cells)
         for key, cell in mine.cells.items():
             np.testing.assert_allclose(cell, theirs.cells[key], rtol=1e-9)
+
+
+def test_a_rewritten_partition_recomputes_the_windows_over_it_once(engine: Engine, tmp_path: Path) -> None:
+    """Monitors ran over the lake; one partition is rewritten with drifted rows and collected again:
+    the next scheduled cycle recomputes the windows over it once and alerts once; later cycles, and
+    a collect that finds nothing new, recompute only the latest window and notify no one."""
+    lake = tmp_path / "lake"
+    for seed, day in enumerate(DAYS):
+        _write_day(lake, day, seed, labelled=True)
+    with Receiver() as receiver:
+        document = config_document(tmp_path, str(engine.url), [
+            {"name": "drift", "model": "credit", "kind": "data_drift", "window": "1d"},
+            {"name": "perf", "model": "credit", "kind": "performance", "window": "1d", "metrics": ["accuracy"],
+             "min_labels": 100}], n=2000)
+        document["sources"] = [{"name": "lake-local", "kind": "lake", "model": "credit", "version": "1.0",
+                                "records": "predictions", "url": str(lake), "partition": "scored_date"}]
+        document["channels"] = [webhook_channel("hook", receiver.url())]
+        document["alerts"] = {"rules": [{"name": "drifted", "monitor": "drift", "when": "dataset_drift",
+                                         "channels": ["hook"]}]}
+        config = applied(engine, parse_config(document, base_dir=tmp_path, env=ENV))
+        now = START + timedelta(days=3, hours=1)  # the latest complete day: DAYS[2]
+        assert collect(engine, config, sources=["lake-local"])[0].rows_read == 4500
+        time.sleep(1.1)  # SQLite's clock has whole seconds: runs in the profiles' second would look stale
+        backfill = monitor_cycle(engine, config, backfill_from=START, now=now)
+        assert len(backfill.runs) == 6 and not backfill.alerts and receiver.delivered() == []
+        before = _runs_by_window(engine)
+
+        _write_day(lake, DAYS[1], 99, kind="covariate", n=900, labelled=True)  # rewritten upstream
+        assert collect(engine, config, sources=["lake-local"])[0].rows_read == 900
+        time.sleep(1.1)  # SQLite's clock has whole seconds: the recompute starts after the partition's second
+        recomputed = monitor_cycle(engine, config, now=now)
+        rewritten, latest = START + timedelta(days=2), START + timedelta(days=3)
+        assert sorted((r.monitor, r.window_end) for r in recomputed.runs) == [
+            ("drift", rewritten), ("drift", latest), ("perf", rewritten), ("perf", latest)]
+        after = _runs_by_window(engine)
+        assert before[("drift", rewritten)].summary["dataset_drift"] is False
+        assert after[("drift", rewritten)].summary["dataset_drift"] is True
+        assert (before[("perf", rewritten)].n_labels, after[("perf", rewritten)].n_labels) == (1500, 900)
+        assert after[("drift", START + timedelta(days=1))].id == before[("drift", START + timedelta(days=1))].id
+        assert [c.action for c in recomputed.alerts] == ["opened"]
+        assert len(receiver.wait_for(1)) == 1
+
+        time.sleep(1.1)
+        for unchanged in (False, True):
+            if unchanged:
+                assert collect(engine, config, sources=["lake-local"])[0].rows_read == 0
+            again = monitor_cycle(engine, config, now=now)
+            assert sorted((r.monitor, r.window_end) for r in again.runs) == [("drift", latest), ("perf", latest)]
+            assert again.alerts == [] and again.deliveries == []
+            assert _runs_by_window(engine)[("drift", rewritten)].id == after[("drift", rewritten)].id
+        assert len(receiver.delivered()) == 1
+
+
+def _runs_by_window(engine: Engine) -> dict[tuple[str, datetime], RunInfo]:
+    with read_transaction(engine) as session:
+        return {(r.monitor, r.window_end): r for r in list_runs(session)}
 
 
 def _stored_labels(engine: Engine) -> list:

@@ -1,4 +1,5 @@
-"""Performance monitors on the profile path: a lake window without raw rows, and ``auto`` above a size."""
+"""Performance monitors on the profile path: a lake window without raw rows, ``auto`` above a size, and an archived
+day whose labels landed after it was archived."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,11 @@ from driftscope.config import parse_config
 from driftscope.monitors.runner import run_monitors
 from driftscope.pipeline import drain_outbox
 from driftscope.storage.alerts import list_alerts
-from driftscope.storage.db import read_transaction
+from driftscope.storage.archive import run_archive
+from driftscope.storage.config import RetentionConfig
+from driftscope.storage.db import read_transaction, transaction
+from driftscope.storage.labels import write_labels
+from driftscope.storage.registry import get_version
 from driftscope.storage.results import metric_values
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -71,3 +76,36 @@ def test_auto_reads_profiles_above_the_configured_size_and_agrees_with_rows(engi
     assert auto.loc["accuracy", "value"] == rows.loc["accuracy", "value"]
     assert abs(auto.loc["roc_auc", "value"] - rows.loc["roc_auc", "value"]) <= auto.loc["roc_auc", "error_bound"]
     assert auto["flagged"].tolist() == rows["flagged"].tolist()
+
+
+def test_labels_landing_after_their_day_was_archived_give_the_same_window_both_ways(engine: Engine,
+                                                                                    tmp_path: Path) -> None:
+    monitors = [{"name": "perf-profile", **PERFORMANCE, "path": "profile"},
+                {"name": "perf-rows", **PERFORMANCE, "path": "rows"}]
+    config = applied(engine, parse_config(config_document(tmp_path, str(engine.url), monitors, n=3000),
+                                          base_dir=tmp_path))
+    frame = credit_frame(2000, kind="performance", seed=6, start=T0.replace(tzinfo=None), step=timedelta(seconds=25))
+    store_rows(engine, config, frame, labels=False)
+    _label(engine, frame.iloc[:1000], frame["label"].iloc[:1000])  # before archiving
+    done = run_archive(engine, RetentionConfig(raw="1d", archive=str(tmp_path / "archive")),
+                       now=T0 + timedelta(days=2, hours=12))
+    assert [d.predictions for d in done] == [2000]
+    late = frame["label"].copy()
+    _label(engine, frame.iloc[1000:], late.iloc[1000:])  # after: they join the archived predictions
+    late.iloc[np.r_[5, 1000:1200]] = 1 - late.iloc[np.r_[5, 1000:1200]]  # a replaced archived label, corrections
+    _label(engine, frame.iloc[np.r_[5, 1000:1200]], late.iloc[np.r_[5, 1000:1200]])
+    runs = {r.monitor: r for r in run_monitors(engine, config, window_end=T0 + timedelta(days=1))}
+    by_profile, by_rows = _metrics(engine, runs["perf-profile"].id), _metrics(engine, runs["perf-rows"].id)
+    assert set(by_profile["path"]) == {"profile"} and set(by_rows["path"]) == {"rows"}
+    assert runs["perf-profile"].n_labels == runs["perf-rows"].n_labels == 2000
+    accuracy = (frame["prediction"] == late).mean()
+    assert by_profile.loc["accuracy", "value"] == by_rows.loc["accuracy", "value"] == accuracy
+    assert abs(by_profile.loc["roc_auc", "value"] - by_rows.loc["roc_auc", "value"]) <= by_profile.loc[
+        "roc_auc", "error_bound"]
+
+
+def _label(engine: Engine, frame: pd.DataFrame, labels: pd.Series) -> None:
+    with transaction(engine) as session:
+        model_id = get_version(session, "credit", "1.0").model_id
+        write_labels(session, model_id=model_id, source="test", frame=pd.DataFrame(
+            {"prediction_id": frame["prediction_id"], "label": labels.astype(str), "ts": frame["ts"]}))

@@ -129,12 +129,14 @@ def merge(a: LabelledProfile, b: LabelledProfile) -> LabelledProfile:
 
 
 def _merged_scores(a: LabelledProfile, b: LabelledProfile) -> ClassScores | None:
-    """Both sides' scores added; None when a side without them holds classification rows."""
+    """Both sides' scores added; None when a side without them holds classification rows, or when no row is
+    left (so a profile whose rows were all removed equals the empty one)."""
     if a.scores is None:
         return None if b.scores is None or a.cells else b.scores
     if b.scores is None:
         return None if b.cells else a.scores
-    return merge_scores(a.scores, b.scores)
+    merged = merge_scores(a.scores, b.scores)
+    return merged if merged.ovr or merged.pairs or merged.rows else None
 
 
 def merge_all(profiles: Iterable[LabelledProfile]) -> LabelledProfile:

@@ -8,10 +8,11 @@ the time windows are cut by) in the transaction that completes the pair:
 * :func:`update_for_labels`: the label writer, for new labels (added) and corrected ones (the old
   label's row removed, the new one added) whose prediction is stored.
 
-Re-ingesting a batch stores nothing new and changes no profile. Restoring archived days writes
-predictions with ``count_volume=False`` and labels directly, so their profiles stay as they were.
-Not covered: a label that lands after its prediction was archived (its row is not in the store
-to join; the rows path still reads it from the archive).
+A label that lands after its prediction was archived joins the archived prediction
+(:mod:`.labelled_archive`), so the profile gains what the rows path reads. Re-ingesting a batch
+stores nothing new and changes no profile. Archiving moves rows, not profiles. Restoring archived
+days writes predictions with ``count_volume=False`` and labels the store lacks directly (a label
+stored after archiving stays and wins), so their profiles stay as they were.
 """
 
 import json
@@ -39,6 +40,7 @@ from driftscope.storage.models import (
 )
 from driftscope.storage.profiles.compute import HOUR
 from driftscope.storage.profiles.labelled import LabelledProfile, merge, merge_all, profiles_by_bucket
+from driftscope.storage.profiles.labelled_archive import archived_matches
 from driftscope.storage.profiles.rebuild import delete_rebuildable_hours
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -146,18 +148,37 @@ def add_labelled_predictions(session: Session, *, model_version_id: int, tables:
 
 
 def update_for_labels(session: Session, *, model_id: int, added: pd.DataFrame, removed: pd.DataFrame) -> None:
-    """Add the rows of new or corrected labels (``prediction_id``, ``label``), remove those of replaced ones."""
+    """Add the rows of new or corrected labels (``prediction_id``, ``label``), remove those of replaced ones.
+
+    A label whose prediction is in the store joins it there; one whose prediction is stored by no
+    version is looked for in the archive (:mod:`.labelled_archive`: predictions archived before
+    their label landed). A new label of an archived prediction that was archived with a label
+    replaces that label, as reads do (the stored label wins), so the archived one is removed.
+    """
     ids = pd.concat([added["prediction_id"], removed["prediction_id"]]).drop_duplicates().tolist()
     if not ids:
         return
     task = session.execute(select(Model.task).where(Model.id == model_id)).scalar_one()
+    stored: set[str] = set()
     for version_id, predictions in _stored_predictions(session, model_id, ids):
-        profiles: dict[int, LabelledProfile] = {}
-        for labels, weight in ((removed, -1), (added, 1)):
-            frame = predictions.merge(labels[["prediction_id", "label"]], on="prediction_id")
-            for start, profile in bucket_profiles(frame, task, weight=weight).items():
-                profiles[start] = merge(profiles[start], profile) if start in profiles else profile
-        add_labelled(session, model_version_id=version_id, profiles=profiles)
+        stored.update(predictions["prediction_id"].astype(str))
+        _update_version(session, version_id, predictions, task, added, removed)
+    new = added.loc[~added["prediction_id"].isin(removed["prediction_id"]).to_numpy()]
+    for match in archived_matches(session, model_id=model_id, prediction_ids=[i for i in ids if i not in stored]):
+        replaced = match.labels.loc[match.labels["prediction_id"].isin(new["prediction_id"]).to_numpy()]
+        _update_version(session, match.model_version_id, match.predictions, task, added,
+                        pd.concat([removed[["prediction_id", "label"]], replaced], ignore_index=True))
+
+
+def _update_version(session: Session, version_id: int, predictions: pd.DataFrame, task: str, added: pd.DataFrame,
+                    removed: pd.DataFrame) -> None:
+    """Remove the rows of ``removed`` labels and add those of ``added`` ones joined to ``predictions``."""
+    profiles: dict[int, LabelledProfile] = {}
+    for labels, weight in ((removed, -1), (added, 1)):
+        frame = predictions.merge(labels[["prediction_id", "label"]], on="prediction_id")
+        for start, profile in bucket_profiles(frame, task, weight=weight).items():
+            profiles[start] = merge(profiles[start], profile) if start in profiles else profile
+    add_labelled(session, model_version_id=version_id, profiles=profiles)
 
 
 def backfill_labelled_version(session: Session, *, model_version_id: int) -> int:
