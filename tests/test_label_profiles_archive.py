@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from factories import T0, canonical_predictions, register_version
+from helpers_label_profiles import assert_same_profile, label_rows
 from sqlalchemy import Engine
 
 from driftscope.storage.archive import run_archive
@@ -21,19 +22,6 @@ from driftscope.storage.profiles.labelled_store import window_labelled
 
 END = T0 + timedelta(days=2)
 TASK = "binary_classification"
-
-def _labels(frame: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({"prediction_id": frame["prediction_id"].to_numpy(), "label": labels.astype(str),
-                         "ts": frame["ts"].to_numpy()})
-
-
-def _assert_same(got: LabelledProfile | None, want: LabelledProfile) -> None:
-    assert got is not None
-    assert sorted(got.cells) == sorted(want.cells)
-    for key, sums in want.cells.items():
-        assert got.cells[key][0] == sums[0], key
-        np.testing.assert_allclose(got.cells[key], sums, rtol=1e-9, atol=1e-9)
-
 
 def _stored(engine: Engine, version_id: int) -> LabelledProfile | None:
     with read_transaction(engine) as session:
@@ -51,7 +39,7 @@ def _rows_path(engine: Engine, version) -> LabelledProfile:  # type: ignore[no-u
 
 def _write(engine: Engine, version, frame: pd.DataFrame, labels: np.ndarray):  # type: ignore[no-untyped-def]
     with transaction(engine) as session:
-        return write_labels(session, model_id=version.model_id, frame=_labels(frame, labels), source="t")
+        return write_labels(session, model_id=version.model_id, frame=label_rows(frame, labels), source="t")
 
 
 def _archive_day0(engine: Engine, tmp_path: Path) -> None:
@@ -75,14 +63,14 @@ def test_late_labels_and_corrections_of_archived_predictions_keep_the_label_prof
     _archive_day0(engine, tmp_path)
     with read_transaction(engine) as session:
         assert count_predictions(session, model_version_id=version.id, start=T0, end=END) == 120
-    _assert_same(_stored(engine, version.id), before)  # archiving moves rows, not profiles
+    assert_same_profile(_stored(engine, version.id), before)  # archiving moves rows, not profiles
 
     new = np.r_[np.arange(200, 300), np.arange(500, 550)]  # archived without a label, and stored
     with transaction(engine) as session:
         write_labels(session, model_id=version.model_id, source="t", frame=pd.concat([
-            _labels(frame.iloc[new], truth[new]),
+            label_rows(frame.iloc[new], truth[new]),
             pd.DataFrame({"prediction_id": ["never-logged"], "label": ["1"], "ts": [T0]})]))
-    _assert_same(_stored(engine, version.id),
+    assert_same_profile(_stored(engine, version.id),
                  merge(before, profile_rows(frame.iloc[new].assign(label=truth[new].astype(str)), TASK)))
 
     final = truth.copy()
@@ -97,8 +85,8 @@ def test_late_labels_and_corrections_of_archived_predictions_keep_the_label_prof
     labelled = np.r_[np.arange(300), np.arange(500, 550)]
     want = profile_rows(frame.iloc[labelled].assign(label=final[labelled].astype(str)), TASK)
     assert want.n_labelled == 350
-    _assert_same(_stored(engine, version.id), want)
-    _assert_same(_rows_path(engine, version), want)
+    assert_same_profile(_stored(engine, version.id), want)
+    assert_same_profile(_rows_path(engine, version), want)
 
 
 @pytest.mark.parametrize("ids", ["ordered", "random"])

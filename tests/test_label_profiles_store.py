@@ -6,6 +6,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 from factories import CREDIT_SCHEMA, T0, canonical_predictions, register_version
+from helpers_label_profiles import assert_same_profile, label_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
@@ -31,27 +32,6 @@ from driftscope.storage.profiles.labelled_store import (
 from driftscope.storage.registry import ensure_model, ensure_version
 
 END = T0 + timedelta(days=2)
-
-
-def _labels(frame: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({"prediction_id": frame["prediction_id"].to_numpy(), "label": labels.astype(str),
-                         "ts": frame["ts"].to_numpy()})
-
-
-def _assert_same(got: LabelledProfile | None, want: LabelledProfile) -> None:
-    assert got is not None
-    assert sorted(got.cells) == sorted(want.cells)
-    for key, sums in want.cells.items():
-        assert got.cells[key][0] == sums[0], key
-        np.testing.assert_allclose(got.cells[key], sums, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(got.moments, want.moments, rtol=1e-9, atol=1e-9)
-    assert (got.scores is None) == (want.scores is None)
-    if got.scores is not None and want.scores is not None:
-        assert got.scores.ovr == want.scores.ovr  # counts: exact
-        for mine, theirs in ((got.scores.pairs, want.scores.pairs), (got.scores.rows, want.scores.rows)):
-            assert sorted(mine) == sorted(theirs)
-            for key, sums in theirs.items():
-                np.testing.assert_allclose(mine[key], sums, rtol=1e-9, atol=1e-9)
 
 
 CLASSES = ("a", "b", "c")
@@ -80,28 +60,28 @@ def test_label_profiles_stay_exact_whatever_order_rows_and_labels_land_in(engine
     frame = canonical_predictions(600, step=timedelta(minutes=3), seed=4)
     truth = np.random.default_rng(5).integers(0, 2, 600)
     with transaction(engine) as session:  # labels of rows 500..599 arrive before their predictions
-        write_labels(session, model_id=version.model_id, frame=_labels(frame.iloc[500:], truth[500:]), source="t")
+        write_labels(session, model_id=version.model_id, frame=label_rows(frame.iloc[500:], truth[500:]), source="t")
     with transaction(engine) as session:
         write_predictions(session, model_version_id=version.id, frame=frame.iloc[:550], source="t")
     with transaction(engine) as session:  # late labels for rows 0..399, a repeat of 500..549
-        write_labels(session, model_id=version.model_id, frame=_labels(frame.iloc[:400], truth[:400]), source="t")
-        write_labels(session, model_id=version.model_id, frame=_labels(frame.iloc[500:550], truth[500:550]),
+        write_labels(session, model_id=version.model_id, frame=label_rows(frame.iloc[:400], truth[:400]), source="t")
+        write_labels(session, model_id=version.model_id, frame=label_rows(frame.iloc[500:550], truth[500:550]),
                      source="t")
     with transaction(engine) as session:  # overlapping re-ingest: only rows 550..599 are new
         write_predictions(session, model_version_id=version.id, frame=frame.iloc[300:], source="t")
     relabelled = truth.copy()
     relabelled[:100] = 1 - relabelled[:100]
     with transaction(engine) as session:  # corrections of 100 labels
-        counts = write_labels(session, model_id=version.model_id, frame=_labels(frame.iloc[:100], relabelled[:100]),
+        counts = write_labels(session, model_id=version.model_id, frame=label_rows(frame.iloc[:100], relabelled[:100]),
                               source="fix")
     assert counts.corrected == 100
     labelled = np.r_[np.arange(400), np.arange(500, 600)]
     want = profile_rows(frame.iloc[labelled].assign(label=relabelled[labelled].astype(str)), "binary_classification")
     assert want.n_labelled == 500
-    _assert_same(_stored(engine, version.id), want)
+    assert_same_profile(_stored(engine, version.id), want)
     with transaction(engine) as session:
         assert backfill_labelled_all(session) == {version.id: 500}
-    _assert_same(_stored(engine, version.id), want)
+    assert_same_profile(_stored(engine, version.id), want)
 
 
 def test_multiclass_scores_stay_exact_under_late_labels_corrections_reingest_and_backfill(engine: Engine) -> None:
@@ -112,25 +92,25 @@ def test_multiclass_scores_stay_exact_under_late_labels_corrections_reingest_and
     frame = _multiclass_predictions(600, 4)
     truth = np.array(CLASSES)[np.random.default_rng(5).integers(0, 3, 600)]
     with transaction(engine) as session:  # labels of rows 500..599 arrive before their predictions
-        write_labels(session, model_id=model_id, frame=_labels(frame.iloc[500:], truth[500:]), source="t")
+        write_labels(session, model_id=model_id, frame=label_rows(frame.iloc[500:], truth[500:]), source="t")
     with transaction(engine) as session:
         write_predictions(session, model_version_id=version_id, frame=frame.iloc[:550], source="t")
     with transaction(engine) as session:  # late labels for rows 0..399
-        write_labels(session, model_id=model_id, frame=_labels(frame.iloc[:400], truth[:400]), source="t")
+        write_labels(session, model_id=model_id, frame=label_rows(frame.iloc[:400], truth[:400]), source="t")
     with transaction(engine) as session:  # overlapping re-ingest: only rows 550..599 are new
         write_predictions(session, model_version_id=version_id, frame=frame.iloc[300:], source="t")
     relabelled = truth.copy()
     relabelled[:100] = np.roll(relabelled[:100], 1)
     with transaction(engine) as session:  # corrections (weight -1 then +1)
-        write_labels(session, model_id=model_id, frame=_labels(frame.iloc[:100], relabelled[:100]), source="fix")
+        write_labels(session, model_id=model_id, frame=label_rows(frame.iloc[:100], relabelled[:100]), source="fix")
     labelled = np.r_[np.arange(400), np.arange(500, 600)]
     want = profile_rows(frame.iloc[labelled].assign(label=relabelled[labelled]), "multiclass_classification")
     assert want.scores is not None and sum(want.scores.ovr.values()) == 500 * 3 - len(range(0, 600, 17)) + sum(
         1 for i in range(0, 600, 17) if 400 <= i < 500)
-    _assert_same(_stored(engine, version_id), want)
+    assert_same_profile(_stored(engine, version_id), want)
     with transaction(engine) as session:
         assert backfill_labelled_all(session) == {version_id: 500}
-    _assert_same(_stored(engine, version_id), want)
+    assert_same_profile(_stored(engine, version_id), want)
 
 
 @settings(max_examples=20, deadline=None)
@@ -141,9 +121,9 @@ def test_multiclass_scores_of_any_split_and_removal_equal_the_direct_ones(cuts: 
     bounds = [0, *sorted(set(cuts)), 120]
     parts = [profile_rows(frame.iloc[a:b], "multiclass_classification") for a, b in itertools.pairwise(bounds)]
     merged = merge_all(reversed(parts))
-    _assert_same(merged, profile_rows(frame, "multiclass_classification"))
+    assert_same_profile(merged, profile_rows(frame, "multiclass_classification"))
     kept = merge(merged, profile_rows(frame.iloc[:removed], "multiclass_classification", weight=-1))
-    _assert_same(kept, profile_rows(frame.iloc[removed:], "multiclass_classification"))
+    assert_same_profile(kept, profile_rows(frame.iloc[removed:], "multiclass_classification"))
 
 
 def test_a_profile_without_scores_makes_a_merge_with_rows_lose_them() -> None:
@@ -164,9 +144,9 @@ def test_hourly_profiles_merge_to_the_window_profile_in_any_grouping() -> None:
     hourly = list(bucket_profiles(frame, "binary_classification").values())
     assert len(hourly) > 10
     whole = profile_rows(frame, "binary_classification")
-    _assert_same(merge_all(hourly), whole)
-    _assert_same(merge(merge_all(hourly[::2]), merge_all(hourly[1::2])), whole)
-    _assert_same(merge_all(reversed(hourly)), whole)
+    assert_same_profile(merge_all(hourly), whole)
+    assert_same_profile(merge(merge_all(hourly[::2]), merge_all(hourly[1::2])), whole)
+    assert_same_profile(merge_all(reversed(hourly)), whole)
 
 
 def test_regression_moments_merge_and_remove_exactly() -> None:
@@ -174,9 +154,9 @@ def test_regression_moments_merge_and_remove_exactly() -> None:
     frame = pd.DataFrame({"label": rng.normal(100, 20, 300).astype(str), "prediction": rng.normal(100, 20, 300)})
     whole = profile_rows(frame, "regression")
     parts = [profile_rows(frame.iloc[i:i + 70], "regression") for i in range(0, 300, 70)]
-    _assert_same(merge_all(parts), whole)
+    assert_same_profile(merge_all(parts), whole)
     without = merge(whole, profile_rows(frame.iloc[:70], "regression", weight=-1))
-    _assert_same(without, profile_rows(frame.iloc[70:], "regression"))
+    assert_same_profile(without, profile_rows(frame.iloc[70:], "regression"))
     y, e = frame["label"].astype(float), frame["label"].astype(float) - frame["prediction"]
     assert whole.moments[0] == 300
     np.testing.assert_allclose(whole.moments[1:4], [e.sum(), e.abs().sum(), (e * e).sum()])
@@ -231,7 +211,7 @@ def test_backfill_rebuilds_the_hourly_label_profiles_and_keeps_a_lakes_days(engi
         assert backfill_labelled_all(session) == {version.id: 0}
     with read_transaction(engine) as session:
         kept = window_labelled(session, model_version_id=version.id, start=END, end=END + timedelta(days=1))
-    _assert_same(kept, day)
+    assert_same_profile(kept, day)
 
 
 def test_migration_0015_rebuilds_legacy_label_profiles_and_its_downgrade_strips_the_new_sums(scratch_url: str) -> None:
@@ -252,7 +232,7 @@ def test_migration_0015_rebuilds_legacy_label_profiles_and_its_downgrade_strips_
                 versions[task], _ = ensure_version(session, model_id=model_id, version="1", column_schema=schema,
                                                    status="active")
                 write_predictions(session, model_version_id=versions[task], frame=frames[task], source="t")
-                write_labels(session, model_id=model_id, frame=_labels(frames[task], truth[task]), source="t")
+                write_labels(session, model_id=model_id, frame=label_rows(frames[task], truth[task]), source="t")
         want = {task: profile_rows(frames[task].assign(label=truth[task]), task) for task in versions}
         assert want["regression"].has_r2_sums and want["multiclass_classification"].scores is not None
         migrations.downgrade(scratch_url, "0014")
@@ -261,7 +241,7 @@ def test_migration_0015_rebuilds_legacy_label_profiles_and_its_downgrade_strips_
         np.testing.assert_allclose(legacy["regression"].moments, want["regression"].moments[:LEGACY_MOMENTS])
         migrations.upgrade(scratch_url)
         for task, version_id in versions.items():
-            _assert_same(_stored(engine, version_id), want[task])
+            assert_same_profile(_stored(engine, version_id), want[task])
     finally:
         engine.dispose()
 
@@ -271,5 +251,5 @@ def test_multiclass_scores_of_rows_all_removed_equal_the_empty_profile() -> None
     frame = _multiclass_predictions(120, 0).assign(label=lambda f: np.random.default_rng(0).choice(CLASSES, 120))
     whole = profile_rows(frame, "multiclass_classification")
     emptied = merge(whole, profile_rows(frame, "multiclass_classification", weight=-1))
-    _assert_same(emptied, profile_rows(frame.iloc[:0], "multiclass_classification"))
+    assert_same_profile(emptied, profile_rows(frame.iloc[:0], "multiclass_classification"))
     assert emptied.scores is None and emptied.n_labelled == 0
