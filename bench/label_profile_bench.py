@@ -8,7 +8,9 @@ corrected. Reported in the same run:
 
 * the share of each writer's time spent keeping the label profiles (timers wrapped around
   :func:`~driftscope.storage.profiles.labelled_store.add_labelled_predictions` and
-  :func:`~driftscope.storage.profiles.labelled_store.update_for_labels`);
+  :func:`~driftscope.storage.profiles.labelled_store.update_for_labels`), and of the latter's the
+  share spent reading the labels' stored predictions from their chunks (the join,
+  ``labelled_store._stored_predictions``);
 * a one-day performance window (accuracy, ROC AUC, log loss; 1000 bootstrap resamples) computed
   by the runner on ``path: rows`` and on ``path: profile``, and the ratio of the two.
 
@@ -38,6 +40,7 @@ from driftscope.storage import labels as label_writer
 from driftscope.storage import migrations
 from driftscope.storage import predictions as prediction_writer
 from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.profiles import labelled_store
 from driftscope.storage.registry import get_version
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -102,6 +105,7 @@ def run(url: str, n: int, workdir: Path, *, windows: bool = True) -> dict[str, f
     apply_config(config, engine)
     on_predictions = Timer(prediction_writer, "add_labelled_predictions")
     on_labels = Timer(label_writer, "update_for_labels")
+    on_join = Timer(labelled_store, "_stored_predictions")
     with transaction(engine) as session:
         version = get_version(session, "m", "1")
     out: dict[str, float] = {}
@@ -123,11 +127,11 @@ def run(url: str, n: int, workdir: Path, *, windows: bool = True) -> dict[str, f
     out["predictions_s"] = timed(write_all)
     out["predictions_upkeep_s"] = on_predictions.seconds
     out["labels_s"] = timed(lambda: label_all(data["label"]))
-    out["labels_upkeep_s"] = on_labels.seconds
+    out["labels_upkeep_s"], out["labels_join_s"] = on_labels.seconds, on_join.seconds
     corrected = data["label"].where(np.arange(n) % 10 != 0, 1 - data["label"])
-    on_labels.seconds = 0.0
+    on_labels.seconds = on_join.seconds = 0.0
     out["corrections_s"] = timed(lambda: label_all(corrected))
-    out["corrections_upkeep_s"] = on_labels.seconds
+    out["corrections_upkeep_s"], out["corrections_join_s"] = on_labels.seconds, on_join.seconds
     for name in ("rows", "profile") if windows else ():
         out[f"window_{name}_s"] = timed(lambda name=name: run_monitors(
             engine, config, monitor=name, window_end=T0 + timedelta(days=1)))
@@ -139,7 +143,9 @@ def report(store: str, figures: dict[str, float]) -> None:
     print(f"\n{store}")
     for writer in ("predictions", "labels", "corrections"):
         total, upkeep = figures[f"{writer}_s"], figures[f"{writer}_upkeep_s"]
-        print(f"  {writer:<12} {total:7.2f} s, label-profile upkeep {upkeep:6.2f} s ({upkeep / total:5.1%})")
+        join = figures.get(f"{writer}_join_s")
+        joined = "" if join is None else f", of which the join {join:6.2f} s ({join / total:5.1%})"
+        print(f"  {writer:<12} {total:7.2f} s, label-profile upkeep {upkeep:6.2f} s ({upkeep / total:5.1%}){joined}")
     if "window_rows_s" not in figures:
         return
     rows, profile = figures["window_rows_s"], figures["window_profile_s"]
