@@ -20,10 +20,11 @@ temporary directory; PostgreSQL when a URL is given, in a scratch database that 
 """
 
 import argparse
+import inspect
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def frame(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 class Timer:
-    """Wraps a module attribute with a timer that sums its wall time."""
+    """Wraps a module attribute with a timer that sums its wall time (a generator's: that of its steps)."""
 
     def __init__(self, module: Any, name: str) -> None:
         self.module, self.name, self.original = module, name, getattr(module, name)
@@ -72,11 +73,24 @@ class Timer:
         def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                return self.original(*args, **kwargs)
+                out = self.original(*args, **kwargs)
             finally:
                 self.seconds += time.perf_counter() - started
+            return self.steps(out) if inspect.isgenerator(out) else out
 
         setattr(module, name, timed)
+
+    def steps(self, generator: Iterator[Any]) -> Iterator[Any]:
+        """``generator``'s items, the time spent producing each added (not the caller's between them)."""
+        while True:
+            started = time.perf_counter()
+            try:
+                item = next(generator)
+            except StopIteration:
+                return
+            finally:
+                self.seconds += time.perf_counter() - started
+            yield item
 
 
 def timed(action: Callable[[], Any]) -> float:
