@@ -156,16 +156,17 @@ def update_for_labels(session: Session, *, model_id: int, added: pd.DataFrame, r
     their label landed). A new label of an archived prediction that was archived with a label
     replaces that label, as reads do (the stored label wins), so the archived one is removed.
     """
-    ids = pd.concat([added["prediction_id"], removed["prediction_id"]]).drop_duplicates().tolist()
-    if not ids:
+    ids = pd.concat([added["prediction_id"], removed["prediction_id"]]).drop_duplicates()
+    if ids.empty:
         return
     task = session.execute(select(Model.task).where(Model.id == model_id)).scalar_one()
-    stored: set[str] = set()
-    for version_id, predictions in _stored_predictions(session, model_id, ids):
-        stored.update(predictions["prediction_id"].astype(str))
+    stored = []
+    for version_id, predictions in _stored_predictions(session, model_id, ids.tolist()):
+        stored.append(predictions["prediction_id"].astype(str))
         _update_version(session, version_id, predictions, task, added, removed)
+    unstored = ids.loc[~ids.isin(pd.concat(stored)).to_numpy()] if stored else ids
     new = added.loc[~added["prediction_id"].isin(removed["prediction_id"]).to_numpy()]
-    for match in archived_matches(session, model_id=model_id, prediction_ids=[i for i in ids if i not in stored]):
+    for match in archived_matches(session, model_id=model_id, prediction_ids=unstored.tolist()):
         replaced = match.labels.loc[match.labels["prediction_id"].isin(new["prediction_id"]).to_numpy()]
         _update_version(session, match.model_version_id, match.predictions, task, added,
                         pd.concat([removed[["prediction_id", "label"]], replaced], ignore_index=True))
