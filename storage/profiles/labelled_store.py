@@ -283,21 +283,22 @@ def _profiled(column: str) -> bool:
 def _ids_by_chunk(session: Session, version_id: int, ids: list[str]) -> list[tuple[int, list[str]]]:
     """The version's stored predictions among ``ids`` grouped by chunk: ``(chunk_id, its ids)``, by chunk id.
 
-    One query: the ids travel as one parameter (a PostgreSQL text array, a JSON text on SQLite)
-    and are joined to the index by primary key, so the query costs no bind parameter per id; each
-    chunk's ids come back aggregated in one value (an array, a JSON text), one row per chunk, not
-    one per id. SQLite's ``CROSS JOIN`` keeps the ids as the outer loop (with a plain join the
-    planner scanned the version's index once per id).
+    One query: the ids travel as one JSON text parameter and are joined to the index by primary
+    key, so the query costs no bind parameter per id; each chunk's ids come back as one JSON text,
+    one row per chunk, not one per id. JSON both ways is about twice as fast on PostgreSQL as a
+    text array (psycopg adapts and parses arrays element by element). SQLite's ``CROSS JOIN``
+    keeps the ids as the outer loop (with a plain join the planner scanned the version's index
+    once per id).
     """
     if is_postgres(session):
-        sql = ('SELECT p.chunk_id, array_agg(p.prediction_id) FROM unnest(CAST(:ids AS text[])) AS j(v) '
+        sql = ('SELECT p.chunk_id, CAST(json_agg(p.prediction_id) AS text) '
+               'FROM json_array_elements_text(CAST(:ids AS json)) AS j(v) '
                'JOIN predictions p ON p.model_version_id = :version AND p.prediction_id = j.v COLLATE "C" '
                'GROUP BY p.chunk_id ORDER BY p.chunk_id')
-        rows = session.execute(text(sql), {"ids": ids, "version": version_id}).all()
-        return [(int(chunk_id), list(found)) for chunk_id, found in rows]
-    sql = ("SELECT p.chunk_id, json_group_array(p.prediction_id) FROM json_each(:ids) AS j "
-           "CROSS JOIN predictions p "  # ids outer
-           "ON p.model_version_id = :version AND p.prediction_id = j.value GROUP BY p.chunk_id ORDER BY p.chunk_id")
+    else:
+        sql = ("SELECT p.chunk_id, json_group_array(p.prediction_id) FROM json_each(:ids) AS j "
+               "CROSS JOIN predictions p "  # ids outer
+               "ON p.model_version_id = :version AND p.prediction_id = j.value GROUP BY p.chunk_id ORDER BY p.chunk_id")
     rows = session.execute(text(sql), {"ids": json.dumps(ids), "version": version_id}).all()
     return [(int(chunk_id), json.loads(found)) for chunk_id, found in rows]
 
