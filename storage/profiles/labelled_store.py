@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.modelspec import PROBABILITY_PREFIX
 from driftscope.storage.arrow_frames import decode_table
+from driftscope.storage.chunk_blobs import chunk_blob
 from driftscope.storage.db import is_postgres
 from driftscope.storage.models import (
     ColumnProfileRow,
@@ -263,8 +264,7 @@ def _stored_predictions(session: Session, model_id: int, prediction_ids: list[st
     for version_id in versions:
         parts = []
         for chunk_id, wanted in _ids_by_chunk(session, int(version_id), ids):
-            table = decode_table(session.execute(select(PredictionChunk.data)
-                                                 .where(PredictionChunk.id == chunk_id)).scalar_one(), _profiled)
+            table = decode_table(chunk_blob(session, chunk_id), _profiled)
             column = table.column("prediction_id")
             if pa.types.is_dictionary(column.type):
                 column = column.cast(column.type.value_type)
