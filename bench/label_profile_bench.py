@@ -8,19 +8,23 @@ corrected. Reported in the same run:
 
 * the share of each writer's time spent keeping the label profiles (timers wrapped around
   :func:`~driftscope.storage.profiles.labelled_store.add_labelled_predictions` and
-  :func:`~driftscope.storage.profiles.labelled_store.update_for_labels`);
+  :func:`~driftscope.storage.profiles.labelled_store.update_for_labels`), and of the latter's the
+  share spent reading the labels' stored predictions from their chunks (the join,
+  ``labelled_store._stored_predictions``);
 * a one-day performance window (accuracy, ROC AUC, log loss; 1000 bootstrap resamples) computed
   by the runner on ``path: rows`` and on ``path: profile``, and the ratio of the two.
 
-Run: ``python bench/label_profile_bench.py [--rows N] [--pg-url URL]`` (SQLite in a temporary
-directory; PostgreSQL when a URL is given, in a scratch database that is dropped).
+Run: ``python bench/label_profile_bench.py [--rows N] [--pg-url URL] [--skip-windows]`` (SQLite in a
+temporary directory; PostgreSQL when a URL is given, in a scratch database that is dropped;
+``--skip-windows`` measures the writers only).
 """
 
 import argparse
+import inspect
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +41,7 @@ from driftscope.storage import labels as label_writer
 from driftscope.storage import migrations
 from driftscope.storage import predictions as prediction_writer
 from driftscope.storage.db import make_engine, transaction
+from driftscope.storage.profiles import labelled_store
 from driftscope.storage.registry import get_version
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -59,7 +64,7 @@ def frame(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 class Timer:
-    """Wraps a module attribute with a timer that sums its wall time."""
+    """Wraps a module attribute with a timer that sums its wall time (a generator's: that of its steps)."""
 
     def __init__(self, module: Any, name: str) -> None:
         self.module, self.name, self.original = module, name, getattr(module, name)
@@ -68,11 +73,24 @@ class Timer:
         def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                return self.original(*args, **kwargs)
+                out = self.original(*args, **kwargs)
             finally:
                 self.seconds += time.perf_counter() - started
+            return self.steps(out) if inspect.isgenerator(out) else out
 
         setattr(module, name, timed)
+
+    def steps(self, generator: Iterator[Any]) -> Iterator[Any]:
+        """``generator``'s items, the time spent producing each added (not the caller's between them)."""
+        while True:
+            started = time.perf_counter()
+            try:
+                item = next(generator)
+            except StopIteration:
+                return
+            finally:
+                self.seconds += time.perf_counter() - started
+            yield item
 
 
 def timed(action: Callable[[], Any]) -> float:
@@ -81,7 +99,7 @@ def timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
-def run(url: str, n: int, workdir: Path) -> dict[str, float]:
+def run(url: str, n: int, workdir: Path, *, windows: bool = True) -> dict[str, float]:
     data = frame(n)
     reference = frame(5000, seed=1).drop(columns=["prediction_id", "ts"])
     reference.to_parquet(workdir / "reference.parquet", index=False)
@@ -101,6 +119,7 @@ def run(url: str, n: int, workdir: Path) -> dict[str, float]:
     apply_config(config, engine)
     on_predictions = Timer(prediction_writer, "add_labelled_predictions")
     on_labels = Timer(label_writer, "update_for_labels")
+    on_join = Timer(labelled_store, "_stored_predictions")
     with transaction(engine) as session:
         version = get_version(session, "m", "1")
     out: dict[str, float] = {}
@@ -122,12 +141,12 @@ def run(url: str, n: int, workdir: Path) -> dict[str, float]:
     out["predictions_s"] = timed(write_all)
     out["predictions_upkeep_s"] = on_predictions.seconds
     out["labels_s"] = timed(lambda: label_all(data["label"]))
-    out["labels_upkeep_s"] = on_labels.seconds
+    out["labels_upkeep_s"], out["labels_join_s"] = on_labels.seconds, on_join.seconds
     corrected = data["label"].where(np.arange(n) % 10 != 0, 1 - data["label"])
-    on_labels.seconds = 0.0
+    on_labels.seconds = on_join.seconds = 0.0
     out["corrections_s"] = timed(lambda: label_all(corrected))
-    out["corrections_upkeep_s"] = on_labels.seconds
-    for name in ("rows", "profile"):
+    out["corrections_upkeep_s"], out["corrections_join_s"] = on_labels.seconds, on_join.seconds
+    for name in ("rows", "profile") if windows else ():
         out[f"window_{name}_s"] = timed(lambda name=name: run_monitors(
             engine, config, monitor=name, window_end=T0 + timedelta(days=1)))
     engine.dispose()
@@ -138,7 +157,11 @@ def report(store: str, figures: dict[str, float]) -> None:
     print(f"\n{store}")
     for writer in ("predictions", "labels", "corrections"):
         total, upkeep = figures[f"{writer}_s"], figures[f"{writer}_upkeep_s"]
-        print(f"  {writer:<12} {total:7.2f} s, label-profile upkeep {upkeep:6.2f} s ({upkeep / total:5.1%})")
+        join = figures.get(f"{writer}_join_s")
+        joined = "" if join is None else f", of which the join {join:6.2f} s ({join / total:5.1%})"
+        print(f"  {writer:<12} {total:7.2f} s, label-profile upkeep {upkeep:6.2f} s ({upkeep / total:5.1%}){joined}")
+    if "window_rows_s" not in figures:
+        return
     rows, profile = figures["window_rows_s"], figures["window_profile_s"]
     print(f"  1-day window: rows path {rows:.2f} s, profile path {profile:.2f} s "
           f"(rows / profile = {rows / profile:.1f}x)")
@@ -148,9 +171,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--pg-url", default=None)
+    parser.add_argument("--skip-windows", action="store_true", help="time the writers only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        report("sqlite", run(f"sqlite:///{tmp}/bench.db", args.rows, Path(tmp)))
+        report("sqlite", run(f"sqlite:///{tmp}/bench.db", args.rows, Path(tmp), windows=not args.skip_windows))
         if args.pg_url:
             name = f"bench_{uuid.uuid4().hex[:8]}"
             admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
@@ -158,7 +182,7 @@ def main() -> None:
                 connection.execute(text(f"CREATE DATABASE {name}"))
             try:
                 report("postgresql", run(make_url(args.pg_url).set(database=name).render_as_string(False),
-                                         args.rows, Path(tmp)))
+                                         args.rows, Path(tmp), windows=not args.skip_windows))
             finally:
                 with admin.connect() as connection:
                     connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))

@@ -5,7 +5,7 @@ million Python strings); timestamps are ``timestamp[us, UTC]``.
 """
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -50,9 +50,25 @@ def _as_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column
 
 
-def decode_table(blob: bytes) -> pa.Table:
-    """Read one Arrow IPC stream blob into a table."""
-    return ipc.open_stream(pa.py_buffer(blob)).read_all()
+def decode_table(blob: bytes, columns: Callable[[str], bool] | None = None) -> pa.Table:
+    """Read one Arrow IPC stream blob into a table; only the columns whose name ``columns`` accepts, if given.
+
+    The columns left out are not decompressed. A table none of whose columns is accepted comes
+    back with its rows and no columns.
+
+    Examples
+    --------
+    >>> blob = encode_frame(pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": [0.5, 1.5]}))
+    >>> decode_table(blob, lambda name: name != "b").column_names
+    ['a', 'c']
+    """
+    buffer = pa.py_buffer(blob)
+    if columns is None:
+        return ipc.open_stream(buffer).read_all()
+    fields = [i for i, name in enumerate(ipc.open_stream(buffer).schema.names) if columns(name)]
+    if not fields:
+        return ipc.open_stream(buffer).read_all().select([])
+    return ipc.open_stream(buffer, options=ipc.IpcReadOptions(included_fields=fields)).read_all()
 
 
 def decode_frames(blobs: list[bytes], tables: Sequence[pa.Table] = ()) -> pd.DataFrame:
