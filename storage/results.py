@@ -41,6 +41,7 @@ from driftscope.storage.models import (
     MonitorRun,
     Outcome,
     Prediction,
+    ProfileDay,
 )
 
 RUN_STATUSES = ("running", "succeeded", "failed")
@@ -301,25 +302,36 @@ def runs_with_new_profiles(
     session: Session, *, monitor_id: int, model_version_id: int, since: datetime, before: datetime,
     labelled: bool = False,
 ) -> list[RunInfo]:
-    """Finished runs with ``since <= window_end < before`` over profiles only, with a profile written after the run.
+    """Finished runs with ``since <= window_end < before`` over profiles only, with a profile changed after the run.
 
     A window the store holds no predictions for (a lake source's) is computed from its profiles, so
-    it is stale when a column profile (and, with ``labelled``, a label profile) starting in it was
-    written at or after the run read its inputs: ``updated_at >= monitor_runs.read_at``. For a lake day,
-    a bucket's ``updated_at`` is when its partition was last (re)computed
-    (:func:`driftscope.storage.profiles.store.replace_profiles` and
-    :func:`driftscope.storage.profiles.labelled_store.replace_labelled` replace the day's rows).
+    it is stale when, at or after the run read its inputs (``monitor_runs.read_at``), a UTC day
+    starting in it changed (``profile_days.changed_at``, moved by every column-profile write,
+    deletions included: a lake partition recomputed, emptied or deleted, see
+    :func:`driftscope.storage.profiles.store.replace_profiles`), or a column profile (and, with
+    ``labelled``, a label profile) starting in it was written (``updated_at``: the buckets of
+    windows shorter than a day, and label profiles updated by late labels, which mark no day).
     As for outcomes (:func:`runs_with_new_outcomes`), a partition written while the run computed,
     or in the second it read, counts. Windows with stored predictions are judged by their rows
     (:func:`runs_with_new_labels`). Oldest window first.
     """
-    changed = _profiles_written_after_run(session, ColumnProfileRow)
+    changed = or_(_days_changed_after_run(session), _profiles_written_after_run(session, ColumnProfileRow))
     if labelled:
         changed = or_(changed, _profiles_written_after_run(session, LabelProfileRow))
     rows = select(Prediction.ts).where(Prediction.model_version_id == MonitorRun.model_version_id,
                                        Prediction.ts >= MonitorRun.window_start, Prediction.ts < MonitorRun.window_end)
     return _stale_runs(session, monitor_id=monitor_id, model_version_id=model_version_id, since=since, before=before,
                        changed=and_(changed, ~rows.exists()))
+
+
+def _days_changed_after_run(session: Session) -> Any:
+    """EXISTS: a UTC day starting in the enclosing run's window whose profiles changed at or after its read."""
+    return (
+        select(ProfileDay.day)
+        .where(ProfileDay.model_version_id == MonitorRun.model_version_id, ProfileDay.day >= MonitorRun.window_start,
+               ProfileDay.day < MonitorRun.window_end, _at_or_after_read(session, ProfileDay.changed_at))
+        .exists()
+    )
 
 
 def _profiles_written_after_run(session: Session, table: type[ColumnProfileRow] | type[LabelProfileRow]) -> Any:
