@@ -300,9 +300,9 @@ def test_backfilling_profiles_keeps_a_lakes_day_profiles(sqlite_engine: Engine, 
     assert [p.n_labelled for p in _stored_labels(sqlite_engine)] == [p.n_labelled for p in labels] == [1500] * 3
 
 
-@pytest.mark.parametrize("how", ["deleted", "emptied"])
+@pytest.mark.parametrize(("how", "engine_kind"), [("deleted", "local"), ("emptied", "local"), ("emptied", "spark")])
 def test_a_partition_deleted_or_emptied_loses_its_profiles_and_recomputes_the_windows_over_it_once(
-        engine: Engine, tmp_path: Path, how: str) -> None:
+        engine: Engine, tmp_path: Path, how: str, engine_kind: str, request: pytest.FixtureRequest) -> None:
     """A collected partition disappears (or is left without files): the next collect removes its day's
     profiles, the next scheduled cycle recomputes the windows over it once (no rows left), later ones not."""
     lake = tmp_path / "lake"
@@ -313,7 +313,10 @@ def test_a_partition_deleted_or_emptied_loses_its_profiles_and_recomputes_the_wi
         {"name": "perf", "model": "credit", "kind": "performance", "window": "1d", "metrics": ["accuracy"],
          "min_labels": 100}], n=2000)
     document["sources"] = [{"name": "lake-local", "kind": "lake", "model": "credit", "version": "1.0",
-                            "records": "predictions", "url": str(lake), "partition": "scored_date"}]
+                            "records": "predictions", "url": str(lake), "partition": "scored_date",
+                            "engine": engine_kind} | ({"spark_master": "local[2]"} if engine_kind == "spark" else {})]
+    if engine_kind == "spark":
+        request.getfixturevalue("spark")
     config = applied(engine, parse_config(document, base_dir=tmp_path, env=ENV))
     now = START + timedelta(days=3, hours=1)
     assert collect(engine, config, sources=["lake-local"])[0].rows_read == 4500
