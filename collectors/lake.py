@@ -6,8 +6,14 @@ Each partition is one UTC day: its rows are profiled into the day's bucket (``bu
 partition is recorded with a fingerprint of its files (names, sizes, modification times or
 ETags); an unchanged partition is skipped, a new or rewritten one is (re)computed once and its
 day's profiles (and label profiles, when the rows carry their label: :mod:`.lake_labels`)
-replaced, in one transaction with its new mark (compare-and-set, as the files source). The
-source's watermark is the newest partition value profiled.
+replaced, in one transaction with its new mark (compare-and-set, as the files source). A
+partition rewritten without rows leaves its day without profiles; a recorded partition that is
+gone has its day's profiles (and label profiles) removed and its mark dropped, in one transaction,
+so a partition that reappears is profiled as new. Both mark the day changed
+(:func:`driftscope.storage.profiles.days.mark_days`): roll-ups are rebuilt and the monitor runs
+over the day are recomputed (:func:`driftscope.storage.results.runs_with_new_profiles`). The
+source's watermark is the newest partition value profiled, a high-water mark a deleted partition
+does not lower.
 
 Engines: ``local`` reads each partition's files one after the other with pyarrow, one row group
 at a time, in record batches of ``BATCH_ROWS`` rows (memory bounded by one row group plus the
@@ -38,6 +44,7 @@ from driftscope.storage.collector_state import (
     advance_file,
     advance_watermark,
     file_marks,
+    forget_file,
     get_watermark,
 )
 from driftscope.storage.db import read_transaction, transaction
@@ -155,7 +162,11 @@ def collect_lake(engine: Engine, spec: SourceConfig, run_id: int) -> None:
     fs, root = fsspec.core.url_to_fs(str(spec.url))
     columns = source_columns(specs, target, str(spec.version))
     labelled = label_columns(target, str(spec.version))
-    changed = list(_changed(partitions(fs, root, str(spec.partition)), marks))
+    found = partitions(fs, root, str(spec.partition))
+    changed = list(_changed(found, marks))
+    for gone in _gone(found, marks, str(spec.partition)):
+        _forget(engine, spec, version_id, gone)
+        log.info("lake %s: %s is gone, its profiles removed", spec.name, gone.path)
     if spec.effective_engine == "spark":
         from driftscope.collectors.lake_spark import spark_profiles
 
@@ -179,13 +190,30 @@ def _changed(found: list[Partition], marks: Mapping[str, FileMark]) -> Iterator[
             yield partition
 
 
+def _gone(found: list[Partition], marks: Mapping[str, FileMark], column: str) -> list[FileMark]:
+    """The recorded partitions of ``column`` no longer in the dataset, oldest first."""
+    present = {p.key for p in found}
+    return sorted((m for key, m in marks.items() if key.startswith(f"{column}=") and key not in present),
+                  key=lambda m: m.path)
+
+
+def _forget(engine: Engine, spec: SourceConfig, version_id: int, gone: FileMark) -> None:
+    """Remove a deleted partition's day profiles and label profiles, and its mark (one transaction)."""
+    day = Partition(gone.path.split("=", 1)[1], gone.path, (), 0, "").day_micros
+    with transaction(engine) as session:
+        forget_file(session, source=spec.name, expected=gone)
+        replace_profiles(session, model_version_id=version_id, profiles={}, bucket_seconds=DAY, starts=[day])
+        replace_labelled(session, model_version_id=version_id, starts=[day], profiles={}, bucket_seconds=DAY)
+
+
 def _store(engine: Engine, spec: SourceConfig, run_id: int, version_id: int, partition: Partition,
            expected: FileMark | None, profiles: dict[BucketKey, ColumnProfile], n_rows: int,
            by_label: dict[int, LabelledProfile]) -> None:
     with transaction(engine) as session:
         advance_file(session, source=spec.name, expected=expected,
                      mark=FileMark(partition.key, partition.size, partition.fingerprint, n_rows, n_rows))
-        replace_profiles(session, model_version_id=version_id, profiles=profiles, bucket_seconds=DAY)
+        replace_profiles(session, model_version_id=version_id, profiles=profiles, bucket_seconds=DAY,
+                         starts=[partition.day_micros])
         replace_labelled(session, model_version_id=version_id, starts=[partition.day_micros], profiles=by_label,
                          bucket_seconds=DAY)
         watermark = get_watermark(session, source=spec.name)

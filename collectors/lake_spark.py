@@ -49,10 +49,11 @@ def spark_profiles(spec: SourceConfig, fs: fsspec.AbstractFileSystem, partitions
     """Each partition's day profiles, row count and label profiles (by partition key), from one Spark job.
 
     ``labelled`` maps ``prediction``, ``probability`` and ``label`` to dataset columns (empty: no label
-    profiles); ``task`` is the model's task.
+    profiles); ``task`` is the model's task. A partition without Parquet files (emptied) gets no
+    profiles and no rows, without reading anything.
     """
-    if not partitions:
-        return {}
+    if not any(p.files for p in partitions):
+        return _merge_tasks([], partitions)
     functions = require("pyspark.sql.functions", "spark")
     spark = spark_session(spec.effective_spark_master)
     # pandas and pyarrow write nanosecond timestamps, which Spark refuses to read even when the column is
@@ -61,7 +62,7 @@ def spark_profiles(spec: SourceConfig, fs: fsspec.AbstractFileSystem, partitions
     protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
     wanted = list(dict.fromkeys([*columns.values(), *labelled.values()]))
     frame = None
-    for partition in partitions:
+    for partition in (p for p in partitions if p.files):
         paths = list(partition.files) if "file" in protocols else [fs.unstrip_protocol(f) for f in partition.files]
         part = spark.read.parquet(*paths)
         part = part.select(*[c for c in wanted if c in part.columns],

@@ -19,7 +19,8 @@ it is retried. Operational monitors likewise recompute the runs of that span who
 gained an outcome since they ran (``driftscope.storage.results.runs_with_new_outcomes``), and
 data-drift and performance monitors those whose window holds a profile written since they ran (a
 new or rewritten lake partition: ``driftscope.storage.results.runs_with_new_profiles``), so the
-next scheduled run recomputes each such window once.
+next scheduled run recomputes each such window once. "Since" counts from the store's clock taken
+before a window's reads (the run's ``read_at``), so evidence landing while it computes is not lost.
 """
 
 import dataclasses
@@ -60,6 +61,7 @@ from driftscope.monitors.windows import (
     window_ending,
 )
 from driftscope.storage.calibration import StoredNull, get_null, put_null
+from driftscope.storage.clock import db_now
 from driftscope.storage.db import read_transaction, transaction
 from driftscope.storage.estimates import concept_drift_fired
 from driftscope.storage.labels import labels_for_window
@@ -358,6 +360,7 @@ def _run_window(
     started = time.perf_counter()
     if fitted is None:
         return _store_failure(engine, target, window, fit_error or "fit failed", n_reference, 0.0)
+    read_at = _store_clock(engine)
     try:
         result: Result | None = None
         if by_profile is not None and prefers_profiles(engine, target.monitor, target.version.id, window):
@@ -373,11 +376,11 @@ def _run_window(
                 fired = concept_drift_fired(session, model_version_id=target.version.id, start=window.start,
                                             end=window.end)
             result = result.with_concept_drift(fired)
-        run = _store(engine, target, window, result, n_reference, time.perf_counter() - started)
+        run = _store(engine, target, window, result, n_reference, time.perf_counter() - started, read_at)
     except Exception as exc:
         log.exception("%s failed", target.where(window))
         error = f"{type(exc).__name__}: {exc}"
-        return _store_failure(engine, target, window, error, n_reference, time.perf_counter() - started)
+        return _store_failure(engine, target, window, error, n_reference, time.perf_counter() - started, read_at)
     log.info("%s: %s in %.2f s", target.where(window), run.status, run.duration_s or 0.0)
     return run
 
@@ -387,6 +390,7 @@ def _run_operational(engine: Engine, target: Target, window: Window) -> RunInfo:
     info, monitor = target.version, target.monitor
     try:
         with read_transaction(engine) as session:
+            read_at = db_now(session)
             frame = read_window(session, model_version_id=info.id, start=window.start, end=window.end)
             outcomes = outcomes_for_window(session, model_id=info.model_id, model_version_id=info.id,
                                            start=window.start, end=window.end)
@@ -398,11 +402,17 @@ def _run_operational(engine: Engine, target: Target, window: Window) -> RunInfo:
             frame, outcomes, start=window.start, end=window.end, percentiles=monitor.effective_latency_percentiles,
             outcome_types=dict(info.column_schema.get("outcomes") or {}), trained_at=target.trained_at,
             baseline=baseline_of(history, monitor.name))
-        return _store(engine, target, window, result, 0, time.perf_counter() - started)
+        return _store(engine, target, window, result, 0, time.perf_counter() - started, read_at)
     except Exception as exc:
         log.exception("%s failed", target.where(window))
         error = f"{type(exc).__name__}: {exc}"
         return _store_failure(engine, target, window, error, 0, time.perf_counter() - started)
+
+
+def _store_clock(engine: Engine) -> datetime:
+    """The store's clock, taken before a run reads its inputs (the run's ``read_at``)."""
+    with read_transaction(engine) as session:
+        return db_now(session)
 
 
 def _read(session: Session, target: Target, window: Window, like: pd.Series | None) -> pd.DataFrame:
@@ -428,11 +438,11 @@ def _canonical_columns(info: VersionInfo) -> list[str]:
 
 
 def _store(engine: Engine, target: Target, window: Window, result: Result, n_reference: int,
-           duration_s: float) -> RunInfo:
+           duration_s: float, read_at: datetime) -> RunInfo:
     with transaction(engine) as session:
         run_id = start_run(
             session, monitor_id=target.monitor_id, model_version_id=target.version.id,
-            window_start=window.start, window_end=window.end,
+            window_start=window.start, window_end=window.end, read_at=read_at,
         )
         if isinstance(result, DataDriftResult):
             add_drift_results(session, run_id=run_id, rows=result.drift_rows())
@@ -448,11 +458,11 @@ def _store(engine: Engine, target: Target, window: Window, result: Result, n_ref
 
 
 def _store_failure(engine: Engine, target: Target, window: Window, error: str, n_reference: int,
-                   duration_s: float) -> RunInfo:
+                   duration_s: float, read_at: datetime | None = None) -> RunInfo:
     with transaction(engine) as session:
         run_id = start_run(
             session, monitor_id=target.monitor_id, model_version_id=target.version.id,
-            window_start=window.start, window_end=window.end,
+            window_start=window.start, window_end=window.end, read_at=read_at,
         )
         finish_run(session, run_id=run_id, status="failed", n_reference=n_reference, duration_s=duration_s,
                    error=error)

@@ -127,6 +127,30 @@ def advance_file(session: Session, *, source: str, expected: FileMark | None, ma
     session.flush()
 
 
+def forget_file(session: Session, *, source: str, expected: FileMark) -> None:
+    """Drop the mark of a file that is gone if the stored mark is still ``expected``. Flushes, never commits.
+
+    A file (a lake partition) that appears again under the same path is then read as new.
+
+    Raises
+    ------
+    ConcurrentCollectError
+        The stored mark differs from ``expected`` (another process moved it meanwhile).
+    """
+    row = session.execute(
+        select(CollectedFile).where(CollectedFile.source == source, CollectedFile.path == expected.path)
+        .with_for_update()
+    ).scalar_one_or_none()
+    current = None if row is None else FileMark(row.path, row.size, row.fingerprint, row.offset, row.rows_read)
+    if current != expected:
+        raise ConcurrentCollectError(
+            f"source {source!r}: the mark of {expected.path} was moved by another process while this run "
+            f"found it gone (expected {expected}, found {current}); run one collector per source at a time"
+        )
+    session.delete(row)
+    session.flush()
+
+
 def start_collector_run(session: Session, *, source: str, interrupt_stale: bool = True) -> int:
     """Open a ``running`` run of ``source``.
 

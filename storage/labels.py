@@ -7,7 +7,7 @@ before its prediction is kept and joins when the prediction is stored. Labels ar
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from driftscope.storage.archive_reads import archived_labels
 from driftscope.storage.bulk import existing_values, insert_frame
+from driftscope.storage.clock import db_now
 from driftscope.storage.models import GroundTruth, LabelRevision, Model, Prediction
 from driftscope.storage.profiles.labelled_store import update_for_labels
 
@@ -83,7 +84,7 @@ def _apply_corrections(session: Session, model_id: int, known: pd.DataFrame, sou
     changed = merged[merged["label"] != merged["old_label"]]
     if changed.empty:
         return none
-    now = datetime.now(UTC)
+    now = db_now(session)  # the store's clock, as the stale-window checks compare with it
     records = changed.to_dict("records")
     session.execute(
         update(GroundTruth),

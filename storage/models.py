@@ -352,6 +352,11 @@ class MonitorRun(Base):
     n_labels: Mapped[int] = mapped_column(BigInteger, server_default="0")
     summary: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
     started_at: Mapped[datetime] = mapped_column(server_default=_now())
+    """When the run's results were stored (the store's clock)."""
+    read_at: Mapped[datetime | None]
+    """The store's clock just before the run read its inputs: evidence (labels, outcomes, profiles)
+    stamped at or after it may be missing from the results, so it marks the window stale. Set by
+    every run since 0017, which filled it from ``started_at`` for older runs."""
     finished_at: Mapped[datetime | None]
     duration_s: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)

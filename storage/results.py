@@ -26,6 +26,8 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from driftscope.redact import scrub
+from driftscope.storage.clock import db_now
+from driftscope.storage.db import is_postgres
 from driftscope.storage.models import (
     ArchiveSegment,
     Base,
@@ -39,6 +41,7 @@ from driftscope.storage.models import (
     MonitorRun,
     Outcome,
     Prediction,
+    ProfileDay,
 )
 
 RUN_STATUSES = ("running", "succeeded", "failed")
@@ -65,9 +68,16 @@ class RunInfo:
 
 
 def start_run(
-    session: Session, *, monitor_id: int, model_version_id: int, window_start: datetime, window_end: datetime
+    session: Session, *, monitor_id: int, model_version_id: int, window_start: datetime, window_end: datetime,
+    read_at: datetime | None = None,
 ) -> int:
-    """Create a ``running`` run for the window, replacing an earlier run of the same window."""
+    """Create a ``running`` run for the window, replacing an earlier run of the same window.
+
+    ``read_at`` is the store's clock (:func:`driftscope.storage.clock.db_now`) taken just before
+    the run read its inputs: the stale checks (:func:`runs_with_new_labels` and its siblings)
+    compare late evidence with it, so evidence landing while the run computed marks the window.
+    Default: the store's clock now (results computed from nothing read from the store).
+    """
     session.execute(
         delete(MonitorRun).where(
             MonitorRun.monitor_id == monitor_id,
@@ -79,6 +89,7 @@ def start_run(
     run = MonitorRun(
         monitor_id=monitor_id, model_version_id=model_version_id, window_start=window_start,
         window_end=window_end, status="running",
+        read_at=read_at or db_now(session),
     )
     session.add(run)
     session.flush()
@@ -249,14 +260,15 @@ def runs_with_new_labels(
     """Finished runs with ``since <= window_end < before`` whose window's labels changed after the run.
 
     A window's labels changed when the number of labels joined to its stored predictions is not
-    zero and differs from the run's ``n_labels`` (labels arrived late) or a label was written after
-    the run started (``ground_truth.updated_at > monitor_runs.started_at``). A window without stored
+    zero and differs from the run's ``n_labels`` (labels arrived late) or a label was written at or
+    after the run read its inputs (``ground_truth.updated_at >= monitor_runs.read_at``; see
+    :func:`runs_with_new_outcomes` for why ``>=``). A window without stored
     predictions (a lake source's: its labels came from label profiles) is never stale by count; a
     rewritten partition marks it (:func:`runs_with_new_profiles`). Oldest window first.
     """
     n_labels_now = _labels_in_run_window(model_id, func.count(GroundTruth.id)).scalar_subquery()
     labels = _labels_in_run_window(model_id, GroundTruth.id)
-    updated_after = labels.where(GroundTruth.updated_at > MonitorRun.started_at).exists()
+    updated_after = labels.where(_at_or_after_read(session, GroundTruth.updated_at)).exists()
     changed = or_(and_(n_labels_now != MonitorRun.n_labels, n_labels_now > 0), updated_after)
     return _stale_runs(session, monitor_id=monitor_id, model_version_id=model_version_id, since=since, before=before,
                        changed=changed)
@@ -268,16 +280,18 @@ def runs_with_new_outcomes(
     """Finished runs with ``since <= window_end < before`` whose window's predictions gained an outcome after the run.
 
     Outcomes arrive late and the first value of each (prediction, outcome) stays, so an outcome
-    received after the run started (``outcomes.received_at >= monitor_runs.started_at``: SQLite's
-    clock has whole seconds, so one received in the run's second counts, at the cost of at most one
-    extra recompute) is the only way a window's outcome figures change. Oldest window first.
+    received at or after the run read its inputs (``outcomes.received_at >= monitor_runs.read_at``)
+    is the only way a window's outcome figures change. ``read_at`` is taken before the reads, so
+    evidence landing while the run computes is caught; ``>=`` because SQLite's clock stamps rows
+    in whole seconds: one received in the second of the read counts, at the cost of at most one
+    extra recompute, never a miss. Oldest window first.
     """
     arrived = (
         select(Outcome.id)
         .join(Prediction, (Prediction.prediction_id == Outcome.prediction_id)
               & (Prediction.model_version_id == MonitorRun.model_version_id))
         .where(Outcome.model_id == model_id, Prediction.ts >= MonitorRun.window_start,
-               Prediction.ts < MonitorRun.window_end, Outcome.received_at >= MonitorRun.started_at)
+               Prediction.ts < MonitorRun.window_end, _at_or_after_read(session, Outcome.received_at))
         .exists()
     )
     return _stale_runs(session, monitor_id=monitor_id, model_version_id=model_version_id, since=since, before=before,
@@ -288,36 +302,59 @@ def runs_with_new_profiles(
     session: Session, *, monitor_id: int, model_version_id: int, since: datetime, before: datetime,
     labelled: bool = False,
 ) -> list[RunInfo]:
-    """Finished runs with ``since <= window_end < before`` over profiles only, with a profile written after the run.
+    """Finished runs with ``since <= window_end < before`` over profiles only, with a profile changed after the run.
 
     A window the store holds no predictions for (a lake source's) is computed from its profiles, so
-    it is stale when a column profile (and, with ``labelled``, a label profile) starting in it was
-    written at or after the run started: ``updated_at >= monitor_runs.started_at``. For a lake day,
-    a bucket's ``updated_at`` is when its partition was last (re)computed
-    (:func:`driftscope.storage.profiles.store.replace_profiles` and
-    :func:`driftscope.storage.profiles.labelled_store.replace_labelled` replace the day's rows).
-    SQLite's clock has whole seconds, so a partition written in the run's second counts, at the cost
-    of at most one extra recompute. A run stamps ``started_at`` when it stores its results, so a
-    partition rewritten while the run was computing is missed (as late labels are). Windows with
-    stored predictions are judged by their rows (:func:`runs_with_new_labels`). Oldest window first.
+    it is stale when, at or after the run read its inputs (``monitor_runs.read_at``), a UTC day
+    starting in it changed (``profile_days.changed_at``, moved by every column-profile write,
+    deletions included: a lake partition recomputed, emptied or deleted, see
+    :func:`driftscope.storage.profiles.store.replace_profiles`), or a column profile (and, with
+    ``labelled``, a label profile) starting in it was written (``updated_at``: the buckets of
+    windows shorter than a day, and label profiles updated by late labels, which mark no day).
+    As for outcomes (:func:`runs_with_new_outcomes`), a partition written while the run computed,
+    or in the second it read, counts. Windows with stored predictions are judged by their rows
+    (:func:`runs_with_new_labels`). Oldest window first.
     """
-    changed = _profiles_written_after_run(ColumnProfileRow)
+    changed = or_(_days_changed_after_run(session), _profiles_written_after_run(session, ColumnProfileRow))
     if labelled:
-        changed = or_(changed, _profiles_written_after_run(LabelProfileRow))
+        changed = or_(changed, _profiles_written_after_run(session, LabelProfileRow))
     rows = select(Prediction.ts).where(Prediction.model_version_id == MonitorRun.model_version_id,
                                        Prediction.ts >= MonitorRun.window_start, Prediction.ts < MonitorRun.window_end)
     return _stale_runs(session, monitor_id=monitor_id, model_version_id=model_version_id, since=since, before=before,
                        changed=and_(changed, ~rows.exists()))
 
 
-def _profiles_written_after_run(table: type[ColumnProfileRow] | type[LabelProfileRow]) -> Any:
-    """EXISTS: a bucket of ``table`` starting in the enclosing run's window, written at or after the run."""
+def _days_changed_after_run(session: Session) -> Any:
+    """EXISTS: a UTC day starting in the enclosing run's window whose profiles changed at or after its read."""
+    return (
+        select(ProfileDay.day)
+        .where(ProfileDay.model_version_id == MonitorRun.model_version_id, ProfileDay.day >= MonitorRun.window_start,
+               ProfileDay.day < MonitorRun.window_end, _at_or_after_read(session, ProfileDay.changed_at))
+        .exists()
+    )
+
+
+def _profiles_written_after_run(session: Session, table: type[ColumnProfileRow] | type[LabelProfileRow]) -> Any:
+    """EXISTS: a bucket of ``table`` starting in the enclosing run's window, written at or after its read."""
     return (
         select(table.bucket_start)
         .where(table.model_version_id == MonitorRun.model_version_id, table.bucket_start >= MonitorRun.window_start,
-               table.bucket_start < MonitorRun.window_end, table.updated_at >= MonitorRun.started_at)
+               table.bucket_start < MonitorRun.window_end, _at_or_after_read(session, table.updated_at))
         .exists()
     )
+
+
+def _at_or_after_read(session: Session, stamp: Any) -> Any:
+    """``stamp >= monitor_runs.read_at`` of the enclosing run, in whole seconds on SQLite.
+
+    SQLite keeps timestamps as text in two shapes (``CURRENT_TIMESTAMP``'s whole seconds and
+    SQLAlchemy's microseconds), which compare wrongly within one second; ``datetime()`` brings
+    both to whole seconds, so evidence stamped in the second of the read counts (one extra
+    recompute at most, never a miss).
+    """
+    if is_postgres(session):
+        return stamp >= MonitorRun.read_at
+    return func.datetime(stamp) >= func.datetime(MonitorRun.read_at)
 
 
 def _stale_runs(session: Session, *, monitor_id: int, model_version_id: int, since: datetime, before: datetime,

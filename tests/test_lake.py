@@ -1,6 +1,7 @@
 """``kind: lake``: hive-partitioned Parquet profiled with pyarrow and with Spark (local[2], for real)."""
 
 import os
+import shutil
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -297,3 +298,56 @@ def test_backfilling_profiles_keeps_a_lakes_day_profiles(sqlite_engine: Engine, 
         backfill_labelled_all(session)
     _same(_stored(sqlite_engine), profiles)
     assert [p.n_labelled for p in _stored_labels(sqlite_engine)] == [p.n_labelled for p in labels] == [1500] * 3
+
+
+@pytest.mark.parametrize(("how", "engine_kind"), [("deleted", "local"), ("emptied", "local"), ("emptied", "spark")])
+def test_a_partition_deleted_or_emptied_loses_its_profiles_and_recomputes_the_windows_over_it_once(
+        engine: Engine, tmp_path: Path, how: str, engine_kind: str, request: pytest.FixtureRequest) -> None:
+    """A collected partition disappears (or is left without files): the next collect removes its day's
+    profiles, the next scheduled cycle recomputes the windows over it once (no rows left), later ones not."""
+    lake = tmp_path / "lake"
+    for seed, day in enumerate(DAYS):
+        _write_day(lake, day, seed, labelled=True)
+    document = config_document(tmp_path, str(engine.url), [
+        {"name": "drift", "model": "credit", "kind": "data_drift", "window": "1d"},
+        {"name": "perf", "model": "credit", "kind": "performance", "window": "1d", "metrics": ["accuracy"],
+         "min_labels": 100}], n=2000)
+    document["sources"] = [{"name": "lake-local", "kind": "lake", "model": "credit", "version": "1.0",
+                            "records": "predictions", "url": str(lake), "partition": "scored_date",
+                            "engine": engine_kind} | ({"spark_master": "local[2]"} if engine_kind == "spark" else {})]
+    if engine_kind == "spark":
+        request.getfixturevalue("spark")
+    config = applied(engine, parse_config(document, base_dir=tmp_path, env=ENV))
+    now = START + timedelta(days=3, hours=1)
+    assert collect(engine, config, sources=["lake-local"])[0].rows_read == 4500
+    time.sleep(1.1)  # SQLite's clock has whole seconds: runs in the profiles' second would look stale
+    assert len(monitor_cycle(engine, config, backfill_from=START, now=now).runs) == 6
+    before = _runs_by_window(engine)
+
+    folder = lake / f"scored_date={DAYS[1]}"
+    if how == "deleted":
+        shutil.rmtree(folder)
+    else:
+        for part in folder.glob("*.parquet"):
+            part.unlink()
+    assert collect(engine, config, sources=["lake-local"])[0].rows_read == 0
+    gone = START + timedelta(days=1)
+    with read_transaction(engine) as session:
+        version = get_version(session, "credit", "1.0")
+        assert window_profiles(session, model_version_id=version.id, start=gone, end=gone + timedelta(days=1)) == {}
+    assert _stored_labels(engine)[1] is None and _stored_labels(engine)[0] is not None
+    time.sleep(1.1)
+    recomputed = monitor_cycle(engine, config, now=now)
+    window_end, latest = START + timedelta(days=2), START + timedelta(days=3)
+    assert sorted((r.monitor, r.window_end) for r in recomputed.runs) == [
+        ("drift", window_end), ("drift", latest), ("perf", window_end), ("perf", latest)]
+    after = _runs_by_window(engine)
+    assert (before[("drift", window_end)].n_rows, after[("drift", window_end)].n_rows) == (1500, 0)
+    assert (before[("perf", window_end)].n_labels, after[("perf", window_end)].n_labels) == (1500, 0)
+    assert after[("drift", gone)].id == before[("drift", gone)].id
+
+    time.sleep(1.1)
+    assert collect(engine, config, sources=["lake-local"])[0].rows_read == 0
+    again = monitor_cycle(engine, config, now=now)
+    assert sorted((r.monitor, r.window_end) for r in again.runs) == [("drift", latest), ("perf", latest)]
+    assert _runs_by_window(engine)[("drift", window_end)].id == after[("drift", window_end)].id

@@ -4,8 +4,10 @@ A day's revision (:class:`~driftscope.storage.models.ProfileDay`) is bumped in t
 changes any of the day's profiles, by the writers in :mod:`driftscope.storage.profiles.store`. It
 is what keeps the daily roll-ups (:mod:`driftscope.storage.profiles.rollup`) exact: a roll-up built
 at revision ``r`` is used only while its day is still at ``r``, so a late row, a re-ingest that
-adds rows, a rewritten lake partition or a spec change retires it at once, whatever process or
-transaction order wrote it. The sum of all revisions only grows (rows are never deleted except with
+adds rows, a rewritten, emptied or deleted lake partition or a spec change retires it at once, whatever process or
+transaction order wrote it. ``changed_at`` (the time of the last bump's transaction) tells the monitor
+runner which windows over profiles to recompute (:func:`driftscope.storage.results.runs_with_new_profiles`).
+The sum of all revisions only grows (rows are never deleted except with
 their model version), so it changes after every profile write: the dashboard's store stamp
 (:func:`driftscope.storage.version_summary.store_stamp`) includes it.
 

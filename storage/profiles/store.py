@@ -95,9 +95,14 @@ def add_profiles(session: Session, *, model_version_id: int, profiles: Mapping[B
 
 
 def replace_profiles(session: Session, *, model_version_id: int, profiles: Mapping[BucketKey, ColumnProfile],
-                     bucket_seconds: int) -> None:
-    """Store ``profiles`` in place of whatever the same buckets held (a recomputed partition)."""
-    starts = sorted({start for start, _ in profiles})
+                     bucket_seconds: int, starts: Sequence[int] = ()) -> None:
+    """Store ``profiles`` in place of whatever the same buckets held (a recomputed partition).
+
+    The buckets starting at ``starts`` (µs since the epoch, UTC) are cleared too, even where
+    ``profiles`` has nothing for them: a partition rewritten empty, or deleted, leaves no profile.
+    Every cleared or written day is marked changed (:func:`~driftscope.storage.profiles.days.mark_days`).
+    """
+    starts = sorted({start for start, _ in profiles} | set(starts))
     mark_days(session, model_version_id=model_version_id, starts=starts)
     if starts:
         session.execute(delete(ColumnProfileRow).where(
