@@ -92,14 +92,17 @@ def test_restart_resumes_the_stored_jobs_and_loses_no_notification(sqlite_engine
     alert_id = fired_drift_alert(sqlite_engine, config, register(sqlite_engine, config))
     store = SQLAlchemyJobStore(engine=sqlite_engine)
 
-    with SchedulerProcess(path, tmp_path / "first.log", "--retry-delay", "1s") as first:
+    # Retries 5 s apart, so the kill lands between two attempts even when the log is read late: a process
+    # killed while it holds a claim leaves the notification claimed until the claim expires (minutes:
+    # at-least-once, never twice), which is not what this test is about.
+    with SchedulerProcess(path, tmp_path / "first.log", "--retry-delay", "5s") as first:
         assert first.wait_for("could not deliver alert.fired", timeout=30), first.log()
         planned = store.lookup_job("monitor:drift").next_run_time
         assert first.stop(signal.SIGKILL) == -signal.SIGKILL
     with transaction(sqlite_engine) as session:
         assert list(list_notifications(session)["status"]) == ["pending"]
 
-    with Receiver(port=port) as hook, SchedulerProcess(path, tmp_path / "second.log", "--retry-delay", "1s") as second:
+    with Receiver(port=port) as hook, SchedulerProcess(path, tmp_path / "second.log", "--retry-delay", "5s") as second:
         got = hook.wait_for(1, timeout=30)
         assert second.wait_for("event=scheduler_started", timeout=5)
         resumed = store.lookup_job("monitor:drift").next_run_time
