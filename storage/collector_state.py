@@ -108,11 +108,7 @@ def advance_file(session: Session, *, source: str, expected: FileMark | None, ma
     ConcurrentCollectError
         The stored mark differs from ``expected`` (another process read the same file meanwhile).
     """
-    row = session.execute(
-        select(CollectedFile).where(CollectedFile.source == source, CollectedFile.path == mark.path)
-        .with_for_update()
-    ).scalar_one_or_none()
-    current = None if row is None else FileMark(row.path, row.size, row.fingerprint, row.offset, row.rows_read)
+    row, current = _locked_mark(session, source, mark.path)
     if current != expected:
         raise ConcurrentCollectError(
             f"source {source!r}: {mark.path} was read by another process while this run was reading it "
@@ -137,11 +133,7 @@ def forget_file(session: Session, *, source: str, expected: FileMark) -> None:
     ConcurrentCollectError
         The stored mark differs from ``expected`` (another process moved it meanwhile).
     """
-    row = session.execute(
-        select(CollectedFile).where(CollectedFile.source == source, CollectedFile.path == expected.path)
-        .with_for_update()
-    ).scalar_one_or_none()
-    current = None if row is None else FileMark(row.path, row.size, row.fingerprint, row.offset, row.rows_read)
+    row, current = _locked_mark(session, source, expected.path)
     if current != expected:
         raise ConcurrentCollectError(
             f"source {source!r}: the mark of {expected.path} was moved by another process while this run "
@@ -149,6 +141,14 @@ def forget_file(session: Session, *, source: str, expected: FileMark) -> None:
         )
     session.delete(row)
     session.flush()
+
+
+def _locked_mark(session: Session, source: str, path: str) -> tuple[CollectedFile | None, FileMark | None]:
+    """The stored mark row of ``path`` (locked until the transaction ends) and the mark it holds."""
+    row = session.execute(
+        select(CollectedFile).where(CollectedFile.source == source, CollectedFile.path == path).with_for_update()
+    ).scalar_one_or_none()
+    return row, None if row is None else FileMark(row.path, row.size, row.fingerprint, row.offset, row.rows_read)
 
 
 def start_collector_run(session: Session, *, source: str, interrupt_stale: bool = True) -> int:
