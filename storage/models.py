@@ -695,7 +695,25 @@ class ProfileSpec(Base):
     spec: Mapped[dict[str, Any]]
 
 
-class ColumnProfileRow(Base):
+class ProfileValues:
+    """The values of one column's mergeable profile (:class:`driftscope.storage.profiles.ColumnProfile`):
+    row and missing counts, min/max, mean and M2, histogram or category ``counts``, the most frequent
+    new categories and the rest's count (``other``), and a serialized KLL ``sketch`` (empty: none).
+    """
+
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    n_missing: Mapped[int] = mapped_column(BigInteger)
+    minimum: Mapped[float | None] = mapped_column(Float)
+    maximum: Mapped[float | None] = mapped_column(Float)
+    mean: Mapped[float | None] = mapped_column(Float)
+    m2: Mapped[float | None] = mapped_column(Float)
+    counts: Mapped[list[Any]]
+    new_categories: Mapped[dict[str, Any]]
+    other: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    sketch: Mapped[bytes] = mapped_column(Blob)
+
+
+class ColumnProfileRow(ProfileValues, Base):
     """The mergeable profile of one column of one version in one UTC time bucket.
 
     ``bucket_start`` is aligned on the Unix epoch to ``bucket_seconds`` (3600 for stored rows,
@@ -711,16 +729,6 @@ class ColumnProfileRow(Base):
     column: Mapped[str] = mapped_column(String(200), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(primary_key=True)
     bucket_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
-    n_rows: Mapped[int] = mapped_column(BigInteger)
-    n_missing: Mapped[int] = mapped_column(BigInteger)
-    minimum: Mapped[float | None] = mapped_column(Float)
-    maximum: Mapped[float | None] = mapped_column(Float)
-    mean: Mapped[float | None] = mapped_column(Float)
-    m2: Mapped[float | None] = mapped_column(Float)
-    counts: Mapped[list[Any]]
-    new_categories: Mapped[dict[str, Any]]
-    other: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    sketch: Mapped[bytes] = mapped_column(Blob)
     updated_at: Mapped[datetime] = mapped_column(server_default=_now())
 
 
@@ -746,7 +754,7 @@ class ProfileDay(Base):
     changed_at: Mapped[datetime] = mapped_column(server_default=_now())
 
 
-class ProfileRollupRow(Base):
+class ProfileRollupRow(ProfileValues, Base):
     """The merge of one column's hourly profiles (``bucket_seconds`` 3600) of one UTC day.
 
     Fields as :class:`ColumnProfileRow`; ``n_hours`` is the number of hourly profiles merged and
@@ -762,16 +770,6 @@ class ProfileRollupRow(Base):
     day: Mapped[datetime] = mapped_column(primary_key=True)
     revision: Mapped[int] = mapped_column(BigInteger)
     n_hours: Mapped[int] = mapped_column(Integer)
-    n_rows: Mapped[int] = mapped_column(BigInteger)
-    n_missing: Mapped[int] = mapped_column(BigInteger)
-    minimum: Mapped[float | None] = mapped_column(Float)
-    maximum: Mapped[float | None] = mapped_column(Float)
-    mean: Mapped[float | None] = mapped_column(Float)
-    m2: Mapped[float | None] = mapped_column(Float)
-    counts: Mapped[list[Any]]
-    new_categories: Mapped[dict[str, Any]]
-    other: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    sketch: Mapped[bytes] = mapped_column(Blob)
 
 
 class LabelProfileRow(Base):
