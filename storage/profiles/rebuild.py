@@ -7,12 +7,13 @@ that retention archived (their rows are in Parquet files now; the profiles writt
 were stored are the only summary the monitors' profile path has of them).
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from driftscope.storage.archive import day_start
 from driftscope.storage.db import rowcount
 from driftscope.storage.models import ArchiveSegment
 from driftscope.storage.profiles.compute import HOUR
@@ -39,13 +40,9 @@ def delete_rebuildable_hours(session: Session, table: Any, *, model_version_id: 
     if not kept:
         return rowcount(session.execute(delete(table).where(*hourly)))
     starts = session.execute(select(table.bucket_start).where(*hourly).distinct()).scalars().all()
-    doomed = [s for s in starts if _day(s) not in kept]
+    doomed = [s for s in starts if day_start(s) not in kept]
     deleted = 0
     for lo in range(0, len(doomed), _DELETE_BATCH):
         deleted += rowcount(session.execute(delete(table).where(
             *hourly, table.bucket_start.in_(doomed[lo:lo + _DELETE_BATCH]))))
     return deleted
-
-
-def _day(ts: datetime) -> datetime:
-    return ts - timedelta(hours=ts.hour, minutes=ts.minute, seconds=ts.second, microseconds=ts.microsecond)

@@ -24,7 +24,7 @@ bound as the merge of the hourly sketches (KLL merges are randomised: quantiles 
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ import pandas as pd
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session
 
+from driftscope.storage.archive import day_start
 from driftscope.storage.bulk import insert_frame
 from driftscope.storage.models import ColumnProfileRow, ProfileDay, ProfileRollupRow
 from driftscope.storage.profiles import sketch as kll
@@ -96,7 +97,7 @@ def rolled_days(session: Session, *, model_version_id: int, column: str, start: 
     column had no hourly profile has no row), ``n_hours`` the hourly profiles they merge. Reads one
     row per day; the hours of every other day are the caller's to read (:func:`uncovered`).
     """
-    first, last = _ceil_day(start), _floor_day(end)
+    first, last = _ceil_day(start), day_start(end)
     if first >= last:
         return [], [], 0
     d, r = ProfileDay, ProfileRollupRow
@@ -169,10 +170,6 @@ def _extreme(reduce: Any, values: np.ndarray) -> float:
     return float(reduce(values)) if not np.isnan(values).all() else float("nan")
 
 
-def _floor_day(ts: datetime) -> datetime:
-    return ts.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def _ceil_day(ts: datetime) -> datetime:
-    floor = _floor_day(ts)
+    floor = day_start(ts)
     return floor if floor == ts else floor + ONE_DAY
